@@ -1,0 +1,1058 @@
+"""Load assumption files (YAML) into a validated :class:`Scenario`.
+
+``load_scenario(path, scenario=None)`` reads the file with line numbers, resolves ``extends``
+(relative paths, several levels, cycle detection), applies a named overlay from ``scenarios:``,
+checks provenance, units (converting scaled forms), distributions, series, bounds, required
+parameters and correlations, and raises one :class:`~model.errors.AssumptionError` listing
+*every* problem as ``file:line: parameter: what is wrong; how to fix``.
+
+Series rules
+------------
+A series is ``values: {year: value}`` where each value is a number or a distribution mapping.
+Between given years values are interpolated linearly (``interpolation: step`` holds the last
+given value instead); before the first and after the last given year the nearest given value is
+held. ``capex_schedule`` is not interpolated: years not listed are 0 and the shares must sum to
+1. Uncertain points of one series share one uniform draw (``years_move: together``, the default:
+a high path is high in every year) unless ``years_move: independent``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from . import schema as S
+from .distributions import (
+    FAMILIES,
+    LOCATION_KEYS,
+    DistSpecError,
+    Distribution,
+    fixed,
+    is_quantile_key,
+    make_distribution,
+)
+from .errors import AssumptionError, Problem, ScenarioError, display_path
+from .provenance import LOCATOR_KEYS, Provenance, Source, parse_source
+from .units import UnknownUnit, parse_amount, parse_unit
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_PARAM_KEYS = {
+    "value", "values", "dist", "unit", "source", "hypothetical", "years_move", "interpolation",
+    "currency_year", "calibrated", "min", "max", "description", *LOCATOR_KEYS,
+    # distribution natural parameters
+    "mean", "sd", "median", "sigma", "low", "high", "mode", "lambda", "alpha", "beta", "probs",
+}
+_META_KEYS = {"unit", "source", "hypothetical", "years_move", "interpolation", "currency_year",
+              "description", "calibrated", *LOCATOR_KEYS}
+
+
+# ============================================================================ YAML with lines
+class LDict(dict):
+    """A mapping that remembers the line of each key (``.lines``) and its own ``.line``/``.file``."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.lines: dict = {}
+        self.line: int | None = None
+        self.file: str | None = None
+
+
+class LList(list):
+    """A sequence that remembers the line of each item."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.lines: list[int] = []
+        self.line: int | None = None
+
+
+def _to_python(node, loader, file: str, problems: list[Problem]):
+    if isinstance(node, yaml.MappingNode):
+        out = LDict()
+        out.line = node.start_mark.line + 1
+        out.file = file
+        loader.flatten_mapping(node)
+        for knode, vnode in node.value:
+            key = _to_python(knode, loader, file, problems)
+            if isinstance(key, (dict, list)):
+                problems.append(Problem("a mapping key must be a plain word or number; "
+                                        "remove the brackets", file, knode.start_mark.line + 1))
+                continue
+            if key in out:
+                problems.append(Problem(f"key {key!r} appears twice; keep one", file,
+                                        knode.start_mark.line + 1, str(key)))
+            out[key] = _to_python(vnode, loader, file, problems)
+            out.lines[key] = knode.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        out = LList()
+        out.line = node.start_mark.line + 1
+        for item in node.value:
+            out.append(_to_python(item, loader, file, problems))
+            out.lines.append(item.start_mark.line + 1)
+        return out
+    return loader.construct_object(node, deep=True)
+
+
+def read_yaml(path: Path, shown: str) -> tuple[object, list[Problem]]:
+    """Parse a YAML file keeping line numbers. Returns (data, problems)."""
+    problems: list[Problem] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem("file not found; check the path", shown)]
+    except IsADirectoryError:
+        return None, [Problem("is a folder, not a file; name a .yaml file", shown)]
+    except (UnicodeDecodeError, OSError) as e:
+        return None, [Problem(f"cannot be read as UTF-8 text ({e.__class__.__name__}); save it "
+                              "as UTF-8", shown)]
+    if not text.strip():
+        return None, [Problem("the file is empty; start from 'capex new NAME'", shown, 1)]
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, [Problem("the file has no content (only comments); start from "
+                                  "'capex new NAME'", shown, 1)]
+        data = _to_python(node, loader, shown, problems)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        what = (e.problem or e.context or "syntax error").strip()
+        return None, [Problem(f"YAML syntax error: {what}; check indentation, colons and quotes "
+                              "around this point", shown, mark.line + 1 if mark else None,
+                              column=mark.column + 1 if mark else None)]
+    except yaml.YAMLError as e:
+        return None, [Problem(f"YAML error: {e}; check the file's syntax", shown, 1)]
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
+        return None, [Problem(f"YAML value cannot be read ({e}); quote it as a string", shown, 1)]
+    finally:
+        loader.dispose()
+    return data, problems
+
+
+# ============================================================================ model objects
+@dataclass(frozen=True)
+class Parameter:
+    """A validated parameter, in canonical units.
+
+    Attributes
+    ----------
+    name : str
+    spec : ParamSpec
+    form : str
+        ``scalar`` (one distribution), ``series`` (``points`` by year), ``switch`` (``value``)
+        or ``calibrated`` (posterior predictive of a PyMC calibration).
+    dist : Distribution or None
+        For ``scalar``.
+    points : tuple of (int, Distribution)
+        For ``series``: given years and their distributions.
+    years_move : str
+        ``together`` or ``independent``.
+    interpolation : str
+        ``linear``, ``step`` or ``none`` (capex_schedule).
+    value : object
+        For switches.
+    calibrated : dict or None
+        ``{"observations": Path, "model": str, ...}``.
+    provenance : Provenance or None
+    unit : str
+        As written in the file.
+    file : str, line : int
+    default : bool
+        True when the off-switch default was used (not in any file).
+    """
+
+    name: str
+    spec: S.ParamSpec
+    form: str
+    dist: Distribution | None = None
+    points: tuple = ()
+    years_move: str = "together"
+    interpolation: str = "linear"
+    value: object = None
+    calibrated: dict | None = None
+    provenance: Provenance | None = None
+    unit: str = ""
+    file: str | None = None
+    line: int | None = None
+    default: bool = False
+
+    @property
+    def is_uncertain(self) -> bool:
+        if self.form == "scalar":
+            return not self.dist.is_fixed
+        if self.form == "series":
+            return any(not d.is_fixed for _, d in self.points)
+        return self.form == "calibrated"
+
+    @property
+    def category(self) -> str:
+        return self.spec.category
+
+    def describe(self, fmt=lambda x: f"{x:.4g}") -> str:
+        """The parameter's value or distribution in words."""
+        if self.form == "switch":
+            return str(self.value).lower() if isinstance(self.value, bool) else str(self.value)
+        if self.form == "scalar":
+            return self.dist.describe(fmt)
+        if self.form == "calibrated":
+            c = self.calibrated
+            return f"calibrated: {c['model']} fit to {Path(c['observations']).name}"
+        parts = [f"{y}: {d.describe(fmt) if not d.is_fixed else fmt(d.mean())}"
+                 for y, d in self.points]
+        return "series " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """A Spearman rank correlation between two uncertain inputs."""
+
+    a: str
+    b: str
+    rho: float
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: what ``load_scenario`` returns and ``simulate`` consumes."""
+
+    name: str
+    title: str
+    model: str
+    currency: str
+    start: int
+    end: int
+    parameters: dict[str, Parameter]
+    sources: dict[str, Source]
+    correlations: list[Correlation]
+    overlays: dict[str, str]
+    path: Path
+    files: list[Path]
+    description: str = ""
+    currency_year: int | None = None
+    timing: str = "end"
+    overlay: str | None = None
+    input_hash: str = ""
+    extra_hash_files: list[Path] = field(default_factory=list)
+    partial: bool = False
+
+    @property
+    def years(self) -> np.ndarray:
+        return np.arange(self.start, self.end + 1)
+
+    @property
+    def n_years(self) -> int:
+        return self.end - self.start + 1
+
+    @property
+    def label(self) -> str:
+        """``name`` or ``name[overlay]``."""
+        return f"{self.name}[{self.overlay}]" if self.overlay else self.name
+
+    def switch(self, name: str):
+        p = self.parameters.get(name)
+        return None if p is None else p.value
+
+    def uncertain(self) -> list[Parameter]:
+        return [p for p in self.parameters.values() if p.is_uncertain]
+
+    def numeric(self) -> list[Parameter]:
+        """Parameters that are numbers (need provenance), defaults excluded."""
+        return [p for p in self.parameters.values() if p.form != "switch" and not p.default]
+
+    def provenance_counts(self) -> dict[str, int]:
+        nums = self.numeric()
+        hyp = sum(1 for p in nums if p.provenance is not None and p.provenance.is_hypothetical)
+        return {"parameters": len(nums), "sourced": len(nums) - hyp, "hypothetical": hyp}
+
+    def cited_sources(self) -> dict[str, tuple[Source, list[str]]]:
+        """Each source actually cited, with the parameters citing it (in file order)."""
+        out: dict[str, tuple[Source, list[str]]] = {}
+        for p in self.parameters.values():
+            if p.provenance is None:
+                continue
+            for s in p.provenance.sources:
+                out.setdefault(s.key, (s, []))[1].append(p.name)
+        return out
+
+
+# ============================================================================ loading
+def load_scenario(path, scenario: str | None = None, allow_partial: bool = False) -> Scenario:
+    """Load and validate an assumption file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The YAML file.
+    scenario : str, optional
+        Name of an overlay in the file's ``scenarios:`` to apply.
+    allow_partial : bool
+        Accept a file marked ``partial: true`` (a base meant to be extended) without its
+        required parameters. Running a partial file is an error.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    AssumptionError
+        With every problem found (file:line: parameter: what is wrong; how to fix).
+    """
+    path = Path(path)
+    return _Loader(path, allow_partial).load(scenario)
+
+
+def scenario_names(path) -> list[str]:
+    """Names of the overlays a file (with its parents) defines, without full validation."""
+    loader = _Loader(Path(path))
+    merged = loader.merged()
+    return list(merged["scenarios"]) if merged else []
+
+
+class _Loader:
+    def __init__(self, path: Path, allow_partial: bool = False):
+        self.path = path
+        self.allow_partial = allow_partial
+        self.partial = False
+        self.problems: list[Problem] = []
+        self.files: list[Path] = []
+        self._merged = None
+
+    # -------------------------------------------------------------- extends
+    def _read_chain(self, path: Path, shown: str, seen: tuple[Path, ...], line_from=None):
+        resolved = path.resolve()
+        if resolved in seen:
+            chain = " -> ".join(display_path(p) for p in (*seen, resolved))
+            self.problems.append(Problem(f"'extends' makes a cycle ({chain}); remove one link",
+                                         line_from[0], line_from[1], "extends"))
+            return []
+        data, probs = read_yaml(path, shown)
+        if probs and data is None and line_from is not None and "not found" in probs[0].message:
+            self.problems.append(Problem(f"extends file {shown!r} not found; the path is "
+                                         "relative to this file", line_from[0], line_from[1],
+                                         "extends"))
+            return []
+        self.problems.extend(probs)
+        if data is None:
+            return []
+        if not isinstance(data, LDict):
+            self.problems.append(Problem(
+                "the top level must be a mapping (schema:, name:, model:, parameters: ...); "
+                "see 'capex new NAME' for a template", shown, getattr(data, "line", 1) or 1))
+            return []
+        self.files.append(path)
+        chain = [data]
+        parent = data.get("extends")
+        if parent is not None:
+            if not isinstance(parent, str) or not parent.strip():
+                self.problems.append(Problem("'extends' must be a file path", shown,
+                                             data.lines.get("extends"), "extends"))
+            else:
+                ppath = path.parent / parent
+                chain = self._read_chain(ppath, display_path(ppath), (*seen, resolved),
+                                         (shown, data.lines.get("extends"))) + chain
+        return chain
+
+    def merged(self):
+        if self._merged is not None:
+            return self._merged
+        chain = self._read_chain(self.path, display_path(self.path), ())
+        if not chain:
+            return None
+        merged = {"top": {}, "top_where": {}, "sources": {}, "parameters": {}, "correlations": [],
+                  "scenarios": {}, "inflation": None}
+        for doc in chain:  # parent first, child overrides
+            f = doc.file
+            for key, val in doc.items():
+                where = (f, doc.lines.get(key))
+                if key not in S.TOP_LEVEL_KEYS:
+                    close = difflib.get_close_matches(str(key), S.TOP_LEVEL_KEYS, n=1)
+                    hint = f"did you mean {close[0]!r}?" if close else \
+                        f"allowed: {', '.join(S.TOP_LEVEL_KEYS)}"
+                    self.problems.append(Problem(f"unknown top-level key {key!r}; {hint}",
+                                                 *where, str(key)))
+                    continue
+                if key == "parameters":
+                    merged["parameters_where"] = where
+                if key in ("sources", "parameters", "scenarios"):
+                    if val is None:
+                        continue
+                    if not isinstance(val, LDict):
+                        self.problems.append(Problem(f"'{key}' must be a mapping", *where, key))
+                        continue
+                    for k, v in val.items():
+                        merged[key][k] = (v, f, val.lines.get(k))
+                elif key == "correlations":
+                    if val is None:
+                        continue
+                    if not isinstance(val, LList):
+                        self.problems.append(Problem(
+                            "'correlations' must be a list of [input_a, input_b, rho]", *where,
+                            key))
+                        continue
+                    for item, line in zip(val, val.lines):
+                        merged["correlations"].append((item, f, line))
+                elif key == "inflation":
+                    merged["inflation"] = (val, f, doc.lines.get(key))
+                elif key == "extends":
+                    continue
+                elif key == "partial":
+                    if doc is chain[-1]:
+                        if not isinstance(val, bool):
+                            self.problems.append(Problem("partial must be true or false", *where,
+                                                         key))
+                        else:
+                            self.partial = val
+                else:
+                    merged["top"][key] = val
+                    merged["top_where"][key] = where
+        self._merged = merged
+        return merged
+
+    # -------------------------------------------------------------- main
+    def load(self, overlay: str | None) -> Scenario:
+        merged = self.merged()
+        if merged is None:
+            raise AssumptionError(self.problems)
+        shown = display_path(self.path)
+        top, where = merged["top"], merged["top_where"]
+
+        def w(key):
+            return where.get(key, (shown, None))
+
+        def bad(msg, key, param=None):
+            self.problems.append(Problem(msg, *w(key), param or key))
+
+        # --- header
+        version = top.get("schema")
+        if version is None:
+            bad(f"missing 'schema:'; add 'schema: {S.SCHEMA_VERSIONS[-1]}' at the top", "schema")
+        elif version not in S.SCHEMA_VERSIONS or isinstance(version, bool):
+            bad(f"unknown schema version {version!r}; this capex reads schema "
+                f"{', '.join(map(str, S.SCHEMA_VERSIONS))}", "schema")
+        model = top.get("model")
+        if model is None:
+            bad(f"missing 'model:'; use one of {', '.join(S.MODEL_KINDS)}", "model")
+        elif model not in S.MODEL_KINDS:
+            close = difflib.get_close_matches(str(model), S.MODEL_KINDS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(S.MODEL_KINDS)}"
+            bad(f"unknown model kind {model!r}; {hint}", "model")
+            model = None
+        name = top.get("name")
+        if name is None:
+            bad("missing 'name:'; give a short slug such as anthropic-fluidstack", "name")
+            name = self.path.stem
+        elif not isinstance(name, str) or not _NAME.match(name):
+            bad(f"name {name!r} must be a slug (lowercase letters, digits, '-' or '_')", "name")
+            name = self.path.stem
+        title = top.get("title", name)
+        title = str(title) if title is not None else name
+        description = str(top.get("description") or "")
+        currency = top.get("currency", "USD")
+        if not isinstance(currency, str) or not re.match(r"^[A-Z]{3}$", currency):
+            bad(f"currency {currency!r} must be a 3-letter code such as USD", "currency")
+            currency = "USD"
+        currency_year = top.get("currency_year")
+        if currency_year is not None and (not isinstance(currency_year, int)
+                                          or isinstance(currency_year, bool)):
+            bad("currency_year must be a year such as 2025", "currency_year")
+            currency_year = None
+        timing = top.get("timing", "end")
+        if timing not in ("end", "mid"):
+            bad(f"timing {timing!r} unknown; use 'end' (flows at year end) or 'mid'", "timing")
+            timing = "end"
+        start, end = self._years(top.get("years"), w("years"))
+
+        # --- bibliography
+        sources: dict[str, Source] = {}
+        for key, (raw, f, line) in merged["sources"].items():
+            src, probs = parse_source(str(key), raw, f, line, getattr(raw, "lines", {}))
+            self.problems.extend(probs)
+            if src is not None:
+                sources[str(key)] = src
+
+        # --- overlays
+        overlays: dict[str, str] = {}
+        overlay_params: dict = {}
+        for oname, (raw, f, line) in merged["scenarios"].items():
+            if not isinstance(raw, LDict):
+                self.problems.append(Problem(
+                    "an overlay must be a mapping of parameters to replace", f, line, str(oname)))
+                continue
+            overlays[str(oname)] = str(raw.get("description") or "")
+            if oname == overlay:
+                for k, v in raw.items():
+                    if k == "description":
+                        continue
+                    overlay_params[k] = (v, f, raw.lines.get(k))
+        if overlay is not None and overlay not in overlays:
+            names = ", ".join(overlays) or "none defined"
+            close = difflib.get_close_matches(overlay, list(overlays), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            self.problems.append(Problem(
+                f"unknown scenario overlay {overlay!r}; {hint}available: {names}", shown, None,
+                "--scenario"))
+            raise ScenarioError(self.problems)
+
+        params_raw = dict(merged["parameters"])
+        params_raw.update(overlay_params)
+
+        inflation = self._inflation(merged["inflation"], sources, currency)
+
+        # --- parameters
+        params: dict[str, Parameter] = {}
+        if model is not None and start is not None:
+            vocab = S.VOCABULARY[model]
+            ctx = _ParamContext(self, sources, currency, currency_year, inflation, start, end)
+            for pname, (raw, f, line) in params_raw.items():
+                spec = vocab.get(pname)
+                if spec is None:
+                    close = difflib.get_close_matches(str(pname), list(vocab), n=1, cutoff=0.6)
+                    hint = f"did you mean {close[0]!r}?" if close else \
+                        f"the {model} vocabulary is listed in assumptions/README.md"
+                    self.problems.append(Problem(f"unknown parameter for model {model!r}; {hint}",
+                                                 f, line, str(pname)))
+                    continue
+                param = ctx.parameter(spec, raw, f, line)
+                if param is not None:
+                    params[pname] = param
+            # switches decide what else is required
+            switches = {}
+            for s in vocab.values():
+                if s.is_switch:
+                    switches[s.name] = params[s.name].value if s.name in params else s.default
+            missing = []
+            for s in vocab.values():
+                if s.name in params or s.name in params_raw:
+                    continue
+                if S.required_if(s, switches):
+                    missing.append(s)
+                elif s.default is not None:
+                    form = "switch" if s.is_switch else "scalar"
+                    params[s.name] = Parameter(
+                        s.name, s, form, dist=None if s.is_switch else fixed(float(s.default)),
+                        value=s.default if s.is_switch else None, unit=s.unit, default=True)
+            # a misspelt name already got "did you mean": do not also call its target missing
+            misspelt = {difflib.get_close_matches(str(k), list(vocab), n=1, cutoff=0.6)[0]
+                        for k in params_raw if k not in vocab
+                        and difflib.get_close_matches(str(k), list(vocab), n=1, cutoff=0.6)}
+            missing = [s for s in missing if s.name not in misspelt]
+            if missing and self.partial and not self.allow_partial:
+                self.problems.append(Problem(
+                    "this file is partial (a base meant to be extended) and lacks required "
+                    "parameters; run a file that 'extends' it", shown, None, "partial"))
+            elif missing and not self.partial:
+                names = ", ".join(f"{s.name} [{s.unit or s.kind}]" for s in missing)
+                self.problems.append(Problem(
+                    f"missing required parameters: {names}; add them under 'parameters:' (each "
+                    "with a unit and a source or a hypothetical rationale)",
+                    *merged.get("parameters_where", (shown, None)), "parameters"))
+
+        correlations = self._correlations(merged["correlations"], params)
+
+        if self.problems:
+            raise AssumptionError(self.problems)
+
+        files = list(dict.fromkeys(self.files))
+        extra = [p.calibrated["observations"] for p in params.values() if p.calibrated]
+        h = hashlib.sha256()
+        for fpath in files + extra:
+            h.update(Path(fpath).read_bytes())
+        h.update(f"overlay={overlay}".encode())
+        return Scenario(
+            name=name, title=title, model=model, currency=currency, start=start, end=end,
+            parameters=params, sources=sources, correlations=correlations, overlays=overlays,
+            path=self.path, files=files, description=description, currency_year=currency_year,
+            timing=timing, overlay=overlay, input_hash=h.hexdigest(), extra_hash_files=extra,
+            partial=self.partial,
+        )
+
+    def _years(self, raw, where):
+        if raw is None:
+            self.problems.append(Problem("missing 'years:'; add 'years: {start: 2025, end: 2040}'",
+                                         *where, "years"))
+            return None, None
+        if not isinstance(raw, dict) or "start" not in raw or "end" not in raw:
+            self.problems.append(Problem("years must be a mapping {start: YYYY, end: YYYY}",
+                                         *where, "years"))
+            return None, None
+        s, e = raw["start"], raw["end"]
+        ok = all(isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200
+                 for v in (s, e))
+        if not ok:
+            self.problems.append(Problem("years.start and years.end must be years such as 2025",
+                                         *where, "years"))
+            return None, None
+        if e < s:
+            self.problems.append(Problem(f"years.end ({e}) is before years.start ({s})", *where,
+                                         "years"))
+            return None, None
+        if e - s > 100:
+            self.problems.append(Problem("the horizon is longer than 100 years; shorten it",
+                                         *where, "years"))
+            return None, None
+        return s, e
+
+    def _inflation(self, entry, sources, currency):
+        if entry is None:
+            return None
+        raw, f, line = entry
+        spec = S.ParamSpec("inflation", ("1/year", "share"), "series",
+                           "Inflation rate by year, to convert between currency years.",
+                           "finance", low=-0.5, high=1.0)
+        ctx = _ParamContext(self, sources, currency, None, None, 1900, 2200)
+        p = ctx.parameter(spec, raw, f, line)
+        if p is None:
+            return None
+        if p.form != "series" or p.is_uncertain:
+            self.problems.append(Problem("inflation must be a series of fixed yearly rates "
+                                         "(values: {2023: 0.041, ...})", f, line, "inflation"))
+            return None
+        return {y: d.mean() for y, d in p.points}
+
+    def _correlations(self, entries, params):
+        out: list[Correlation] = []
+        seen: dict[frozenset, int] = {}
+        for item, f, line in entries:
+            if not isinstance(item, list) or len(item) != 3:
+                self.problems.append(Problem(
+                    "a correlation is a list [input_a, input_b, rho]", f, line, "correlations"))
+                continue
+            a, b, rho = item
+            who = f"correlations[{a}, {b}]"
+            ok = True
+            for n in (a, b):
+                if not isinstance(n, str) or n not in params:
+                    close = difflib.get_close_matches(str(n), list(params), n=1)
+                    hint = f"did you mean {close[0]!r}?" if close else "name an uncertain parameter"
+                    self.problems.append(Problem(f"unknown parameter {n!r}; {hint}", f, line, who))
+                    ok = False
+                elif not params[n].is_uncertain:
+                    self.problems.append(Problem(
+                        f"{n!r} is fixed, so it cannot be correlated; give it a distribution or "
+                        "drop the correlation", f, line, who))
+                    ok = False
+                elif params[n].form == "series" and params[n].years_move == "independent":
+                    self.problems.append(Problem(
+                        f"{n!r} moves independently by year; correlations need one draw per "
+                        "input (years_move: together)", f, line, who))
+                    ok = False
+            if ok and a == b:
+                self.problems.append(Problem("an input cannot be correlated with itself", f, line,
+                                             who))
+                ok = False
+            try:
+                r = parse_amount(rho)
+            except ValueError as e:
+                self.problems.append(Problem(f"coefficient {e}", f, line, who))
+                continue
+            if not -1.0 <= r <= 1.0:
+                self.problems.append(Problem(
+                    f"coefficient {r:g} is outside [-1, 1]; a rank correlation lies in [-1, 1]",
+                    f, line, who))
+                continue
+            if not ok:
+                continue
+            key = frozenset((a, b))
+            if key in seen:
+                self.problems.append(Problem(
+                    f"duplicate pair (first given on line {seen[key]}); keep one", f, line, who))
+                continue
+            seen[key] = line
+            out.append(Correlation(a, b, r, f, line))
+        if out and not self.problems:
+            names = sorted({c.a for c in out} | {c.b for c in out})
+            mat = correlation_matrix(names, out)
+            eig = np.linalg.eigvalsh(mat)
+            if eig.min() < -1e-10:
+                near = nearest_correlation(mat)
+                pairs = ", ".join(
+                    f"[{names[i]}, {names[j]}, {near[i, j]:.2f}]"
+                    for i in range(len(names)) for j in range(i + 1, len(names))
+                    if any({c.a, c.b} == {names[i], names[j]} for c in out))
+                f, line = out[0].file, out[0].line
+                self.problems.append(Problem(
+                    f"the correlation matrix is not positive semi-definite (smallest eigenvalue "
+                    f"{eig.min():.3f}): these coefficients cannot hold together; the nearest valid "
+                    f"matrix has {pairs}", f, line, "correlations"))
+        return out
+
+
+def correlation_matrix(names: list[str], correlations: list[Correlation]) -> np.ndarray:
+    """Symmetric matrix with ones on the diagonal from a list of pairwise correlations."""
+    idx = {n: i for i, n in enumerate(names)}
+    mat = np.eye(len(names))
+    for c in correlations:
+        i, j = idx[c.a], idx[c.b]
+        mat[i, j] = mat[j, i] = c.rho
+    return mat
+
+
+def nearest_correlation(a: np.ndarray, iterations: int = 200) -> np.ndarray:
+    """Nearest correlation matrix (Higham 2002, alternating projections).
+
+    References
+    ----------
+    .. [1] Higham, N. J. (2002). Computing the nearest correlation matrix — a problem from
+       finance. *IMA Journal of Numerical Analysis*, 22(3), 329–343.
+    """
+    y = a.copy()
+    ds = np.zeros_like(a)
+    for _ in range(iterations):
+        r = y - ds
+        w, v = np.linalg.eigh((r + r.T) / 2)
+        x = (v * np.maximum(w, 0)) @ v.T
+        ds = x - r
+        y = x.copy()
+        np.fill_diagonal(y, 1.0)
+        if np.linalg.eigvalsh(y).min() > -1e-12:
+            break
+    return y
+
+
+class _ParamContext:
+    def __init__(self, loader: _Loader, sources, currency, currency_year, inflation, start, end):
+        self.loader = loader
+        self.sources = sources
+        self.currency = currency
+        self.currency_year = currency_year
+        self.inflation = inflation
+        self.start = start
+        self.end = end
+
+    def _bad(self, msg, f, line, pname):
+        self.loader.problems.append(Problem(msg, f, line, pname))
+
+    def parameter(self, spec: S.ParamSpec, raw, f, line) -> Parameter | None:
+        pname = spec.name
+        n_before = len(self.loader.problems)
+        lines = getattr(raw, "lines", {})
+
+        def L(key):
+            return lines.get(key, line)
+
+        # ---- switches
+        if spec.is_switch:
+            value = raw
+            if isinstance(raw, dict):
+                value = raw.get("value")
+                extra = [k for k in raw if k not in ("value", "note", "description")]
+                for k in extra:
+                    self._bad(f"unknown field {k!r} for a switch; write '{pname}: <value>'", f,
+                              L(k), pname)
+            if spec.kind == "bool":
+                if not isinstance(value, bool):
+                    self._bad(f"{value!r} is not true/false; write '{pname}: true' or false", f,
+                              line, pname)
+                    return None
+            else:
+                if value not in spec.choices:
+                    close = difflib.get_close_matches(str(value), spec.choices, n=1)
+                    hint = f"did you mean {close[0]!r}?" if close else \
+                        f"use one of {', '.join(spec.choices)}"
+                    self._bad(f"{value!r} is not a valid choice; {hint}", f, line, pname)
+                    return None
+            return Parameter(pname, spec, "switch", value=value, file=f, line=line)
+
+        # ---- numbers
+        if not isinstance(raw, dict):
+            example = "{value: 50B, unit: USD, source: key}" if spec.kind != "schedule" else \
+                "{values: {2025: 0.4, 2026: 0.6}, unit: share, hypothetical: why}"
+            self._bad(f"a number needs a unit and a source or hypothetical rationale; write it as "
+                      f"a mapping, e.g. {pname}: {example}", f, line, pname)
+            return None
+        for k in raw:
+            if k not in _PARAM_KEYS and not is_quantile_key(str(k)):
+                close = difflib.get_close_matches(str(k), sorted(_PARAM_KEYS), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "remove it"
+                self._bad(f"unknown field {k!r}; {hint}", f, L(k), pname)
+
+        provenance = self._provenance(raw, f, line, pname, L)
+        calibrated = raw.get("calibrated")
+
+        # ---- unit
+        factor = 1.0
+        unit = raw.get("unit")
+        if calibrated is not None and unit is None:
+            unit = spec.unit
+        if unit is None:
+            self._bad(f"unit missing; add 'unit: {spec.unit}'", f, line, pname)
+        else:
+            try:
+                dim, factor = parse_unit(str(unit), self.currency)
+                if dim not in spec.dimensions:
+                    self._bad(f"unit {unit!r} converts to {dim}, but {pname} is in "
+                              f"{' or '.join(spec.dimensions)}; write it in "
+                              f"{spec.unit} (or a scaled form)", f, L("unit"), pname)
+                    factor = None
+            except UnknownUnit as e:
+                self._bad(str(e), f, L("unit"), pname)
+                factor = None
+        if factor is None:
+            factor = 1.0
+
+        # currency year conversion
+        cy = raw.get("currency_year")
+        if cy is not None:
+            if not spec.unit.startswith("USD"):
+                self._bad("currency_year applies only to money parameters; remove it", f,
+                          L("currency_year"), pname)
+            elif not isinstance(cy, int) or isinstance(cy, bool):
+                self._bad("currency_year must be a year such as 2023", f, L("currency_year"),
+                          pname)
+            elif self.currency_year is not None and cy != self.currency_year:
+                conv = self._inflate(cy, self.currency_year)
+                if conv is None:
+                    self._bad(f"value is in {cy} money but the scenario is in "
+                              f"{self.currency_year} money, and no inflation rate covers the "
+                              "years between; add an 'inflation:' series with a source", f,
+                              L("currency_year"), pname)
+                else:
+                    factor *= conv
+
+        if calibrated is not None:
+            return self._calibrated(spec, raw, calibrated, provenance, f, line, L, n_before)
+
+        has_values = "values" in raw
+        has_scalar = "value" in raw or "dist" in raw
+        dist_keys = [k for k in raw if k not in _META_KEYS and k != "values"]
+        if has_values and has_scalar:
+            self._bad("give either 'values:' (a series) or 'value:'/'dist:', not both", f, line,
+                      pname)
+            return None
+        if spec.kind == "schedule" and not has_values:
+            self._bad("is a yearly schedule; write 'values: {2025: 0.4, 2026: 0.6}'", f, line,
+                      pname)
+            return None
+        if spec.kind == "scalar" and has_values:
+            self._bad("is a single number, not a series; give 'value:' or a distribution ('dist:')",
+                      f, L("values"), pname)
+            return None
+        if not has_values and not has_scalar:
+            if dist_keys:
+                self._bad("distribution parameters without 'dist:'; add the family, e.g. "
+                          "'dist: lognormal'", f, line, pname)
+            else:
+                self._bad("no value; add 'value: ...' or a distribution ('dist: ...')", f, line,
+                          pname)
+            return None
+
+        common = dict(provenance=provenance, unit=str(unit), file=f, line=line)
+        if not has_values:
+            dist = self._dist(raw, factor, f, line, pname, L)
+            if dist is None:
+                return None
+            self._check_bounds(spec, dist, f, line, pname)
+            if len(self.loader.problems) > n_before:
+                return None
+            return Parameter(pname, spec, "scalar", dist=dist, **common)
+
+        # ---- series
+        values = raw["values"]
+        vlines = getattr(values, "lines", {})
+        if not isinstance(values, dict) or not values:
+            self._bad("'values' must be a mapping {year: value}", f, L("values"), pname)
+            return None
+        points = []
+        for year, v in values.items():
+            yline = vlines.get(year, L("values"))
+            try:
+                y = int(year)
+                if isinstance(year, bool) or isinstance(year, float) and not float(year).is_integer():
+                    raise ValueError
+            except (TypeError, ValueError):
+                self._bad(f"series key {year!r} is not a year", f, yline, pname)
+                continue
+            if not self.start <= y <= self.end:
+                self._bad(f"series year {y} is outside years {self.start}-{self.end}; drop it or "
+                          "widen 'years:'", f, yline, pname)
+                continue
+            if isinstance(v, dict):
+                d = self._dist(v, factor, f, yline, f"{pname}[{y}]",
+                               lambda k, _v=v, _y=yline: getattr(_v, "lines", {}).get(k, _y))
+            else:
+                try:
+                    d = fixed(parse_amount(v) * factor)
+                except ValueError as e:
+                    self._bad(f"{e}", f, yline, f"{pname}[{y}]")
+                    d = None
+            if d is None:
+                continue
+            self._check_bounds(spec, d, f, yline, f"{pname}[{y}]")
+            points.append((y, d))
+        points.sort(key=lambda t: t[0])
+        if len({y for y, _ in points}) != len(points):
+            self._bad("a year is given twice; keep one", f, L("values"), pname)
+        years_move = raw.get("years_move", "together")
+        if years_move not in ("together", "independent"):
+            self._bad(f"years_move {years_move!r} unknown; use together or independent", f,
+                      L("years_move"), pname)
+        interp = raw.get("interpolation", "none" if spec.kind == "schedule" else "linear")
+        if spec.kind == "schedule":
+            if "interpolation" in raw:
+                self._bad("capex_schedule is not interpolated (missing years are 0); remove "
+                          "'interpolation'", f, L("interpolation"), pname)
+            interp = "none"
+            if any(not d.is_fixed for _, d in points):
+                self._bad("schedule shares must be fixed numbers (they must sum to 1 in every "
+                          "draw); put timing uncertainty in build_delay", f, L("values"), pname)
+            elif points:
+                total = sum(d.mean() for _, d in points)
+                if abs(total - 1.0) > 1e-6:
+                    self._bad(f"shares sum to {total:.6g}, not 1; rescale them", f, L("values"),
+                              pname)
+        elif interp not in ("linear", "step"):
+            self._bad(f"interpolation {interp!r} unknown; use linear or step", f,
+                      L("interpolation"), pname)
+        if len(self.loader.problems) > n_before:
+            return None
+        return Parameter(pname, spec, "series", points=tuple(points), years_move=years_move,
+                         interpolation=interp, **common)
+
+    def _calibrated(self, spec, raw, calibrated, provenance, f, line, L, n_before):
+        pname = spec.name
+        if spec.kind != "series":
+            self._bad("only series parameters can be calibrated", f, L("calibrated"), pname)
+            return None
+        if not isinstance(calibrated, dict) or "observations" not in calibrated:
+            self._bad("calibrated needs {observations: file.csv, model: name}", f,
+                      L("calibrated"), pname)
+            return None
+        obs = Path(f).parent / str(calibrated["observations"]) if f else Path(
+            str(calibrated["observations"]))
+        if not obs.is_file():
+            self._bad(f"observations file {str(calibrated['observations'])!r} not found "
+                      "(relative to this file)", f, L("calibrated"), pname)
+            return None
+        try:
+            from .calibration import MODELS
+        except ImportError:  # calibration unavailable: report, do not crash
+            MODELS = ()
+        model = calibrated.get("model")
+        if MODELS and model not in MODELS:
+            self._bad(f"calibration model {model!r} unknown; use one of {', '.join(MODELS)}", f,
+                      L("calibrated"), pname)
+            return None
+        allowed = {"observations", "model", "draws", "tune", "chains", "priors"}
+        for k in calibrated:
+            if k not in allowed:
+                self._bad(f"unknown calibrated field {k!r}; allowed: {', '.join(sorted(allowed))}",
+                          f, L("calibrated"), pname)
+        if len(self.loader.problems) > n_before:
+            return None
+        cal = dict(calibrated)
+        cal["observations"] = obs
+        if "priors" in cal:
+            cal["priors"] = Path(f).parent / str(cal["priors"])
+        return Parameter(pname, spec, "calibrated", calibrated=cal, provenance=provenance,
+                         unit=str(raw.get("unit", spec.unit)), file=f, line=line)
+
+    def _inflate(self, from_year: int, to_year: int) -> float | None:
+        if self.inflation is None:
+            return None
+        lo, hi = sorted((from_year, to_year))
+        factor = 1.0
+        for y in range(lo + 1, hi + 1):
+            if y not in self.inflation:
+                return None
+            factor *= 1.0 + self.inflation[y]
+        return factor if to_year >= from_year else 1.0 / factor
+
+    def _dist(self, raw, factor, f, line, pname, L) -> Distribution | None:
+        spec = {k: v for k, v in raw.items() if k not in _META_KEYS}
+        if "dist" not in spec:
+            if set(spec) - {"value"}:
+                self._bad("distribution parameters without 'dist:'; add the family (one of "
+                          f"{', '.join(FAMILIES)})", f, line, pname)
+                return None
+            if "value" not in spec:
+                self._bad("no value; add 'value: ...' or a distribution", f, line, pname)
+                return None
+            spec = {"dist": "fixed", "value": spec["value"]}
+        try:
+            return make_distribution(spec, scale=factor)
+        except DistSpecError as e:
+            self._bad(str(e), f, L(e.key) if e.key else line, pname)
+        except (TypeError, ValueError, ArithmeticError) as e:
+            self._bad(f"distribution cannot be built ({e}); check its numbers", f, line, pname)
+        return None
+
+    def _check_bounds(self, spec: S.ParamSpec, dist: Distribution, f, line, pname):
+        if dist.is_fixed:
+            x = dist.mean()
+            if not spec.in_bounds(x):
+                self._bad(f"value {x:g} is outside the valid range {spec.bounds_text()} "
+                          f"[{spec.unit}]; correct it (shares and rates are decimals: 8 % is 0.08)",
+                          f, line, pname)
+            return
+        with np.errstate(all="ignore"):
+            lo, hi = dist.ppf(np.array([1e-12, 1 - 1e-12]))
+        if not (spec.in_bounds(lo) and spec.in_bounds(hi)):
+            self._bad(f"the {dist.family} distribution reaches [{lo:.4g}, {hi:.4g}], outside the "
+                      f"valid range {spec.bounds_text()} [{spec.unit}]; add min/max truncation or "
+                      "choose a bounded family (beta, pert, triangular, uniform)", f, line, pname)
+
+    def _provenance(self, raw, f, line, pname, L) -> Provenance | None:
+        has_src = "source" in raw
+        has_hyp = "hypothetical" in raw
+        if "calibrated" in raw and not has_src and not has_hyp:
+            return Provenance(hypothetical=None, sources=())  # provenance is in the observations
+        if has_src and has_hyp:
+            self._bad("has both 'source' and 'hypothetical'; keep exactly one (cite it, or say "
+                      "why it is a hypothesis)", f, L("hypothetical"), pname)
+            return None
+        if not has_src and not has_hyp:
+            self._bad("has neither 'source' nor 'hypothetical'; cite a source (a key of "
+                      "'sources:') or add 'hypothetical: <why this value>'", f, line, pname)
+            return None
+        locators = tuple((k, str(raw[k])) for k in LOCATOR_KEYS if raw.get(k) is not None)
+        if has_hyp:
+            why = raw["hypothetical"]
+            if not isinstance(why, str) or not why.strip():
+                self._bad("'hypothetical' needs a rationale: say why this value is plausible",
+                          f, L("hypothetical"), pname)
+                return None
+            return Provenance(hypothetical=why.strip(), locators=locators)
+        src = raw["source"]
+        items = src if isinstance(src, list) else [src]
+        found: list[Source] = []
+        if not items:
+            self._bad("'source' is an empty list; name at least one source", f, L("source"),
+                      pname)
+            return None
+        for item in items:
+            if isinstance(item, dict):
+                s, probs = parse_source(f"inline:{pname}", item, f, L("source"),
+                                        getattr(item, "lines", {}), parameter=pname)
+                self.loader.problems.extend(probs)
+                if s is not None:
+                    found.append(s)
+            elif isinstance(item, str) and item in self.sources:
+                found.append(self.sources[item])
+            else:
+                close = difflib.get_close_matches(str(item), list(self.sources), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else \
+                    "add it under 'sources:' or write the source inline"
+                self._bad(f"source {item!r} is not in the bibliography; {hint}", f, L("source"),
+                          pname)
+        if len(found) != len(items):
+            return None
+        return Provenance(sources=tuple(found), locators=locators)
+
+
+# keep the names the loader uses for distribution keys importable for docs
+DISTRIBUTION_LOCATION_KEYS = LOCATION_KEYS
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -1,0 +1,253 @@
+"""The parameter vocabulary, as data.
+
+Each model kind (``programme``, ``industry``) has a fixed vocabulary of parameters. For each:
+its unit dimension, kind, bounds, whether it is required (possibly only under a switch), the
+neutral "off switch" default if any, its category (for grouped sensitivity) and a one-line
+meaning. ``assumptions/README.md`` is generated from this module (``python -m model.docs``), and
+a test fails when the two drift.
+
+Only off-switch defaults live in code (overrun 1, delay 0, decline 0, refresh off, no terminal
+value): every number that is an assumption must come from a file, with a source or an explicit
+``hypothetical`` rationale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+#: Kinds of parameter.
+#: ``scalar``: one number (or distribution);
+#: ``series``: one number, or a ``{year: value}`` series (each point optionally a distribution);
+#: ``schedule``: a ``{year: share}`` series that must sum to 1 (missing years are zero);
+#: ``bool``/``enum``: model switches (not numbers, so they need no provenance).
+KINDS = ("scalar", "series", "schedule", "bool", "enum")
+
+CATEGORIES = ("capex", "capacity", "revenue", "costs", "finance")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One entry of the vocabulary.
+
+    Parameters
+    ----------
+    name : str
+    dimensions : tuple of str
+        Accepted unit dimensions; the first is the canonical one the model uses.
+    kind : str
+        One of :data:`KINDS`.
+    meaning : str
+        One line, shown in docs, reports and ``capex new``.
+    category : str
+        One of :data:`CATEGORIES`.
+    low, high : float
+        Bounds of valid values (canonical units).
+    low_inclusive, high_inclusive : bool
+    required : bool or str
+        ``True``, ``False``, or a condition ``"switch=value"`` under which it is required.
+    default : object
+        Neutral off-switch value used when not given (``None``: no default).
+    choices : tuple of str
+        For ``enum``.
+    """
+
+    name: str
+    dimensions: tuple[str, ...]
+    kind: str
+    meaning: str
+    category: str
+    low: float = -math.inf
+    high: float = math.inf
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    required: bool | str = True
+    default: object = None
+    choices: tuple[str, ...] = field(default=())
+
+    @property
+    def unit(self) -> str:
+        """Canonical unit."""
+        return self.dimensions[0] if self.dimensions else ""
+
+    @property
+    def is_switch(self) -> bool:
+        """Model switches (bool, enum) are choices, not numbers: no provenance needed."""
+        return self.kind in ("bool", "enum")
+
+    def bounds_text(self) -> str:
+        """Human-readable valid range, e.g. ``[0, 1]`` or ``> 0``."""
+        if self.is_switch:
+            return " | ".join(self.choices) if self.choices else "true | false"
+        lo, hi = self.low, self.high
+        lb = "[" if self.low_inclusive else "("
+        hb = "]" if self.high_inclusive else ")"
+        if math.isinf(lo) and math.isinf(hi):
+            return "any"
+        if math.isinf(hi):
+            return (">= " if self.low_inclusive else "> ") + _fmt(lo)
+        if math.isinf(lo):
+            return ("<= " if self.high_inclusive else "< ") + _fmt(hi)
+        return f"{lb}{_fmt(lo)}, {_fmt(hi)}{hb}"
+
+    def in_bounds(self, x: float) -> bool:
+        """Whether ``x`` (canonical units) lies in the valid range."""
+        lo_ok = x >= self.low if self.low_inclusive else x > self.low
+        hi_ok = x <= self.high if self.high_inclusive else x < self.high
+        return bool(lo_ok and hi_ok)
+
+    def required_text(self) -> str:
+        if self.required is True:
+            return "yes"
+        if self.required is False:
+            return "no" if self.default is None else f"no (default {_fmt_default(self.default)})"
+        return f"if {self.required}"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _fmt_default(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+POSITIVE = dict(low=0.0, low_inclusive=False)
+NONNEG = dict(low=0.0)
+SHARE = dict(low=0.0, high=1.0)
+
+_PROGRAMME = [
+    ParamSpec("capex_total", ("USD",), "scalar",
+              "Announced capital expenditure of the programme, before overrun.", "capex",
+              **POSITIVE),
+    ParamSpec("capex_schedule", ("share",), "schedule",
+              "Share of capex_total spent in each year (sums to 1; years not listed are 0).",
+              "capex", **SHARE),
+    ParamSpec("capex_overrun", ("ratio",), "scalar",
+              "Actual over announced cost (1 = on budget); raises spend, not capacity.", "capex",
+              **POSITIVE, required=False, default=1.0),
+    ParamSpec("build_delay", ("years",), "scalar",
+              "Delay of the whole spending schedule; a fractional delay splits a year's share.",
+              "capex", **NONNEG, required=False, default=0.0),
+    ParamSpec("lead_time", ("years",), "scalar",
+              "Time from a year's spend until its capacity is online.", "capacity", **NONNEG),
+    ParamSpec("capex_per_mw", ("USD/MW",), "scalar",
+              "All-in capital cost per MW of IT capacity (facility + compute).", "capacity",
+              **POSITIVE),
+    ParamSpec("compute_share", ("share",), "scalar",
+              "Share of capex that is IT (servers, accelerators, network); the rest is facility.",
+              "capex", **SHARE),
+    ParamSpec("compute_life", ("years",), "scalar",
+              "Useful life of the IT part: depreciation period and retirement age.", "capacity",
+              **POSITIVE),
+    ParamSpec("facility_life", ("years",), "scalar",
+              "Depreciation period of the facility part (buildings, power, cooling).", "capex",
+              **POSITIVE),
+    ParamSpec("refresh_it", (), "bool",
+              "Re-buy the IT part at retirement so the capacity keeps earning.", "capex",
+              required=False, default=False),
+    ParamSpec("refresh_cost_ratio", ("ratio",), "scalar",
+              "Cost of a refresh relative to the original IT spend.", "capex", **POSITIVE,
+              required="refresh_it=true"),
+    ParamSpec("revenue_model", (), "enum",
+              "How revenue is computed: from capacity sold by the GPU-hour, or as a share of a "
+              "company's revenue path.", "revenue", choices=("capacity", "company_share")),
+    ParamSpec("gpus_per_mw", ("GPU/MW",), "scalar",
+              "Accelerators per MW of IT capacity.", "capacity", **POSITIVE,
+              required="revenue_model=capacity"),
+    ParamSpec("utilisation", ("share",), "series",
+              "Share of GPU-hours sold (or used productively) in a year.", "revenue", **SHARE,
+              required="revenue_model=capacity"),
+    ParamSpec("price_per_gpu_hour", ("USD/GPU-hour",), "series",
+              "Price of a GPU-hour when a cohort comes online (by launch year).", "revenue",
+              **POSITIVE, required="revenue_model=capacity"),
+    ParamSpec("price_decline", ("1/year", "share"), "scalar",
+              "Yearly decline of a cohort's GPU-hour price as it ages.", "revenue",
+              low=0.0, high=1.0, high_inclusive=False, required=False, default=0.0),
+    ParamSpec("revenue_path", ("USD/year",), "series",
+              "Company revenue by year (company_share model).", "revenue", **NONNEG,
+              required="revenue_model=company_share"),
+    ParamSpec("attributable_share", ("share",), "series",
+              "Share of the company's revenue attributable to this programme.", "revenue",
+              **SHARE, required="revenue_model=company_share"),
+    ParamSpec("pue", ("ratio",), "scalar",
+              "Power usage effectiveness: facility power over IT power.", "costs", low=1.0),
+    ParamSpec("power_load_factor", ("share",), "scalar",
+              "Average IT power draw over nameplate IT capacity.", "costs", **SHARE),
+    ParamSpec("power_price", ("USD/MWh",), "series",
+              "Price of electricity paid by the sites.", "costs", **NONNEG),
+    ParamSpec("fixed_opex_share", ("1/year", "share"), "scalar",
+              "Fixed operating cost per year as a share of the capex of the capacity in service.",
+              "costs", **SHARE),
+    ParamSpec("cost_of_revenue_share", ("share",), "scalar",
+              "Variable cost (sales, support, software, revenue share) per unit of revenue.",
+              "costs", **SHARE),
+    ParamSpec("tax_rate", ("share",), "scalar",
+              "Tax on taxable profit, after losses carried forward.", "finance", **SHARE),
+    ParamSpec("discount_rate", ("1/year", "share"), "scalar",
+              "Discount rate for NPV (nominal, per year).", "finance", low=-0.99, high=1.0),
+    ParamSpec("terminal_value", (), "enum",
+              "Value credited in the last year: none, or the undepreciated book value.",
+              "finance", required=False, default="none", choices=("none", "book_value")),
+]
+
+_INDUSTRY = [
+    ParamSpec("accelerator_revenue", ("USD/year",), "series",
+              "Annual accelerator (GPU) vendor data-centre revenue: the capex run-rate proxy.",
+              "capex", **NONNEG),
+    ParamSpec("dc_cost_multiplier", ("ratio",), "series",
+              "Total data-centre cost per dollar of accelerators (energy, buildings, etc.).",
+              "capex", low=1.0),
+    ParamSpec("end_user_gross_margin", ("share",), "series",
+              "Gross margin the end users of AI must earn on the revenue that pays for it.",
+              "revenue", low=0.0, high=1.0, high_inclusive=False),
+    ParamSpec("ai_revenue", ("USD/year",), "series",
+              "Actual AI revenue earned by end users in a year.", "revenue", **NONNEG),
+    ParamSpec("discount_rate", ("1/year", "share"), "scalar",
+              "Discount rate for the present value of the cumulative gap (optional).",
+              "finance", low=-0.99, high=1.0, required=False),
+]
+
+VOCABULARY: dict[str, dict[str, ParamSpec]] = {
+    "programme": {p.name: p for p in _PROGRAMME},
+    "industry": {p.name: p for p in _INDUSTRY},
+}
+
+MODEL_KINDS = tuple(VOCABULARY)
+
+#: Top-level keys of an assumption file.
+TOP_LEVEL_KEYS = (
+    "schema",
+    "name",
+    "title",
+    "description",
+    "model",
+    "currency",
+    "currency_year",
+    "years",
+    "timing",
+    "extends",
+    "partial",
+    "sources",
+    "inflation",
+    "parameters",
+    "correlations",
+    "scenarios",
+)
+
+SCHEMA_VERSIONS = (1,)
+
+
+def required_if(spec: ParamSpec, switches: dict[str, object]) -> bool:
+    """Whether ``spec`` is required given the values of the model's switches."""
+    if spec.required is True:
+        return True
+    if spec.required is False:
+        return False
+    key, _, want = str(spec.required).partition("=")
+    have = switches.get(key)
+    if isinstance(have, bool):
+        have = "true" if have else "false"
+    return str(have) == want

@@ -1,0 +1,348 @@
+"""The one orchestrator: sample inputs, run the model in chunks, collect results.
+
+``simulate(scenario, draws, seed)`` returns :class:`Results`, a thin wrapper around an
+``xarray.Dataset`` (dims ``draw``, ``year``) holding every uncertain input and every output,
+with attrs for seed, draws, design, input hash and package version. Memory stays bounded: the
+model runs on chunks of draws, and per-year series are kept for at most ``series_draws`` draws
+(all of them by default up to 200,000); metrics are kept for every draw.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import __version__
+from .errors import AssumptionError, Problem
+from .industry import industry_gap
+from .loading import Scenario
+from .programme import programme_cash_flows
+from .sampling import BLOCK, DESIGNS, Design, input_variables, sample_inputs
+
+#: metric name -> (unit, description); the contract of ``capex run --json``.
+PROGRAMME_METRICS = {
+    "npv": ("USD", "net present value of free cash flow at the discount rate"),
+    "irr": ("1/year", "internal rate of return (NaN where undefined)"),
+    "payback_years": ("years", "years from the valuation date until cumulative FCF recovers"),
+    "peak_funding": ("USD", "largest cumulative cash need"),
+    "levelized_cost_per_gpu_hour": ("USD/GPU-hour", "break-even launch price, pre-tax"),
+}
+PROGRAMME_SERIES = ("spend", "revenue", "fcf", "cumulative_fcf", "capacity_mw", "energy_cost",
+                    "fixed_opex", "variable_cost", "ebitda", "tax", "refresh_spend",
+                    "depreciation", "gpu_hours")
+INDUSTRY_METRICS = {
+    "revenue_gap_final": ("USD/year", "revenue gap in the last year"),
+    "cumulative_revenue_gap_total": ("USD", "sum of yearly revenue gaps over the horizon"),
+    "gap_close_year": ("years", "years after start until the gap first closes (NaN if never)"),
+    "pv_revenue_gap": ("USD", "present value of the yearly gaps"),
+}
+INDUSTRY_SERIES = ("revenue_required", "ai_revenue", "revenue_gap", "cumulative_revenue_gap")
+SERIES_UNITS = {"capacity_mw": "MW", "gpu_hours": "GPU-hour", "cumulative_fcf": "USD",
+                "cumulative_revenue_gap": "USD"}
+
+
+def _series_unit(name: str, model: str) -> str:
+    return SERIES_UNITS.get(name, "USD/year" if model == "industry" else "USD")
+
+
+class _Progress:
+    """Progress on stderr for runs longer than a couple of seconds (rich, when a terminal)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total = total
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+        self.t0 = time.perf_counter()
+        self.done = 0
+
+    def update(self, n: int):
+        self.done += n
+        if not self.enabled:
+            return
+        if self.bar is None and time.perf_counter() - self.t0 > 1.0:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("simulating", total=self.total, completed=self.done)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def calibrated_paths(scenario: Scenario, seed: int) -> dict:
+    """Posterior predictive paths (M, T) for each calibrated series parameter."""
+    out = {}
+    cal_params = [p for p in scenario.parameters.values() if p.form == "calibrated"]
+    if not cal_params:
+        return out
+    from . import calibration
+
+    for p in cal_params:
+        c = p.calibrated
+        kw = {k: c[k] for k in ("draws", "tune", "chains") if k in c}
+        fit = calibration.fit(c["observations"], c.get("model"), seed=seed,
+                              priors_path=c.get("priors"), **kw)
+        out[p.name] = np.asarray(fit.predictive_series(list(scenario.years.tolist()), n=4000,
+                                                       seed=seed), dtype=float)
+    return out
+
+
+def run_model(scenario: Scenario, inputs: dict, n: int) -> dict:
+    """Dispatch to the scenario's model kind."""
+    if scenario.model == "industry":
+        return industry_gap(inputs, n, scenario.n_years, scenario.timing)
+    return programme_cash_flows(inputs, n, scenario.n_years, scenario.timing)
+
+
+def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str = "mc",
+             chunk_size: int = 50_000, series_draws: int = 200_000,
+             precision: float | None = None, max_draws: int = 2_000_000,
+             progress: bool = False) -> "Results":
+    """Monte Carlo run of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`model.load_scenario`.
+    draws : int
+        Number of draws (at least; more with ``precision``).
+    seed : int
+        Seed of every random number (same seed + same inputs = identical numbers).
+    design : {"mc", "lhs", "sobol"}
+        Sampling design.
+    chunk_size : int
+        Draws per model evaluation; bounds memory, never changes results.
+    series_draws : int
+        Per-year series are stored for the first ``series_draws`` draws (quantiles of series are
+        computed from them); metrics are stored for all draws.
+    precision : float, optional
+        Target relative Monte Carlo standard error of the mean NPV (programme) or of the mean
+        final gap (industry), e.g. 0.005; draws are added block by block until met or
+        ``max_draws`` is reached.
+    progress : bool
+        Show a progress bar on stderr (terminals only, runs longer than a second).
+
+    Returns
+    -------
+    Results
+    """
+    problems = []
+    if scenario.partial:
+        problems.append(Problem("is a partial base (partial: true); run a file that extends it",
+                                str(scenario.path)))
+    if int(draws) < 2:
+        problems.append(Problem(f"--draws {draws}: need at least 2 draws", parameter="--draws"))
+    if design not in DESIGNS:
+        problems.append(Problem(f"design {design!r} unknown; use one of {', '.join(DESIGNS)}",
+                                parameter="--design"))
+    if chunk_size < 1:
+        problems.append(Problem("chunk size must be >= 1", parameter="chunk_size"))
+    if precision is not None and not 0 < precision < 1:
+        problems.append(Problem("precision is a relative error such as 0.005", parameter=
+                                "--precision"))
+    if problems:
+        raise AssumptionError(problems)
+    draws = int(draws)
+    cal = calibrated_paths(scenario, seed)
+    target = draws
+    if precision is not None:
+        # whole blocks, so adding blocks later leaves every draw already made unchanged
+        target = min(max_draws, math.ceil(draws / BLOCK) * BLOCK)
+    model_metrics = INDUSTRY_METRICS if scenario.model == "industry" else PROGRAMME_METRICS
+    series_names = INDUSTRY_SERIES if scenario.model == "industry" else PROGRAMME_SERIES
+    key_metric = "revenue_gap_final" if scenario.model == "industry" else "npv"
+
+    metric_parts: dict[str, list] = {}
+    series_parts: dict[str, list] = {}
+    input_parts: dict[str, list] = {}
+    kept = 0
+    done = 0
+    bar = _Progress(target, progress)
+    t0 = time.perf_counter()
+    while True:
+        design_obj = Design(scenario, target, seed, design)
+        while done < target:
+            stop = min(done + chunk_size, target)
+            n = stop - done
+            inputs = sample_inputs(scenario, design_obj, done, stop, cal)
+            out = run_model(scenario, inputs, n)
+            for name in list(model_metrics) + ["gap_closed_by_end", "total_spend"]:
+                if name in out:
+                    metric_parts.setdefault(name, []).append(np.asarray(out[name], float))
+            for p in scenario.uncertain():
+                v = np.asarray(inputs[p.name], dtype=float)
+                input_parts.setdefault(p.name, []).append(v)
+            if kept < series_draws:
+                take = min(n, series_draws - kept)
+                for name in series_names:
+                    series_parts.setdefault(name, []).append(
+                        np.asarray(np.broadcast_to(out[name], (n, scenario.n_years))[:take]))
+                kept += take
+            done = stop
+            bar.update(n)
+        if precision is None or target >= max_draws:
+            break
+        km = np.concatenate(metric_parts[key_metric])
+        mean, sd = np.nanmean(km), np.nanstd(km, ddof=1)
+        needed = (sd / (precision * abs(mean))) ** 2 if mean != 0 else max_draws
+        if needed <= target:
+            break
+        target = int(min(max_draws, max(math.ceil(needed * 1.1 / BLOCK) * BLOCK,
+                                        target + BLOCK)))
+        bar.total = target
+    bar.close()
+    elapsed = time.perf_counter() - t0
+
+    ds = xr.Dataset(coords={"draw": np.arange(done), "year": scenario.years})
+    for name, parts in metric_parts.items():
+        unit = model_metrics.get(name, ("", ""))[0] or ("USD" if name == "total_spend" else "")
+        ds[name] = ("draw", np.concatenate(parts))
+        ds[name].attrs.update(unit=unit, description=model_metrics.get(name, ("", name))[1])
+    n_series = kept
+    for name, parts in series_parts.items():
+        arr = np.concatenate(parts)
+        if n_series == done:
+            ds[name] = (("draw", "year"), arr)
+        else:
+            ds = ds.assign_coords(series_draw=np.arange(n_series))
+            ds[name] = (("series_draw", "year"), arr)
+        ds[name].attrs["unit"] = _series_unit(name, scenario.model)
+    for name, parts in input_parts.items():
+        arr = np.concatenate(parts)
+        p = scenario.parameters[name]
+        dims = ("draw", "year") if arr.ndim == 2 else ("draw",)
+        ds[f"input_{name}"] = (dims, arr)
+        ds[f"input_{name}"].attrs.update(unit=p.spec.unit, category=p.category,
+                                         provenance=p.provenance.label if p.provenance else
+                                         "sourced")
+    ds.attrs.update(
+        scenario=scenario.name, overlay=scenario.overlay or "", title=scenario.title,
+        model=scenario.model, seed=seed, draws=done, design=design, block=BLOCK,
+        input_hash=scenario.input_hash, version=__version__, timing=scenario.timing,
+        currency=scenario.currency, created=_dt.datetime.now(_dt.timezone.utc).isoformat(
+            timespec="seconds"), elapsed_seconds=round(elapsed, 3), series_draws=n_series,
+        input_variables=",".join(v.name for v in input_variables(scenario)),
+    )
+    return Results(ds, scenario)
+
+
+def _mcse_mean(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.std(x, ddof=1) / math.sqrt(x.size)) if x.size > 1 else float("nan")
+
+
+class Results:
+    """Results of a run: ``.ds`` (xarray Dataset), summaries and the run JSON.
+
+    Every reported mean and probability carries its Monte Carlo standard error. For ``lhs``
+    and ``sobol`` designs the plain-MC formula ``sd / sqrt(n)`` is used, which is conservative
+    (those designs reduce the error; ``benchmarks/`` measures by how much).
+    """
+
+    QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+    def __init__(self, ds: xr.Dataset, scenario: Scenario):
+        self.ds = ds
+        self.scenario = scenario
+
+    @property
+    def model(self) -> str:
+        return self.ds.attrs["model"]
+
+    @property
+    def metric_names(self) -> list[str]:
+        names = INDUSTRY_METRICS if self.model == "industry" else PROGRAMME_METRICS
+        return [m for m in names if m in self.ds]
+
+    @property
+    def series_names(self) -> list[str]:
+        names = INDUSTRY_SERIES if self.model == "industry" else PROGRAMME_SERIES
+        return [m for m in names if m in self.ds]
+
+    def metric(self, name: str) -> np.ndarray:
+        return np.asarray(self.ds[name].values, dtype=float)
+
+    def metric_summary(self, name: str) -> dict:
+        """unit, mean, sd, mcse, p05..p95 and undefined_share of a metric (finite draws)."""
+        x = self.metric(name)
+        finite = x[np.isfinite(x)]
+        q = np.quantile(finite, self.QUANTILES) if finite.size else [float("nan")] * 5
+        return {
+            "unit": self.ds[name].attrs.get("unit", ""),
+            "mean": float(finite.mean()) if finite.size else float("nan"),
+            "sd": float(finite.std(ddof=1)) if finite.size > 1 else float("nan"),
+            "mcse": _mcse_mean(x),
+            "p05": float(q[0]), "p25": float(q[1]), "p50": float(q[2]), "p75": float(q[3]),
+            "p95": float(q[4]),
+            "undefined_share": float(1.0 - finite.size / x.size),
+        }
+
+    def probability(self, name: str) -> dict:
+        """A probability with its MCSE sqrt(p (1 - p) / n)."""
+        if name == "npv_positive":
+            ind = self.metric("npv") > 0
+        elif name == "payback_within_horizon":
+            ind = np.isfinite(self.metric("payback_years"))
+        elif name == "gap_closed_by_end":
+            ind = self.metric("gap_closed_by_end") > 0.5
+        else:
+            raise KeyError(name)
+        p = float(ind.mean())
+        return {"value": p, "mcse": math.sqrt(max(p * (1 - p), 0.0) / ind.size)}
+
+    @property
+    def probability_names(self) -> list[str]:
+        if self.model == "industry":
+            return ["gap_closed_by_end"]
+        return ["npv_positive", "payback_within_horizon"]
+
+    def series_quantiles(self, name: str, quantiles=QUANTILES) -> np.ndarray:
+        """Quantiles by year, shape (len(quantiles), T)."""
+        return np.quantile(np.asarray(self.ds[name].values, float), quantiles, axis=0)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per metric: unit, mean, sd, mcse, p05..p95, undefined_share."""
+        rows = {m: self.metric_summary(m) for m in self.metric_names}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def to_json_dict(self) -> dict:
+        """The object of ``capex run --json`` (DESIGN.md §4)."""
+        ser = {}
+        for s in self.series_names:
+            q = self.series_quantiles(s, (0.05, 0.5, 0.95))
+            ser[s] = {"unit": self.ds[s].attrs.get("unit", ""), "p05": q[0].tolist(),
+                      "p50": q[1].tolist(), "p95": q[2].tolist()}
+        a = self.ds.attrs
+        return {
+            "scenario": self.scenario.label,
+            "title": self.scenario.title,
+            "model": self.model,
+            "draws": int(a["draws"]),
+            "seed": int(a["seed"]),
+            "design": a["design"],
+            "years": [int(y) for y in self.ds["year"].values],
+            "metrics": {m: _clean(self.metric_summary(m)) for m in self.metric_names},
+            "probabilities": {p: self.probability(p) for p in self.probability_names},
+            "series": ser,
+            "provenance": self.scenario.provenance_counts(),
+            "input_hash": a["input_hash"],
+            "version": a["version"],
+        }
+
+    def to_netcdf(self, path) -> None:
+        """Save the Dataset (NetCDF4 via h5netcdf)."""
+        self.ds.to_netcdf(path, engine="h5netcdf")
+
+
+def _clean(d: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
