@@ -1,6 +1,302 @@
-"""Commands that need the Monte Carlo engine: run, compare, sensitivity, calibrate, report."""
+"""Commands that need the Monte Carlo engine: run, compare (sensitivity, calibrate and report
+register themselves from their own modules through :func:`register`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AssumptionError, Problem
+from .units import format_amount
+
+DEFAULT_DRAWS = 10_000
+DEFAULT_SEED = 0
+
+
+def add_run_options(p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True) -> None:
+    """Options shared by every command that simulates."""
+    if one_scenario:
+        p.add_argument("--scenario", help="apply a named overlay from the file's scenarios:")
+    p.add_argument("--draws", type=int, default=draws, help=f"Monte Carlo draws (default {draws})")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help="random seed (default 0): same inputs + same seed = same numbers")
+    p.add_argument("--design", choices=("mc", "lhs", "sobol"), default="mc",
+                   help="sampling design (default mc)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _check_run_args(args) -> None:
+    problems = []
+    if args.draws < 2:
+        problems.append(Problem(f"--draws {args.draws}: give at least 2", parameter="--draws"))
+    if args.seed < 0:
+        problems.append(Problem(f"--seed {args.seed}: give a non-negative integer",
+                                parameter="--seed"))
+    if getattr(args, "precision", None) is not None and not 0 < args.precision < 1:
+        problems.append(Problem("--precision is a relative error such as 0.005",
+                                parameter="--precision"))
+    if problems:
+        raise AssumptionError(problems)
+
+
+def atomic_dir(final: Path):
+    """Context manager: build a folder aside, swap it in on success, leave the old one on error."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def _cm():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = None
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            final.rename(old)
+        tmp.rename(final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    return _cm()
+
+
+def fmt_metric(x: float, unit: str) -> str:
+    """Compact cell text: $62.1B, 12.5 %, 12.7 (years), $2.11 (per GPU-hour)."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if unit == "1/year":
+        return f"{100 * x:.1f} %"
+    if unit == "years":
+        return f"{x:.1f}"
+    if unit == "USD/GPU-hour":
+        return f"${x:.2f}"
+    return format_amount(x, unit)
+
+
+UNIT_LABEL = {"USD": "USD", "1/year": "%/year", "years": "years", "USD/GPU-hour": "USD/GPU-h",
+              "USD/year": "USD/year", "ratio": "ratio"}
+
+
+def summary_table(results) -> str:
+    """The readable summary printed by ``capex run``."""
+    d = results.to_json_dict()
+    sc = results.scenario
+    lines = [
+        f"{sc.title}" + (f" [{sc.overlay}]" if sc.overlay else ""),
+        f"{sc.model} model, {sc.start}-{sc.end}, {d['draws']:,} draws ({d['design']}, seed "
+        f"{d['seed']}), {sc.currency} nominal" + (f" ({sc.currency_year} money)"
+                                                  if sc.currency_year else ""),
+        "",
+    ]
+    probs = d["probabilities"]
+    labels = {"npv_positive": "P(NPV > 0)", "payback_within_horizon": "P(payback by "
+              f"{sc.end})", "gap_closed_by_end": f"P(gap closed by {sc.end})"}
+    lines.append("   ".join(f"{labels[k]} = {v['value']:.3f} ± {v['mcse']:.3f}"
+                           for k, v in probs.items()))
+    lines.append("")
+    head = (f"{'metric':<29}{'unit':<11}{'P05':>10}{'P50':>10}{'P95':>10}{'mean ± MCSE':>22}"
+            f"{'undefined':>11}")
+    lines += [head, "-" * len(head)]
+    for name, m in d["metrics"].items():
+        u = m["unit"]
+        f = (lambda x, u=u: fmt_metric(float("nan") if x is None else x, u))
+        mean = f"{f(m['mean'])} ± {f(m['mcse']).lstrip('$')}"
+        lines.append(f"{name:<29}{UNIT_LABEL.get(u, u):<11}{f(m['p05']):>10}{f(m['p50']):>10}"
+                     f"{f(m['p95']):>10}{mean:>22}{100 * m['undefined_share']:>10.1f}%")
+    c = d["provenance"]
+    lines += ["", f"inputs: {c['parameters']} parameters, {c['sourced']} sourced, "
+              f"{c['hypothetical']} hypothetical; input hash {d['input_hash'][:12]}",
+              "terms: docs/concepts.md"]
+    return "\n".join(lines)
+
+
+def write_run_outputs(results, out: Path) -> None:
+    """results.nc, summary.csv and summary.json into ``out`` (atomically)."""
+    with atomic_dir(out) as tmp:
+        results.to_netcdf(tmp / "results.nc")
+        results.summary().to_csv(tmp / "summary.csv", index_label="metric")
+        (tmp / "summary.json").write_text(json.dumps(results.to_json_dict(), indent=2))
+
+
+def cmd_run(args) -> int:
+    from .cli import _default_paths
+    from .loading import load_scenario
+    from .simulation import simulate
+
+    _check_run_args(args)
+    path = _default_paths([args.path] if args.path else None)[0]
+    sc = load_scenario(path, scenario=args.scenario)
+    res = simulate(sc, draws=args.draws, seed=args.seed, design=args.design,
+                   precision=args.precision, progress=not args.quiet and not args.json)
+    if args.out:
+        write_run_outputs(res, Path(args.out))
+    if getattr(args, "report", False):
+        from .reporting import build_report
+
+        build_report([res], out=Path(args.report_out) if args.report_out else None,
+                     command=f"capex run {path} --report")
+    if args.json:
+        print(json.dumps(res.to_json_dict(), indent=2))
+    else:
+        print(summary_table(res))
+        if args.out:
+            print(f"\nwrote {args.out}/results.nc, summary.csv, summary.json")
+    return 0
+
+
+def parse_compare_targets(paths: list[str], scenarios: list[str] | None) -> list[tuple]:
+    """``PATH`` or ``PATH:overlay`` entries, crossed with repeated ``--scenario`` (``base`` = none)."""
+    targets = []
+    for p in paths:
+        file, _, overlay = p.partition(":") if not Path(p).exists() else (p, "", "")
+        if overlay:
+            targets.append((file, overlay))
+        elif scenarios:
+            targets.extend((file, None if s == "base" else s) for s in scenarios)
+        else:
+            targets.append((file, None))
+    return targets
+
+
+def compare_rows(results_list) -> list[dict]:
+    """One dict per run with the comparison metrics (mean, MCSE) and probabilities."""
+    rows = []
+    for res in results_list:
+        sc = res.scenario
+        row = {"scenario": sc.label, "file": str(sc.path), "model": sc.model}
+        if sc.model == "programme":
+            npv = res.metric("npv")
+            per_dollar = npv / res.metric("total_spend")
+            row["metrics"] = {m: {k: res.metric_summary(m)[k] for k in
+                                  ("unit", "mean", "mcse", "p05", "p50", "p95",
+                                   "undefined_share")}
+                              for m in ("npv", "irr", "payback_years", "peak_funding")}
+            row["metrics"]["npv_per_dollar_capex"] = {
+                "unit": "ratio", "mean": float(per_dollar.mean()),
+                "mcse": float(per_dollar.std(ddof=1) / math.sqrt(per_dollar.size)),
+                "p05": float(np.quantile(per_dollar, 0.05)),
+                "p50": float(np.quantile(per_dollar, 0.5)),
+                "p95": float(np.quantile(per_dollar, 0.95)), "undefined_share": 0.0}
+        else:
+            row["metrics"] = {m: {k: res.metric_summary(m)[k] for k in
+                                  ("unit", "mean", "mcse", "p05", "p50", "p95",
+                                   "undefined_share")}
+                              for m in res.metric_names}
+        row["probabilities"] = {p: res.probability(p) for p in res.probability_names}
+        row["provenance"] = sc.provenance_counts()
+        rows.append(row)
+    return rows
+
+
+def compare_table(rows: list[dict]) -> str:
+    names = [r["scenario"] for r in rows]
+    table: list[tuple[str, list[str]]] = []
+    metric_order = [("npv", "NPV (mean ± MCSE)"), ("npv_per_dollar_capex", "NPV per $ of capex"),
+                    ("irr", "IRR (median)"), ("payback_years", "payback (median)"),
+                    ("peak_funding", "peak funding (mean)"),
+                    ("revenue_gap_final", "final-year gap (mean)"),
+                    ("cumulative_revenue_gap_total", "cumulative gap (mean)")]
+    for key, label in metric_order:
+        if not any(key in r["metrics"] for r in rows):
+            continue
+        cells = []
+        for r in rows:
+            m = r["metrics"].get(key)
+            if m is None:
+                cells.append("n/a")
+            elif key in ("irr", "payback_years"):
+                cells.append(fmt_metric(m["p50"], m["unit"]))
+            elif key == "npv_per_dollar_capex":
+                cells.append(f"{m['mean']:+.3f} ± {m['mcse']:.3f}")
+            else:
+                cells.append(f"{fmt_metric(m['mean'], m['unit'])} ± "
+                             f"{fmt_metric(m['mcse'], m['unit']).lstrip('$')}")
+        table.append((label, cells))
+    for key, label in (("npv_positive", "P(NPV > 0)"), ("payback_within_horizon",
+                                                        "P(payback in horizon)"),
+                       ("gap_closed_by_end", "P(gap closed by end)")):
+        if not any(key in r["probabilities"] for r in rows):
+            continue
+        cells = [(f"{r['probabilities'][key]['value']:.3f} ± "
+                  f"{r['probabilities'][key]['mcse']:.3f}") if key in r["probabilities"] else
+                 "n/a" for r in rows]
+        table.append((label, cells))
+    cells = [f"{r['provenance']['hypothetical']}/{r['provenance']['parameters']}" for r in rows]
+    table.append(("hypothetical parameters", cells))
+    width = 2 + max(len(c) for c in names + [c for _, cs in table for c in cs])
+    lines = [f"{'':<26}" + "".join(f"{n:>{width}}" for n in names)]
+    lines += [f"{label:<26}" + "".join(f"{c:>{width}}" for c in cells) for label, cells in table]
+    return "\n".join(lines)
+
+
+def run_compare(targets, draws, seed, design, progress=False):
+    """Load and simulate each (file, overlay) with the same seed (common random numbers)."""
+    from .loading import load_scenario
+    from .simulation import simulate
+
+    problems, scenarios = [], []
+    for file, overlay in targets:
+        try:
+            scenarios.append(load_scenario(file, scenario=overlay))
+        except AssumptionError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise AssumptionError(problems)
+    return [simulate(sc, draws=draws, seed=seed, design=design, progress=progress)
+            for sc in scenarios]
+
+
+def cmd_compare(args) -> int:
+    _check_run_args(args)
+    targets = parse_compare_targets(args.paths, args.scenarios)
+    if len(targets) < 2:
+        raise AssumptionError(Problem(
+            "compare needs at least two runs: several files, FILE:overlay entries, or "
+            "--scenario repeated (use 'base' for no overlay)", parameter="PATH"))
+    results = run_compare(targets, args.draws, args.seed, args.design,
+                          progress=not args.quiet and not args.json)
+    rows = compare_rows(results)
+    if args.json:
+        print(json.dumps({"draws": args.draws, "seed": args.seed, "design": args.design,
+                          "common_random_numbers": True, "runs": rows}, indent=2))
+    else:
+        print(f"{args.draws:,} draws each, seed {args.seed}, common random numbers "
+              "(differences are not sampling noise of independent runs)\n")
+        print(compare_table(rows))
+    return 0
 
 
 def register(sub, epilog):
     """Add the engine commands to the ``capex`` parser."""
+    p = sub.add_parser("run", help="Monte Carlo run: distributions of NPV, IRR, payback...",
+                       epilog=epilog)
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="assumption file (default: assumptions/anthropic_fluidstack.yaml)")
+    add_run_options(p)
+    p.add_argument("--precision", type=float,
+                   help="target relative MCSE of the mean NPV (e.g. 0.005): add draws until met")
+    p.add_argument("--out", help="folder for results.nc, summary.csv, summary.json")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--report", action="store_true", help="also write the report")
+    p.add_argument("--report-out", help="report folder (default reports/<name>/)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="run several files/overlays side by side (common random "
+                       "numbers)", epilog=epilog)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, or FILE:overlay")
+    add_run_options(p, one_scenario=False)
+    p.add_argument("--scenario", dest="scenarios", action="append",
+                   help="overlay to compare (repeat; 'base' = no overlay)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
     return sub

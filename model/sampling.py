@@ -231,22 +231,30 @@ def _series_values(p: Parameter, u_of, years: np.ndarray, n: int) -> np.ndarray:
     return np.column_stack(cols) @ w  # (n, T)
 
 
-def sample_inputs(scenario: Scenario, design: Design, start: int, stop: int,
-                  calibrated: dict | None = None) -> dict:
-    """Every parameter's values for draws ``start..stop-1``, in canonical units.
+def inputs_from_uniforms(scenario: Scenario, u: np.ndarray, names: list[str],
+                         calibrated: dict | None = None) -> dict:
+    """Every parameter's values for rows of a uniform matrix, in canonical units.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    u : ndarray (n, k)
+        Uniforms in [0, 1); column j belongs to input variable ``names[j]`` (see
+        :func:`input_variables`). Sensitivity designs (Saltelli, one-at-a-time) call this with
+        their own matrices.
+    names : list of str
+    calibrated : dict, optional
+        name -> ndarray (M, T) of posterior predictive paths; draw i takes path
+        ``floor(u_i * M)``.
 
     Returns
     -------
     dict
         name -> float (fixed scalar), ndarray (n,) (uncertain scalar), ndarray (T,) (fixed
         series), ndarray (n, T) (uncertain series), or the switch value.
-    calibrated : dict, optional
-        name -> ndarray (M, T) of posterior predictive paths; draw i takes path
-        ``floor(u_i * M)`` where ``u_i`` is that input's uniform.
     """
-    n = stop - start
-    u = design.uniforms(start, stop)
-    col = {name: j for j, name in enumerate(design.names)}
+    n = u.shape[0]
+    col = {name: j for j, name in enumerate(names)}
 
     def u_of(name):
         return u[:, col[name]]
@@ -264,6 +272,13 @@ def sample_inputs(scenario: Scenario, design: Design, start: int, stop: int,
             idx = np.minimum((u_of(name) * paths.shape[0]).astype(np.int64), paths.shape[0] - 1)
             out[name] = paths[idx]
     return out
+
+
+def sample_inputs(scenario: Scenario, design: Design, start: int, stop: int,
+                  calibrated: dict | None = None) -> dict:
+    """Every parameter's values for draws ``start..stop-1`` of ``design`` (see
+    :func:`inputs_from_uniforms`)."""
+    return inputs_from_uniforms(scenario, design.uniforms(start, stop), design.names, calibrated)
 
 
 def scalar_dist(p: Parameter) -> Distribution | None:
