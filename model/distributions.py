@@ -322,13 +322,13 @@ def make_distribution(spec: dict, scale: float = 1.0) -> Distribution:
     lower = num("min") if "min" in spec else None
     upper = num("max") if "max" in spec else None
     if lower is not None and upper is not None and lower >= upper:
-        raise DistSpecError(f"min ({lower:g}) must be below max ({upper:g})", "min")
+        raise DistSpecError(f"min ({lower:g}) must be below max ({upper:g}); swap them", "min")
 
     if family == "discrete":
         dist = _discrete(spec, scale)
     elif family == "fixed":
         if quantile_keys or "value" not in spec:
-            raise DistSpecError("fixed takes exactly 'value'", "value")
+            raise DistSpecError("fixed takes exactly 'value'; remove the other fields", "value")
         v = num("value")
         dist = Distribution("fixed", (("value", v),), (("value", v),))
     elif quantile_keys:
@@ -369,7 +369,7 @@ def _discrete(spec: dict, scale: float) -> Distribution:
     except ValueError as e:
         raise DistSpecError(f"discrete: {e}", "values") from None
     if any(p < 0 for p in prs):
-        raise DistSpecError("discrete: probabilities must be >= 0", "probs")
+        raise DistSpecError("discrete: probabilities must be >= 0; remove negative ones", "probs")
     if abs(sum(prs) - 1.0) > 1e-9:
         raise DistSpecError(
             f"discrete: probabilities sum to {sum(prs):.6g}, not 1; rescale them", "probs"
@@ -396,7 +396,7 @@ def _from_natural(family: str, p: dict) -> Distribution:
     if family == "normal":
         need("mean", "sd")
         if p["sd"] <= 0:
-            raise DistSpecError(f"normal: sd must be > 0 (got {p['sd']:g})", "sd")
+            raise DistSpecError(f"normal: sd must be > 0 (got {p['sd']:g}); give a positive spread", "sd")
         return Distribution("normal", (("mean", p["mean"]), ("sd", p["sd"])), given)
     if family == "lognormal":
         if "median" in p or "sigma" in p:
@@ -406,30 +406,31 @@ def _from_natural(family: str, p: dict) -> Distribution:
                     "lognormal: median must be > 0 (a lognormal lives on (0, inf)); "
                     "use normal for values that can be negative", "median")
             if p["sigma"] <= 0:
-                raise DistSpecError("lognormal: sigma must be > 0", "sigma")
+                raise DistSpecError("lognormal: sigma must be > 0; give a positive spread", "sigma")
             mu, sigma = math.log(p["median"]), p["sigma"]
         else:
             need("mean", "sd")
             if p["mean"] <= 0:
                 raise DistSpecError("lognormal: mean must be > 0", "mean")
             if p["sd"] <= 0:
-                raise DistSpecError(f"lognormal: sd must be > 0 (got {p['sd']:g})", "sd")
+                raise DistSpecError(f"lognormal: sd must be > 0 (got {p['sd']:g}); give a positive spread", "sd")
             sigma = math.sqrt(math.log1p((p["sd"] / p["mean"]) ** 2))
             mu = math.log(p["mean"]) - sigma**2 / 2
         return Distribution("lognormal", (("mu", mu), ("sigma", sigma)), given)
     if family == "uniform":
         need("low", "high")
         if p["low"] >= p["high"]:
-            raise DistSpecError("uniform: low must be below high", "low")
+            raise DistSpecError("uniform: low must be below high; swap them", "low")
         return Distribution("uniform", (("low", p["low"]), ("high", p["high"])), given)
     if family in ("triangular", "pert"):
         need("low", "mode", "high")
         lo, mode, hi = p["low"], p["mode"], p["high"]
         if lo >= hi:
-            raise DistSpecError(f"{family}: low must be below high", "low")
+            raise DistSpecError(f"{family}: low must be below high; swap them", "low")
         if not lo <= mode <= hi:
             raise DistSpecError(
-                f"{family}: mode {mode:g} lies outside [low, high] = [{lo:g}, {hi:g}]", "mode"
+                f"{family}: mode {mode:g} lies outside [low, high] = [{lo:g}, {hi:g}]; move the "
+                "mode or widen the range", "mode"
             )
         if family == "triangular":
             return Distribution("triangular", (("low", lo), ("mode", mode), ("high", hi)), given)
@@ -441,9 +442,9 @@ def _from_natural(family: str, p: dict) -> Distribution:
         need("alpha", "beta")
         lo, hi = p.get("low", 0.0), p.get("high", 1.0)
         if p["alpha"] <= 0 or p["beta"] <= 0:
-            raise DistSpecError("beta: alpha and beta must be > 0", "alpha")
+            raise DistSpecError("beta: alpha and beta must be > 0; give positive shapes", "alpha")
         if lo >= hi:
-            raise DistSpecError("beta: low must be below high", "low")
+            raise DistSpecError("beta: low must be below high; swap them", "low")
         return Distribution(
             "beta", (("alpha", p["alpha"]), ("beta", p["beta"]), ("low", lo), ("high", hi)), given
         )
@@ -472,7 +473,7 @@ def _from_quantiles(family: str, qs: list[tuple[float, float, str]], extra: dict
     for (p1, v1, k1), (p2, v2, k2) in zip(qs, qs[1:]):
         if not v1 < v2:
             raise DistSpecError(
-                f"{k1} ({v1:g}) must be below {k2} ({v2:g}): quantiles increase with probability",
+                f"{k1} ({v1:g}) must be below {k2} ({v2:g}); quantiles increase with probability",
                 k1,
             )
     need = _N_FREE[family]
@@ -512,7 +513,7 @@ def _from_quantiles(family: str, qs: list[tuple[float, float, str]], extra: dict
     elif family == "beta":
         lo, hi = extra.get("low", 0.0), extra.get("high", 1.0)
         if lo >= hi:
-            raise DistSpecError("beta: low must be below high", "low")
+            raise DistSpecError("beta: low must be below high; swap them", "low")
         if fv[0] <= lo or fv[-1] >= hi:
             raise DistSpecError(
                 f"beta: quantiles must lie inside ({lo:g}, {hi:g}); a beta lives on [low, high] "

@@ -101,6 +101,16 @@ def _to_python(node, loader, file: str, problems: list[Problem]):
     return loader.construct_object(node, deep=True)
 
 
+class _Loader_YAML(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text (validated by the provenance rules instead)."""
+
+
+_Loader_YAML.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: Path, shown: str) -> tuple[object, list[Problem]]:
     """Parse a YAML file keeping line numbers. Returns (data, problems)."""
     problems: list[Problem] = []
@@ -115,7 +125,12 @@ def read_yaml(path: Path, shown: str) -> tuple[object, list[Problem]]:
                               "as UTF-8", shown)]
     if not text.strip():
         return None, [Problem("the file is empty; start from 'capex new NAME'", shown, 1)]
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _Loader_YAML(text)
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        return None, [Problem(f"character {e.character!r} is not allowed in YAML; delete it",
+                              shown, line)]
     try:
         node = loader.get_single_node()
         if node is None:
@@ -128,6 +143,10 @@ def read_yaml(path: Path, shown: str) -> tuple[object, list[Problem]]:
         return None, [Problem(f"YAML syntax error: {what}; check indentation, colons and quotes "
                               "around this point", shown, mark.line + 1 if mark else None,
                               column=mark.column + 1 if mark else None)]
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        return None, [Problem(f"character {e.character!r} is not allowed in YAML; delete it",
+                              shown, line)]
     except yaml.YAMLError as e:
         return None, [Problem(f"YAML error: {e}; check the file's syntax", shown, 1)]
     except (ValueError, TypeError, OverflowError, RecursionError) as e:
@@ -329,7 +348,8 @@ class _Loader:
         self._merged = None
 
     # -------------------------------------------------------------- extends
-    def _read_chain(self, path: Path, shown: str, seen: tuple[Path, ...], line_from=None):
+    def _read_chain(self, path: Path, shown: str, seen: tuple[Path, ...], line_from=None,
+                    written: str | None = None):
         resolved = path.resolve()
         if resolved in seen:
             chain = " -> ".join(display_path(p) for p in (*seen, resolved))
@@ -338,12 +358,12 @@ class _Loader:
             return []
         data, probs = read_yaml(path, shown)
         if probs and data is None and line_from is not None and "not found" in probs[0].message:
-            self.problems.append(Problem(f"extends file {shown!r} not found; the path is "
-                                         "relative to this file", line_from[0], line_from[1],
-                                         "extends"))
+            self.problems.append(Problem(
+                f"extends file {written or shown!r} not found; the path is relative to this file",
+                line_from[0], line_from[1], "extends"))
             return []
         self.problems.extend(probs)
-        if data is None:
+        if data is None and probs:
             return []
         if not isinstance(data, LDict):
             self.problems.append(Problem(
@@ -360,7 +380,7 @@ class _Loader:
             else:
                 ppath = path.parent / parent
                 chain = self._read_chain(ppath, display_path(ppath), (*seen, resolved),
-                                         (shown, data.lines.get("extends"))) + chain
+                                         (shown, data.lines.get("extends")), parent) + chain
         return chain
 
     def merged(self):
@@ -475,6 +495,7 @@ class _Loader:
 
         # --- bibliography
         sources: dict[str, Source] = {}
+        self.broken_sources = {str(k) for k in merged["sources"]}
         for key, (raw, f, line) in merged["sources"].items():
             src, probs = parse_source(str(key), raw, f, line, getattr(raw, "lines", {}))
             self.problems.extend(probs)
@@ -517,8 +538,8 @@ class _Loader:
             for pname, (raw, f, line) in params_raw.items():
                 spec = vocab.get(pname)
                 if spec is None:
-                    close = difflib.get_close_matches(str(pname), list(vocab), n=1, cutoff=0.6)
-                    hint = f"did you mean {close[0]!r}?" if close else \
+                    close = did_you_mean(pname, vocab)
+                    hint = f"did you mean {close!r}?" if close else \
                         f"the {model} vocabulary is listed in assumptions/README.md"
                     self.problems.append(Problem(f"unknown parameter for model {model!r}; {hint}",
                                                  f, line, str(pname)))
@@ -543,10 +564,10 @@ class _Loader:
                         s.name, s, form, dist=None if s.is_switch else fixed(float(s.default)),
                         value=s.default if s.is_switch else None, unit=s.unit, default=True)
             # a misspelt name already got "did you mean": do not also call its target missing
-            misspelt = {difflib.get_close_matches(str(k), list(vocab), n=1, cutoff=0.6)[0]
-                        for k in params_raw if k not in vocab
-                        and difflib.get_close_matches(str(k), list(vocab), n=1, cutoff=0.6)}
+            misspelt = {did_you_mean(k, vocab) for k in params_raw if k not in vocab}
             missing = [s for s in missing if s.name not in misspelt]
+            if any(p.parameter == "extends" for p in self.problems):
+                missing = []  # the parent chain is broken: its parameters could not be read
             if missing and self.partial and not self.allow_partial:
                 self.problems.append(Problem(
                     "this file is partial (a base meant to be extended) and lacks required "
@@ -558,7 +579,8 @@ class _Loader:
                     "with a unit and a source or a hypothetical rationale)",
                     *merged.get("parameters_where", (shown, None)), "parameters"))
 
-        correlations = self._correlations(merged["correlations"], params)
+        correlations = self._correlations(merged["correlations"], params, set(params_raw),
+                                          model is not None)
 
         if self.problems:
             raise AssumptionError(self.problems)
@@ -620,7 +642,7 @@ class _Loader:
             return None
         return {y: d.mean() for y, d in p.points}
 
-    def _correlations(self, entries, params):
+    def _correlations(self, entries, params, given: set, model_known: bool):
         out: list[Correlation] = []
         seen: dict[frozenset, int] = {}
         for item, f, line in entries:
@@ -632,7 +654,9 @@ class _Loader:
             who = f"correlations[{a}, {b}]"
             ok = True
             for n in (a, b):
-                if not isinstance(n, str) or n not in params:
+                if isinstance(n, str) and n not in params and (n in given or not model_known):
+                    ok = False  # the parameter itself was reported already
+                elif not isinstance(n, str) or n not in params:
                     close = difflib.get_close_matches(str(n), list(params), n=1)
                     hint = f"did you mean {close[0]!r}?" if close else "name an uncertain parameter"
                     self.problems.append(Problem(f"unknown parameter {n!r}; {hint}", f, line, who))
@@ -686,6 +710,17 @@ class _Loader:
                     f"{eig.min():.3f}): these coefficients cannot hold together; the nearest valid "
                     f"matrix has {pairs}", f, line, "correlations"))
         return out
+
+
+def did_you_mean(word: str, options) -> str | None:
+    """The closest option to a misspelt ``word`` (close spelling, or one contains the other)."""
+    options = list(options)
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    w = str(word).lower()
+    hits = [o for o in options if len(o) >= 3 and (o in w or w in o)]
+    return max(hits, key=len) if hits else None
 
 
 def correlation_matrix(names: list[str], correlations: list[Correlation]) -> np.ndarray:
@@ -823,9 +858,11 @@ class _ParamContext:
         if calibrated is not None:
             return self._calibrated(spec, raw, calibrated, provenance, f, line, L, n_before)
 
-        has_values = "values" in raw
+        has_values = "values" in raw and "dist" not in raw  # discrete has its own 'values'
         has_scalar = "value" in raw or "dist" in raw
         dist_keys = [k for k in raw if k not in _META_KEYS and k != "values"]
+        if spec.kind == "scalar" and "values" in raw and "dist" not in raw:
+            pass  # reported below as "not a series"
         if has_values and has_scalar:
             self._bad("give either 'values:' (a series) or 'value:'/'dist:', not both", f, line,
                       pname)
@@ -852,7 +889,7 @@ class _ParamContext:
             dist = self._dist(raw, factor, f, line, pname, L)
             if dist is None:
                 return None
-            self._check_bounds(spec, dist, f, line, pname)
+            self._check_bounds(spec, dist, f, L("value") if "value" in raw else line, pname)
             if len(self.loader.problems) > n_before:
                 return None
             return Parameter(pname, spec, "scalar", dist=dist, **common)
@@ -864,6 +901,7 @@ class _ParamContext:
             self._bad("'values' must be a mapping {year: value}", f, L("values"), pname)
             return None
         points = []
+        n_values = len(values)
         for year, v in values.items():
             yline = vlines.get(year, L("values"))
             try:
@@ -906,7 +944,7 @@ class _ParamContext:
             if any(not d.is_fixed for _, d in points):
                 self._bad("schedule shares must be fixed numbers (they must sum to 1 in every "
                           "draw); put timing uncertainty in build_delay", f, L("values"), pname)
-            elif points:
+            elif points and len(points) == n_values:
                 total = sum(d.mean() for _, d in points)
                 if abs(total - 1.0) > 1e-6:
                     self._bad(f"shares sum to {total:.6g}, not 1; rescale them", f, L("values"),
@@ -1019,7 +1057,7 @@ class _ParamContext:
         if has_hyp:
             why = raw["hypothetical"]
             if not isinstance(why, str) or not why.strip():
-                self._bad("'hypothetical' needs a rationale: say why this value is plausible",
+                self._bad("'hypothetical' is empty; write the rationale: why this value is plausible",
                           f, L("hypothetical"), pname)
                 return None
             return Provenance(hypothetical=why.strip(), locators=locators)
@@ -1039,6 +1077,8 @@ class _ParamContext:
                     found.append(s)
             elif isinstance(item, str) and item in self.sources:
                 found.append(self.sources[item])
+            elif isinstance(item, str) and item in getattr(self.loader, "broken_sources", ()):
+                continue  # the source entry itself was reported
             else:
                 close = difflib.get_close_matches(str(item), list(self.sources), n=1)
                 hint = f"did you mean {close[0]!r}?" if close else \

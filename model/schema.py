@@ -78,7 +78,7 @@ class ParamSpec:
     def bounds_text(self) -> str:
         """Human-readable valid range, e.g. ``[0, 1]`` or ``> 0``."""
         if self.is_switch:
-            return " | ".join(self.choices) if self.choices else "true | false"
+            return ", ".join(self.choices) if self.choices else "true, false"
         lo, hi = self.low, self.high
         lb = "[" if self.low_inclusive else "("
         hb = "]" if self.high_inclusive else ")"

@@ -1,0 +1,714 @@
+"""Reports: Markdown + self-contained HTML with figures, provenance and a run manifest.
+
+``build_report(results_list)`` writes, for each run, a folder (default ``reports/<name>/``, or
+``reports/<name>--<overlay>/`` for an overlay)::
+
+    report.md  report.html  figures/*.png  figures/*.svg
+    summary.csv  summary.json (the run JSON of ``capex run --json``)  results.nc  manifest.json
+    sensitivity.json (when the sensitivity analysis ran)
+
+``report.html`` is one file: figures are embedded as ``data:`` URIs, the style sheet is inline,
+there are no scripts and nothing is fetched from the network; it prints cleanly. With several
+runs a side-by-side page is added (``comparison/compare.md`` and ``compare.html``), and the
+report root gets a ``README.md`` index of every report in it.
+
+Content, in the order an analyst reads: the one-sentence answer with its probability and Monte
+Carlo error, what backs it (spread, share of hypothetical inputs, the sensitivity headline), key
+metrics, fan charts, distributions, payback, sensitivity, calibration (hook), every assumption
+with its source or HYPOTHETICAL rationale, the bibliography, the run manifest, and the yearly
+numbers behind the charts.
+
+Writing is atomic: every folder is built aside (a hidden sibling) and swapped in only when all
+of them are complete, so an error or Ctrl-C leaves the previous reports untouched.
+
+Optional parts
+--------------
+* Sensitivity: included when :mod:`model.sensitivity` is importable (checked with
+  :func:`importlib.util.find_spec`; errors inside it are not hidden).
+* Calibration hook: for parameters whose ``form`` is ``"calibrated"`` the report lists model and
+  observation file; if :mod:`model.calibration` defines ``report_section(parameter, scenario,
+  seed)`` returning ``{"title": str, "paragraphs": [str], "figures": [figures.Figure]}`` (or
+  ``None``), that section is added as well.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import math
+import os
+import shlex
+import struct
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from ..errors import AssumptionError, Problem, display_path
+from . import content
+from . import figures as F
+
+__all__ = ["build_report", "register_cli", "DEFAULT_ROOT", "COMPARISON_DIR",
+           "SENSITIVITY_SETTINGS", "report_folder_name", "write_index"]
+
+DEFAULT_ROOT = Path("reports")
+COMPARISON_DIR = "comparison"
+CALIBRATION_HOOK = "report_section"
+#: modest settings: a report (simulation + sensitivity) stays well under a minute
+SENSITIVITY_SETTINGS = {"draws": 2048, "sobol_n": 256}
+
+
+# ============================================================================ templates
+def _md_cell(text) -> str:
+    """Text safe inside a Markdown table cell (no pipes, no newlines)."""
+    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("model.reporting", "templates"),
+        autoescape=lambda name: bool(name) and name.endswith((".html.j2", ".css.j2")),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = _md_cell
+    return env
+
+
+def render(template: str, **ctx) -> str:
+    """Render one of the package templates."""
+    return _environment().get_template(template).render(**ctx)
+
+
+# ============================================================================ helpers
+def report_folder_name(scenario) -> str:
+    """``name`` or ``name--overlay``: the folder of a run's report under the report root."""
+    return f"{scenario.name}--{scenario.overlay}" if scenario.overlay else scenario.name
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    w, h = struct.unpack(">II", data[16:24])
+    return int(w), int(h)
+
+
+def _fig_entry(fig: F.Figure, folder: Path) -> dict:
+    data = F.save(fig, folder)
+    w, h = _png_size(data)
+    return {"name": fig.name, "title": fig.title, "caption": fig.caption, "alt": fig.alt,
+            "width": w, "height": h,
+            "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")}
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def _atomic_file(path: Path, text: str) -> None:
+    """Write a file via a temporary sibling and ``os.replace`` (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(o):
+    try:
+        import numpy as np
+
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, indent=2, default=_json_default) + "\n"
+
+
+# ============================================================================ sensitivity
+def sensitivity_available() -> bool:
+    return importlib.util.find_spec("model.sensitivity") is not None
+
+
+def _sensitivity_output(res) -> str:
+    return "revenue_gap_final" if res.model == "industry" else "npv"
+
+
+def run_sensitivity(res, settings: dict | None = None):
+    """Run :func:`model.sensitivity.sensitivity` for the report's headline output."""
+    from .. import sensitivity as S
+
+    s = dict(SENSITIVITY_SETTINGS, **(settings or {}))
+    a = res.ds.attrs
+    return S.sensitivity(res.scenario, output=_sensitivity_output(res), draws=s["draws"],
+                         seed=int(a["seed"]), sobol_n=s["sobol_n"])
+
+
+def _fmt_cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int,)) and not isinstance(v, bool):
+        return f"{v:,}"
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(x):
+        return "n/a"
+    ax = abs(x)
+    if ax >= 1e9:
+        return content.format_amount(x, "USD")
+    if ax >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def _frame_table(df, title: str, limit: int = 12) -> dict | None:
+    """A DataFrame as {title, columns, rows} of strings (first ``limit`` rows)."""
+    if df is None or len(df) == 0:
+        return None
+    df = df.head(limit)
+    index_name = df.index.name or ""
+    cols = [index_name or ""] + [str(c) for c in df.columns]
+    rows = [[str(idx)] + [_fmt_cell(v) for v in row] for idx, row in
+            zip(df.index, df.itertuples(index=False, name=None))]
+    return {"title": title, "columns": cols, "rows": rows}
+
+
+def _sensitivity_section(res, sr, figdir: Path) -> dict:
+    """Report section from a SensitivityResult: headline, figures, top tables, importance."""
+    section = {"headline": None, "figures": [], "tables": [], "importance": {},
+               "importance_label": None}
+    headline = getattr(sr, "headline", None)
+    if callable(headline):
+        headline = headline()
+    if isinstance(headline, dict):
+        headline = headline.get("text") or headline.get("sentence")
+    section["headline"] = headline
+    out_name = _sensitivity_output(res)
+    section["intro"] = (
+        f"How much each uncertain input moves {content.METRIC_LABELS.get(out_name, out_name)} "
+        "(tornado: output at the input's P10 and P90 with the others at their medians; Sobol "
+        "indices: share of the output's variance due to each input, alone (first order) or with "
+        "its interactions (total)), and how much of that variance comes from HYPOTHETICAL "
+        "inputs rather than sourced ones.")
+    if importlib.util.find_spec("model.sensitivity_plots") is not None:
+        from .. import sensitivity_plots as SP
+
+        for fn_name, title, caption in (
+                ("plot_tornado", "Tornado", "Swing of the output when one input moves from "
+                 "its P10 to its P90, the others held at their medians."),
+                ("plot_sobol", "Sobol indices", "Share of the output's variance explained by "
+                 "each input alone (first order) and with its interactions (total)."),
+                ("plot_provenance", "Variance by provenance", "Share of the output's variance "
+                 "that comes from HYPOTHETICAL versus sourced inputs.")):
+            fn = getattr(SP, fn_name, None)
+            if fn is None:
+                continue
+            mpl_fig = fn(sr)
+            if mpl_fig is None:
+                continue
+            name = "sensitivity_" + fn_name.removeprefix("plot_")
+            fig = F.Figure(name, mpl_fig, title, caption, f"{title} chart of the sensitivity "
+                           "analysis.")
+            section["figures"].append(_fig_entry(fig, figdir))
+    for attr, title in (("tornado", "Tornado (P10 → P90 swings)"),
+                        ("sobol", "Sobol indices"),
+                        ("groups_provenance", "Variance by provenance"),
+                        ("rank", "Rank correlations")):
+        t = _frame_table(getattr(sr, attr, None), title)
+        if t is not None:
+            section["tables"].append(t)
+    sobol = getattr(sr, "sobol", None)
+    if sobol is not None and len(sobol) and "ST" in getattr(sobol, "columns", ()):
+        section["importance"] = {str(k): f"{float(v):.2f}" for k, v in sobol["ST"].items()}
+        section["importance_label"] = "Sobol total index"
+    s = dict(SENSITIVITY_SETTINGS)
+    section["settings"] = {"output": out_name, **s}
+    section["settings_text"] = (
+        f"Settings: output {out_name}, {s['draws']:,} draws, Sobol base sample {s['sobol_n']}, "
+        f"seed {int(res.ds.attrs['seed'])}. Sensitivity estimates carry their own sampling "
+        "error; small indices (below about 0.02) are not distinguishable from zero.")
+    return section
+
+
+# ============================================================================ calibration hook
+def _calibration_section(res, figdir: Path) -> dict | None:
+    rows = content.calibration_rows(res.scenario)
+    if not rows:
+        return None
+    extra = []
+    if importlib.util.find_spec("model.calibration") is not None:
+        from .. import calibration
+
+        hook = getattr(calibration, CALIBRATION_HOOK, None)
+        if callable(hook):
+            for p in res.scenario.parameters.values():
+                if p.form != "calibrated":
+                    continue
+                sec = hook(p, res.scenario, seed=int(res.ds.attrs["seed"]))
+                if not sec:
+                    continue
+                extra.append({"title": sec.get("title", p.name),
+                              "paragraphs": list(sec.get("paragraphs", ())),
+                              "figures": [_fig_entry(f, figdir) for f in sec.get("figures", ())]})
+    return {"rows": rows, "extra": extra}
+
+
+# ============================================================================ one report
+def _sections(res) -> list[dict]:
+    sc = res.scenario
+    figs = {f.name: f for f in F.model_figures(res)}
+    if res.model == "industry":
+        spec = [
+            ("gap", "Revenue required vs AI revenue",
+             "The revenue the end users of AI must earn to pay for the data centres being built "
+             "(Sequoia's \"$600B question\"), against the AI revenue they earn, with every input "
+             "uncertain.", ["required_vs_ai_revenue", "revenue_gap"]),
+            ("final", f"The gap in {sc.end}", None, ["gap_final_distribution"]),
+            ("close", "When the gap closes", None, ["gap_close_year"]),
+        ]
+    else:
+        spec = [
+            ("cash", "Capex, revenue and cash",
+             "Money goes out first (capex, later IT refresh) and comes back as revenue once the "
+             "capacity is online. The cumulative free cash flow adds operating costs and tax: "
+             "where it crosses zero the programme has paid back its cash.",
+             ["capex_vs_revenue", "cumulative_fcf"]),
+            ("value", "Value: NPV and IRR",
+             f"NPV discounts each year's free cash flow to 1 January {sc.start}; IRR is the "
+             "discount rate at which the NPV would be zero.",
+             ["npv_distribution", "irr_distribution"]),
+            ("payback", "Payback year", None, ["payback_distribution"]),
+        ]
+    return [{"id": sid, "title": title, "intro": intro, "figures": [figs[n] for n in names]}
+            for sid, title, intro, names in spec]
+
+
+def _metrics_note(res) -> str:
+    sc = res.scenario
+    base = ("P05, P50 and P95 are over the draws where the metric is defined; *Undefined* is the "
+            "share of draws where it is not")
+    if res.model == "industry":
+        extra = (f" (the gap never closes by {sc.end}). Years until the gap closes count from "
+                 f"{sc.start} (0 = already closed in {sc.start}).")
+    else:
+        extra = (f" (IRR: cash flows without a sign change; payback: not reached by the end of "
+                 f"{sc.end}). Payback counts from the valuation date, 1 January {sc.start}.")
+    return base + extra + (" Mean ± MCSE: the mean and its Monte Carlo standard error "
+                           "(sampling noise of the simulation, not uncertainty of the inputs).")
+
+
+def _subtitle(res) -> str:
+    sc = res.scenario
+    a = res.ds.attrs
+    return (f"{sc.model.capitalize()} model · {sc.start}–{sc.end} · {F.currency_words(sc)} · "
+            f"{int(a['draws']):,} Monte Carlo draws ({a['design']}, seed {int(a['seed'])}) · "
+            f"input hash {sc.input_hash[:12]} · {str(a.get('created', ''))[:10]}")
+
+
+def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_result) -> dict:
+    """Write every file of one report into ``folder`` (the staging directory)."""
+    sc = res.scenario
+    figdir = folder / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+
+    # data files first: the numbers the report shows come from the same object
+    run_json = res.to_json_dict()
+    _write_text(folder / "summary.json", _dumps(run_json))
+    res.summary().to_csv(folder / "summary.csv", index_label="metric")
+    res.to_netcdf(folder / "results.nc")
+
+    sens = None
+    sens_missing = None
+    if sens_result is not None:
+        sens = _sensitivity_section(res, sens_result, figdir)
+        to_json = getattr(sens_result, "to_json_dict", None)
+        if callable(to_json):
+            _write_text(folder / "sensitivity.json", _dumps(to_json()))
+    else:
+        sens_missing = ("the sensitivity module (model.sensitivity) is not installed"
+                        if not sensitivity_available() else
+                        "switched off for this report (--no-sensitivity)")
+
+    sections = _sections(res)
+    for s in sections:
+        s["figures"] = [_fig_entry(f, figdir) for f in s["figures"]]
+    calibration = _calibration_section(res, figdir)
+
+    bib, numbers = content.bibliography(sc)
+    importance = sens["importance"] if sens else {}
+    man = content.manifest(res, command, final, sens)
+    head = content.headline(res, sens)
+    key = head["probabilities"][0]["value"]
+    head["tone"] = "good" if key >= 0.66 else "bad" if key < 0.33 else ""
+    files = sorted(["report.md", "report.html", "summary.csv", "summary.json", "results.nc",
+                    "manifest.json", "figures/"] + (["sensitivity.json"]
+                                                    if (folder / "sensitivity.json").exists()
+                                                    else []))
+    ctx = {
+        "title": sc.title, "label": sc.label, "overlay": sc.overlay, "model": sc.model,
+        "subtitle": _subtitle(res), "head": head,
+        "metrics": content.metrics_table(res), "metrics_note": _metrics_note(res),
+        "sections": sections, "sensitivity": sens, "sensitivity_missing": sens_missing,
+        "calibration": calibration,
+        "assumptions": content.assumptions_table(sc, numbers, importance),
+        "has_importance": bool(importance),
+        "importance_label": (sens or {}).get("importance_label") or "",
+        "counts": sc.provenance_counts(),
+        "correlations": [{"a": c.a, "b": c.b, "rho": f"{c.rho:+.2f}"} for c in sc.correlations],
+        "bibliography": bib, "anchors": {b["key"]: b["anchor"] for b in bib},
+        "manifest": man, "files": files,
+        "series": content.series_table(res),
+        "series_unit": f"{F.currency_words(sc)}" + (" per year" if res.model == "industry"
+                                                   else "; cumulative FCF at year end"),
+    }
+    _write_text(folder / "manifest.json", _dumps(man))
+    _write_text(folder / "report.md", render("report.md.j2", r=ctx))
+    _write_text(folder / "report.html", render("report.html.j2", r=ctx))
+    return {"label": sc.label, "folder": final, "headline": head, "manifest": man,
+            "summary": run_json}
+
+
+# ============================================================================ comparison
+def _compare_context(results_list, folder_names: list[str]) -> dict:
+    from ..cli_engine import compare_rows
+
+    rows = compare_rows(results_list)
+    runs = []
+    for res, name, row in zip(results_list, folder_names, rows):
+        sc = res.scenario
+        runs.append({"label": sc.label, "title": sc.title, "model": sc.model,
+                     "file": display_path(sc.path), "link": f"../{name}/report.html",
+                     "md_link": f"../{name}/report.md",
+                     "hypothetical": f"{row['provenance']['hypothetical']} of "
+                                     f"{row['provenance']['parameters']}"})
+    table = []
+    for key in ("npv_positive", "payback_within_horizon", "gap_closed_by_end"):
+        if any(key in r["probabilities"] for r in rows):
+            label = content.PROBABILITY_LABELS[key].format(end="end of horizon")
+            table.append({"label": label, "cells": [
+                content.prob_text(r["probabilities"][key]) if key in r["probabilities"] else
+                "—" for r in rows]})
+    order = [("npv", "NPV, median (P05 – P95)", "q"), ("npv", "NPV, mean ± MCSE", "mean"),
+             ("npv_per_dollar_capex", "NPV per $ of capex, mean", "ratio"),
+             ("irr", "IRR, median", "p50"), ("payback_years", "Payback (years), median", "p50"),
+             ("peak_funding", "Peak funding, median", "p50"),
+             ("revenue_gap_final", "Final-year gap, median (P05 – P95)", "q"),
+             ("cumulative_revenue_gap_total", "Cumulative gap, median", "p50"),
+             ("gap_close_year", "Years until the gap closes, median", "p50")]
+    for key, label, how in order:
+        if not any(key in r["metrics"] for r in rows):
+            continue
+        cells = []
+        for r in rows:
+            m = r["metrics"].get(key)
+            if m is None:
+                cells.append("—")
+                continue
+            u = m["unit"]
+            if how == "q":
+                cells.append(f"{content.metric_cell(m['p50'], u)} "
+                             f"({content.metric_cell(m['p05'], u)} – "
+                             f"{content.metric_cell(m['p95'], u)})")
+            elif how == "mean":
+                cells.append(f"{content.metric_cell(m['mean'], u)} ± "
+                             f"{content.metric_cell(m['mcse'], u).lstrip('$')}")
+            elif how == "ratio":
+                cells.append(f"{m['mean']:+.3f} ± {m['mcse']:.3f}")
+            else:
+                cells.append(content.metric_cell(m["p50"], u))
+        table.append({"label": label, "cells": cells})
+    table.append({"label": "Hypothetical inputs", "cells": [r["hypothetical"] for r in runs]})
+    a = results_list[0].ds.attrs
+    same = len({(int(r.ds.attrs["seed"]), int(r.ds.attrs["draws"]), r.ds.attrs["design"])
+                for r in results_list}) == 1
+    return {"runs": runs, "table": table, "draws": int(a["draws"]), "seed": int(a["seed"]),
+            "design": a["design"], "common_random_numbers": same}
+
+
+def _write_comparison(results_list, folder_names, folder: Path, command: str | None) -> None:
+    ctx = _compare_context(results_list, folder_names)
+    figdir = folder / "figures"
+    ctx["figures"] = [_fig_entry(f, figdir) for f in F.comparison_figures(results_list)]
+    ctx["command"] = command or ""
+    ctx["created"] = content.manifest(results_list[0], command, None, None)["report_created"]
+    _write_text(folder / "compare.md", render("compare.md.j2", c=ctx))
+    _write_text(folder / "compare.html", render("compare.html.j2", c=ctx))
+    _write_text(folder / "compare.json", _dumps({
+        "runs": [r["label"] for r in ctx["runs"]], "draws": ctx["draws"], "seed": ctx["seed"],
+        "design": ctx["design"], "common_random_numbers": ctx["common_random_numbers"],
+        "table": ctx["table"]}))
+
+
+# ============================================================================ index
+def write_index(root: Path) -> Path:
+    """(Re)write ``root/README.md``: an index of every report folder under ``root``."""
+    root = Path(root)
+    entries = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        man_path, sum_path = d / "manifest.json", d / "summary.json"
+        if not (man_path.is_file() and sum_path.is_file()):
+            continue
+        man = json.loads(man_path.read_text(encoding="utf-8"))
+        summ = json.loads(sum_path.read_text(encoding="utf-8"))
+        probs = summ.get("probabilities", {})
+        key = "gap_closed_by_end" if summ.get("model") == "industry" else "npv_positive"
+        p = probs.get(key)
+        prob = (f"{content.PROBABILITY_LABELS[key].format(end=man['years'][1])} = "
+                f"{content.prob_text(p)}") if p else "n/a"
+        if summ.get("model") == "industry":
+            m = summ["metrics"].get("revenue_gap_final", {})
+            med = f"gap in {man['years'][1]}: {content.metric_cell(m.get('p50'), 'USD/year')}"
+        else:
+            m = summ["metrics"].get("npv", {})
+            med = f"NPV {content.metric_cell(m.get('p50'), 'USD')}"
+        prov = summ.get("provenance", {})
+        entries.append({
+            "folder": d.name, "title": man.get("title", d.name), "scenario": man["scenario"],
+            "model": man["model"], "prob": prob, "median": med,
+            "verdict": content.verdict(p["value"]) if p else "",
+            "hypothetical": f"{prov.get('hypothetical', '?')}/{prov.get('parameters', '?')}",
+            "draws": man["draws"], "seed": man["seed"],
+            "files": ", ".join(f["path"] for f in man.get("input_files", [])[:1]),
+            "date": str(man.get("report_created", ""))[:10],
+        })
+    comparison = (root / COMPARISON_DIR / "compare.md").is_file()
+    text = render("index.md.j2", entries=entries, comparison=comparison,
+                  comparison_dir=COMPARISON_DIR)
+    path = root / "README.md"
+    _atomic_file(path, text)
+    return path
+
+
+# ============================================================================ entry point
+def build_report(results_list, out=None, command: str | None = None, sensitivity=True,
+                 sensitivity_settings: dict | None = None, index: bool | None = None
+                 ) -> list[Path]:
+    """Write the report of each run (and a comparison page when there are several).
+
+    Parameters
+    ----------
+    results_list : Results or list of Results
+        Runs from :func:`model.simulation.simulate`.
+    out : str or Path, optional
+        One run: the report folder (default ``reports/<name>/``). Several runs: the root that
+        receives one folder per run, ``comparison/`` and the ``README.md`` index (default
+        ``reports/``).
+    command : str, optional
+        The command line that produced the report, recorded in the manifest.
+    sensitivity : bool
+        Add the sensitivity section when :mod:`model.sensitivity` is available.
+    sensitivity_settings : dict, optional
+        Override :data:`SENSITIVITY_SETTINGS` (``draws``, ``sobol_n``).
+    index : bool, optional
+        Rewrite the root's ``README.md`` index (default: when the root is the default
+        ``reports/`` or several runs are reported).
+
+    Returns
+    -------
+    list of Path
+        The report folders, then the comparison folder and the index when written.
+
+    Raises
+    ------
+    AssumptionError
+        Two runs would write the same folder.
+    """
+    if not isinstance(results_list, (list, tuple)):
+        results_list = [results_list]
+    results_list = list(results_list)
+    if not results_list:
+        raise AssumptionError(Problem("nothing to report: no runs given"))
+    several = len(results_list) > 1
+    names = [report_folder_name(r.scenario) for r in results_list]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise AssumptionError(Problem(f"several runs would write the same report folder "
+                                      f"({', '.join(dup)}); name each file or overlay once",
+                                      parameter="PATH"))
+    if several and COMPARISON_DIR in names:
+        raise AssumptionError(Problem(f"a scenario named {COMPARISON_DIR!r} clashes with the "
+                                      "comparison page's folder; rename it", parameter="name"))
+    if out is None:
+        root = DEFAULT_ROOT
+        finals = [root / n for n in names]
+    elif several:
+        root = Path(out)
+        finals = [root / n for n in names]
+    else:
+        root = None
+        finals = [Path(out)]
+    if index is None:
+        index = root is not None
+
+    if command is None:
+        command = shlex.join(["capex", "report"] + [display_path(r.scenario.path)
+                                                    for r in results_list])
+
+    # sensitivity runs first: nothing is staged while the (slowest) computation runs
+    sens_results = []
+    for res in results_list:
+        if sensitivity and sensitivity_available():
+            sens_results.append(run_sensitivity(res, sensitivity_settings))
+        else:
+            sens_results.append(None)
+
+    written: list[Path] = []
+    with ExitStack() as stack:
+        from ..cli_engine import atomic_dir
+
+        for res, final, sr in zip(results_list, finals, sens_results):
+            tmp = stack.enter_context(atomic_dir(final))
+            _write_one(res, tmp, final, command, sr)
+            written.append(final)
+        if several:
+            final = root / COMPARISON_DIR
+            tmp = stack.enter_context(atomic_dir(final))
+            _write_comparison(results_list, names, tmp, command)
+            written.append(final)
+    # every folder is in place; the index reflects what is on disk now
+    if index and root is not None:
+        written.append(write_index(root))
+    return written
+
+
+# ============================================================================ command line
+def expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
+    """Files named, and the ``*.yaml`` of folders named: ``(path, from_folder)``."""
+    out: list[tuple[Path, bool]] = []
+    problems = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(x for x in path.glob("*.yaml") if x.is_file())
+            found += sorted(x for x in path.glob("*.yml") if x.is_file())
+            if not found:
+                problems.append(Problem("folder holds no .yaml assumption files", p))
+            out.extend((f, True) for f in found)
+        elif path.is_file():
+            out.append((path, False))
+        else:
+            problems.append(Problem("no such file or folder; check the path", p))
+    if problems:
+        raise AssumptionError(problems)
+    return out
+
+
+def load_targets(paths: list[str], scenario: str | None = None, overlays: bool = False):
+    """Load every scenario to report (all problems at once); skip partial bases of folders.
+
+    Returns ``(scenarios, skipped)`` where ``skipped`` lists the partial files left out.
+    """
+    from ..loading import load_scenario
+
+    problems: list[Problem] = []
+    scenarios, skipped = [], []
+    for path, from_folder in expand_paths(paths):
+        try:
+            base = load_scenario(path, allow_partial=True)
+        except AssumptionError as e:
+            problems.extend(e.problems)
+            continue
+        if base.partial:
+            if from_folder:
+                skipped.append(path)
+            else:
+                problems.append(Problem("is a partial base (partial: true), not a runnable "
+                                        "scenario; report a file that extends it", str(path)))
+            continue
+        wanted = [scenario] if scenario else [None]
+        if overlays and not scenario:
+            wanted += list(base.overlays)
+        for ov in wanted:
+            try:
+                scenarios.append(base if ov is None else load_scenario(path, scenario=ov))
+            except AssumptionError as e:
+                problems.extend(e.problems)
+    if problems:
+        raise AssumptionError(problems)
+    if not scenarios:
+        raise AssumptionError(Problem("no runnable scenario found (only partial bases)",
+                                      parameter="PATH"))
+    return scenarios, skipped
+
+
+def _command_text(args) -> str:
+    parts = ["capex", "report", *args.paths]
+    if args.scenario:
+        parts += ["--scenario", args.scenario]
+    parts += ["--draws", str(args.draws), "--seed", str(args.seed), "--design", args.design]
+    if args.out:
+        parts += ["--out", args.out]
+    if args.no_sensitivity:
+        parts.append("--no-sensitivity")
+    if args.overlays:
+        parts.append("--overlays")
+    return shlex.join(parts)
+
+
+def cmd_report(args) -> int:
+    from ..cli import _default_paths
+    from ..cli_engine import _check_run_args
+    from ..simulation import simulate
+
+    _check_run_args(args)
+    args.paths = _default_paths(args.paths or None)
+    scenarios, skipped = load_targets(args.paths, args.scenario, args.overlays)
+    for p in skipped:
+        print(f"skipped {display_path(p)}: partial base (partial: true)", file=sys.stderr)
+    results = [simulate(sc, draws=args.draws, seed=args.seed, design=args.design,
+                        progress=not args.quiet) for sc in scenarios]
+    written = build_report(results, out=Path(args.out) if args.out else None,
+                           command=_command_text(args), sensitivity=not args.no_sensitivity)
+    for res, path in zip(results, written):
+        head = content.headline(res, None)
+        p = head["probabilities"][0]
+        print(f"wrote {display_path(path)}/report.html (+ report.md, figures/, summary.json): "
+              f"{p['label']} = {p['text']}")
+    for path in written[len(results):]:
+        print(f"wrote {display_path(path)}" + ("/compare.html" if path.is_dir() else ""))
+    return 0
+
+
+def register_cli(sub, epilog, add_run_options):
+    """Add ``capex report PATH...`` to the ``capex`` parser."""
+    p = sub.add_parser(
+        "report", help="write Markdown + self-contained HTML reports (figures, provenance, "
+        "manifest) into reports/", epilog=epilog,
+        description="Simulate each scenario and write its report folder: report.md, report.html "
+        "(one self-contained file), figures/*.png|svg, summary.csv, summary.json, results.nc, "
+        "manifest.json. Several files add a side-by-side comparison page and a README.md "
+        "index. Folders expand to their *.yaml files (partial bases are skipped). Writing is "
+        "atomic: on any error the previous reports stay as they were.")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="assumption files or folders (default: "
+                        "assumptions/anthropic_fluidstack.yaml)")
+    add_run_options(p)
+    p.add_argument("--out", metavar="DIR",
+                   help="one scenario: its report folder (default reports/<name>/); several: "
+                        "the root for their folders, comparison/ and README.md (default "
+                        "reports/)")
+    p.add_argument("--no-sensitivity", action="store_true",
+                   help="leave out the sensitivity section (faster)")
+    p.add_argument("--overlays", action="store_true",
+                   help="also report every named overlay (scenarios:) of each file")
+    p.set_defaults(func=cmd_report)
+    return p

@@ -1,0 +1,643 @@
+"""Report figures (matplotlib, no pyplot state): fan charts, distributions, payback.
+
+Every function takes a :class:`~model.simulation.Results` and returns a :class:`Figure` spec: a
+matplotlib ``Figure`` with a title, axis labels carrying units and currency, money in ``$B``
+(or ``$T``), plus the caption and alt text the report shows next to it. :func:`save` writes it
+as ``figures/<name>.png`` and ``.svg`` and returns the PNG bytes (embedded in ``report.html``).
+
+Colours are the Okabe–Ito colour-blind-safe palette. Figures are built with
+``matplotlib.figure.Figure`` directly (the Agg canvas), so nothing here touches global pyplot
+state and reports can be built in a library, a test or a thread.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure as MplFigure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
+
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+GREEN = "#009E73"
+ORANGE = "#E69F00"
+PURPLE = "#CC79A7"
+SKY = "#56B4E9"
+GREY = "#555555"
+PALETTE = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, "#000000")
+
+FAN_Q = (0.05, 0.25, 0.5, 0.75, 0.95)
+WIDTH, HEIGHT = 8.0, 4.5  # inches; 1280 x 720 px at DPI
+DPI = 160
+MINUS = "\u2212"
+
+#: rcParams applied while drawing (a context, never global)
+STYLE = {
+    "font.size": 10.5,
+    "axes.titlesize": 12.5,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "legend.fontsize": 9.5,
+    "legend.frameon": False,
+    "svg.hashsalt": "capex",  # deterministic SVG ids
+    "svg.fonttype": "path",   # no font needed to view the SVG
+}
+
+
+@dataclass
+class Figure:
+    """A report figure: the matplotlib figure and the words around it."""
+
+    name: str
+    fig: MplFigure
+    title: str
+    caption: str
+    alt: str
+
+
+# ============================================================================ formatting
+@dataclass(frozen=True)
+class MoneyScale:
+    """How money is shown on an axis: divisor and suffix (``$B``, ``$T``, ``$M``)."""
+
+    div: float
+    suffix: str
+    word: str
+
+    def fmt(self, v: float, decimals: int | None = None) -> str:
+        x = v / self.div
+        if decimals is None:
+            decimals = 0 if abs(x) >= 10 or x == 0 else 1
+        s = f"${abs(x):,.{decimals}f}{self.suffix}"
+        return f"{MINUS}{s}" if x < 0 and round(abs(x), decimals) != 0 else s
+
+    def formatter(self) -> FuncFormatter:
+        return FuncFormatter(lambda v, _pos: self.fmt(v, None))
+
+
+def money_scale(values) -> MoneyScale:
+    """The scale that suits the largest absolute value of ``values``."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    top = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if top >= 2e12:
+        return MoneyScale(1e12, "T", "trillions")
+    if top >= 1e9:
+        return MoneyScale(1e9, "B", "billions")
+    return MoneyScale(1e6, "M", "millions")
+
+
+def currency_words(scenario) -> str:
+    """``USD, nominal`` or ``USD, 2024 money``."""
+    if scenario.currency_year:
+        return f"{scenario.currency}, {scenario.currency_year} money"
+    return f"{scenario.currency}, nominal"
+
+
+def _money_label(scale: MoneyScale, scenario, per_year: bool = False) -> str:
+    per = " per year" if per_year else ""
+    return f"{scenario.currency} {scale.word}{per} ({currency_words(scenario).split(', ')[1]})"
+
+
+def _new(width=WIDTH, height=HEIGHT, ncols=1, **kw):
+    fig = MplFigure(figsize=(width, height), dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, ncols, **kw)
+    return fig, axes
+
+
+def _styled(fn):
+    """Draw under :data:`STYLE` (rc_context), without touching global settings."""
+
+    def wrapper(*a, **kw):
+        with matplotlib.rc_context(STYLE):
+            return fn(*a, **kw)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _fan(ax, x, q, color, label):
+    """P05–P95 and P25–P75 bands and the median line of quantiles ``q`` (5, T)."""
+    ax.fill_between(x, q[0], q[4], color=color, alpha=0.15, linewidth=0)
+    ax.fill_between(x, q[1], q[3], color=color, alpha=0.32, linewidth=0)
+    ax.plot(x, q[2], color=color, linewidth=2.2, label=label)
+
+
+def _fan_legend(ax, entries, loc="upper left"):
+    """Legend: one median line per series, then the band meaning (grey patches)."""
+    handles = [Line2D([], [], color=c, linewidth=2.2, label=f"{lab}: median")
+               for lab, c in entries]
+    handles += [Patch(color=GREY, alpha=0.40, label="P25–P75 (half of the draws)"),
+                Patch(color=GREY, alpha=0.18, label="P05–P95 (90 % of the draws)")]
+    ax.legend(handles=handles, loc=loc)
+
+
+def _year_axis(ax, years):
+    ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
+
+
+def _quantiles(arr2d, qs=FAN_Q):
+    return np.quantile(np.asarray(arr2d, dtype=float), qs, axis=0)
+
+
+def _sub(scenario) -> str:
+    return scenario.title + (f" [{scenario.overlay}]" if scenario.overlay else "")
+
+
+def _inf_quantile(x: np.ndarray, q: float) -> float:
+    """Quantile of ``x`` with NaN read as +inf (never happened): inf when beyond the finite."""
+    s = np.sort(np.where(np.isfinite(x), x, np.inf))
+    k = min(s.size - 1, max(0, int(math.ceil(q * s.size)) - 1))
+    return float(s[k])
+
+
+# ============================================================================ programme
+@_styled
+def capex_vs_revenue(res) -> Figure:
+    """Fan chart of capex (incl. IT refresh) and revenue per year."""
+    sc = res.scenario
+    years = res.ds["year"].values
+    capex = res.ds["spend"].values + res.ds["refresh_spend"].values
+    revenue = res.ds["revenue"].values
+    qc, qr = _quantiles(capex), _quantiles(revenue)
+    scale = money_scale(np.concatenate([qc.ravel(), qr.ravel()]))
+    fig, ax = _new()
+    _fan(ax, years, qc, VERMILLION, "capex (incl. IT refresh)")
+    _fan(ax, years, qr, BLUE, "revenue")
+    ax.yaxis.set_major_formatter(scale.formatter())
+    ax.set_ylim(bottom=0)
+    _year_axis(ax, years)
+    ax.set_xlabel("Year")
+    ax.set_ylabel(_money_label(scale, sc, per_year=True))
+    ax.set_title(f"Capex vs revenue per year — {_sub(sc)}", loc="left")
+    _fan_legend(ax, [("capex (incl. IT refresh)", VERMILLION), ("revenue", BLUE)],
+                loc="upper right")
+    total_capex = np.median(capex.sum(axis=1))
+    total_rev = np.median(revenue.sum(axis=1))
+    return Figure(
+        "capex_vs_revenue", fig, "Capex vs revenue per year",
+        f"Yearly capital spending (announced capex × overrun, plus IT refresh) against revenue, "
+        f"{years[0]}–{years[-1]}. Lines are medians across draws; dark bands hold the middle "
+        f"half of the draws, light bands 90 %. Medians over the horizon: capex "
+        f"{scale.fmt(total_capex, 1)}, revenue {scale.fmt(total_rev, 1)} "
+        f"({currency_words(sc)}).",
+        "Fan chart: capex per year in red, revenue per year in blue, with P05–P95 and "
+        "P25–P75 bands.")
+
+
+@_styled
+def cumulative_fcf(res) -> Figure:
+    """Fan chart of cumulative free cash flow with the payback crossing."""
+    sc = res.scenario
+    years = res.ds["year"].values
+    cum = res.ds["cumulative_fcf"].values
+    # cumulative FCF at each year end; the valuation date (1 Jan of the first year) is 0
+    x = np.concatenate([[years[0]], years + 1.0])
+    q = _quantiles(cum)
+    q = np.concatenate([np.zeros((len(FAN_Q), 1)), q], axis=1)
+    scale = money_scale(q)
+    fig, ax = _new()
+    _fan(ax, x, q, GREEN, "cumulative FCF")
+    ax.axhline(0, color="black", linewidth=0.9)
+    pb = res.metric("payback_years")
+    p_pb = res.probability("payback_within_horizon")
+    med = _inf_quantile(pb, 0.5)
+    handles_extra = []
+    if math.isfinite(med):
+        xm = years[0] + med
+        ax.axvline(xm, color=PURPLE, linestyle="--", linewidth=1.4)
+        handles_extra.append(Line2D([], [], color=PURPLE, linestyle="--",
+                                    label=f"median payback: {med:.1f} years ({xm:.1f})"))
+        note = f"median payback {med:.1f} years from 1 Jan {years[0]}"
+    else:
+        note = f"in most draws cumulative FCF is still negative at the end of {years[-1]}"
+    ax.text(0.99, 0.03, f"P(payback by end of {years[-1]}) = {p_pb['value']:.2f}",
+            transform=ax.transAxes, ha="right", va="bottom", fontsize=10,
+            bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor=GREY, alpha=0.9))
+    ax.yaxis.set_major_formatter(scale.formatter())
+    ax.set_xlim(x[0] - 0.2, x[-1] + 0.2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
+    ax.set_xlabel(f"Date (1 January; valuation date 1 Jan {years[0]}, cash flows at year end)")
+    ax.set_ylabel(_money_label(scale, sc))
+    ax.set_title(f"Cumulative free cash flow and payback — {_sub(sc)}", loc="left")
+    _fan_legend(ax, [("cumulative FCF", GREEN)])
+    leg = ax.get_legend()
+    if handles_extra:
+        ax.legend(handles=leg.legend_handles + handles_extra, loc="upper left")
+    return Figure(
+        "cumulative_fcf", fig, "Cumulative free cash flow and payback",
+        f"Running sum of free cash flow (after capex, operating costs and tax), undiscounted. "
+        f"The programme has paid back when its curve crosses zero; {note}. "
+        f"P(payback by end of {years[-1]}) = {p_pb['value']:.3f} ± {p_pb['mcse']:.3f}.",
+        "Fan chart of cumulative free cash flow with a zero line and the median payback date.")
+
+
+@_styled
+def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_label=None,
+                  shade_below=None, note=None) -> Figure:
+    """Histogram (left) and empirical CDF (right) of the finite draws of a metric."""
+    v = np.asarray(values, dtype=float)
+    finite = np.sort(v[np.isfinite(v)])
+    fig, (ax1, ax2) = _new(width=WIDTH + 1.5, ncols=2)
+    lo, hi = np.quantile(finite, [0.002, 0.998]) if finite.size else (0, 1)
+    if hi <= lo:
+        lo, hi = lo - 1, hi + 1
+    bins = np.linspace(lo, hi, 50)
+    ax1.hist(np.clip(finite, lo, hi), bins=bins, color=BLUE, alpha=0.75,
+             weights=np.full(finite.size, 1.0 / max(v.size, 1)))
+    if shade_below is not None and lo < shade_below:
+        for ax in (ax1, ax2):
+            ax.axvspan(lo, min(shade_below, hi), color=VERMILLION, alpha=0.08, linewidth=0)
+    ax1.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax1.set_ylabel("share of draws per bin")
+    ecdf = np.arange(1, finite.size + 1) / max(v.size, 1)
+    ax2.step(finite, ecdf, where="post", color=BLUE, linewidth=2)
+    ax2.set_ylim(0, 1.0)
+    ax2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax2.set_ylabel("P(value ≤ x)")
+    med = np.quantile(finite, 0.5) if finite.size else float("nan")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda t, _p: fmt(t)))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel(xlabel)
+        if math.isfinite(med):
+            ax.axvline(med, color="black", linewidth=1.2, linestyle=":")
+        if ref is not None and lo <= ref <= hi:
+            ax.axvline(ref, color=VERMILLION, linewidth=1.4)
+    handles = [Line2D([], [], color="black", linestyle=":", label=f"median {fmt(med)}")]
+    if ref is not None:
+        handles.append(Line2D([], [], color=VERMILLION, label=ref_label))
+    ax1.legend(handles=handles, loc="upper left")
+    ax1.set_title("Distribution", loc="left", fontsize=11)
+    ax2.set_title("Cumulative distribution", loc="left", fontsize=11)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12.5, fontweight="bold")
+    if note:
+        ax2.text(0.98, 0.03, note, transform=ax2.transAxes, ha="right", va="bottom",
+                 fontsize=9, color=GREY)
+    return Figure(name, fig, title.split(" — ")[0], caption, alt)
+
+
+def npv_distribution(res) -> Figure:
+    sc = res.scenario
+    npv = res.metric("npv")
+    scale = money_scale(np.quantile(npv, [0.01, 0.99]))
+    p = res.probability("npv_positive")
+    rate = _discount_text(sc)
+    return _distribution(
+        npv, f"Net present value — {_sub(sc)}",
+        f"NPV ({sc.currency} {scale.word}, {currency_words(sc).split(', ')[1]}, at 1 Jan "
+        f"{sc.start})", lambda t: scale.fmt(t), "npv_distribution",
+        f"NPV of free cash flow discounted at {rate}. Left of the red line (shaded) the "
+        f"programme destroys value. P(NPV > 0) = {p['value']:.3f} ± {p['mcse']:.3f}.",
+        "Histogram and cumulative distribution of NPV with a line at zero.",
+        ref=0.0, ref_label="NPV = 0 (break-even)", shade_below=0.0,
+        note=f"P(NPV > 0) = {p['value']:.2f}")
+
+
+def irr_distribution(res) -> Figure:
+    sc = res.scenario
+    irr = res.metric("irr")
+    und = float(np.mean(~np.isfinite(irr)))
+    hurdle = _median_input(res, "discount_rate")
+    note = f"undefined (no sign change) in {100 * und:.1f} % of draws" if und > 0 else None
+    return _distribution(
+        irr, f"Internal rate of return — {_sub(sc)}", "IRR (% per year, nominal)",
+        lambda t: f"{100 * t:.0f} %".replace("-", MINUS), "irr_distribution",
+        "IRR of the free cash flows; the red line is the (median) discount rate, the hurdle "
+        "the IRR must clear for NPV > 0. " + (f"IRR is undefined in {100 * und:.1f} % of "
+                                              "draws (cash flows without a sign change); those "
+                                              "draws are left out of the bars." if und > 0 else
+                                              "IRR is defined in every draw."),
+        "Histogram and cumulative distribution of IRR with a line at the discount rate.",
+        ref=hurdle, ref_label=f"discount rate {100 * hurdle:.1f} %" if hurdle is not None else
+        None, shade_below=hurdle, note=note)
+
+
+@_styled
+def payback_distribution(res) -> Figure:
+    """Share of draws paying back in each calendar year, and never within the horizon."""
+    sc = res.scenario
+    years = res.ds["year"].values
+    pb = res.metric("payback_years")
+    n = pb.size
+    date = years[0] + pb[np.isfinite(pb)]
+    cal = np.floor(date).astype(int)
+    labels = [int(y) for y in range(years[0], years[-1] + 1)]
+    shares = [float(np.sum(cal == y)) / n for y in labels]
+    never = float(np.mean(~np.isfinite(pb)))
+    fig, ax = _new()
+    xs = np.arange(len(labels))
+    ax.bar(xs, shares, color=GREEN, alpha=0.85, label="pays back during the year")
+    ax.bar([len(labels) + 0.6], [never], color=VERMILLION, alpha=0.85,
+           label=f"not by end of {years[-1]}")
+    ax.text(len(labels) + 0.6, never, f"{100 * never:.0f} %", ha="center", va="bottom",
+            fontsize=9.5)
+    ticks = list(xs[:: max(1, len(labels) // 8)]) + [len(labels) + 0.6]
+    ax.set_xticks(ticks, [str(labels[int(i)]) for i in ticks[:-1]] + ["never"])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("share of draws")
+    ax.set_xlabel("Calendar year in which cumulative free cash flow turns positive")
+    ax.set_title(f"When does it pay back? — {_sub(sc)}", loc="left")
+    ax.legend(loc="upper left")
+    ax.grid(axis="x", visible=False)
+    p = res.probability("payback_within_horizon")
+    return Figure(
+        "payback_distribution", fig, "Payback year",
+        f"Calendar year in which cumulative undiscounted free cash flow first returns to zero, "
+        f"share of all draws; the red bar is the share that has not paid back by the end of "
+        f"{years[-1]} (P(payback by end) = {p['value']:.3f} ± {p['mcse']:.3f}).",
+        "Bar chart of the payback year distribution with a bar for never.")
+
+
+# ============================================================================ industry
+@_styled
+def required_vs_ai_revenue(res) -> Figure:
+    sc = res.scenario
+    years = res.ds["year"].values
+    qreq = _quantiles(res.ds["revenue_required"].values)
+    qai = _quantiles(res.ds["ai_revenue"].values)
+    scale = money_scale(np.concatenate([qreq.ravel(), qai.ravel()]))
+    fig, ax = _new()
+    _fan(ax, years, qreq, VERMILLION, "revenue required")
+    _fan(ax, years, qai, BLUE, "AI revenue")
+    ax.yaxis.set_major_formatter(scale.formatter())
+    ax.set_ylim(bottom=0)
+    _year_axis(ax, years)
+    ax.set_xlabel("Year")
+    ax.set_ylabel(_money_label(scale, sc, per_year=True))
+    ax.set_title(f"Revenue required vs AI revenue — {_sub(sc)}", loc="left")
+    _fan_legend(ax, [("revenue required", VERMILLION), ("AI revenue", BLUE)])
+    return Figure(
+        "required_vs_ai_revenue", fig, "Revenue required vs AI revenue",
+        "Revenue the end users of AI must earn to pay for the data centres being built "
+        "(accelerator revenue × data-centre cost multiplier ÷ (1 − end-user gross margin)), "
+        "against the AI revenue actually earned. Medians, P25–P75 and P05–P95 bands.",
+        "Fan chart: revenue required in red and AI revenue in blue per year.")
+
+
+@_styled
+def revenue_gap_fan(res) -> Figure:
+    sc = res.scenario
+    years = res.ds["year"].values
+    q = _quantiles(res.ds["revenue_gap"].values)
+    scale = money_scale(q)
+    fig, ax = _new()
+    _fan(ax, years, q, PURPLE, "revenue gap")
+    ax.axhline(0, color="black", linewidth=0.9)
+    p = res.probability("gap_closed_by_end")
+    ax.text(0.99, 0.97, f"P(gap closed in {years[-1]}) = {p['value']:.2f}",
+            transform=ax.transAxes, ha="right", va="top", fontsize=10,
+            bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor=GREY, alpha=0.9))
+    ax.yaxis.set_major_formatter(scale.formatter())
+    _year_axis(ax, years)
+    ax.set_xlabel("Year")
+    ax.set_ylabel(_money_label(scale, sc, per_year=True))
+    ax.set_title(f"Revenue gap per year — {_sub(sc)}", loc="left")
+    _fan_legend(ax, [("revenue gap", PURPLE)], loc="lower left")
+    return Figure(
+        "revenue_gap", fig, "Revenue gap",
+        "Revenue required minus AI revenue, per year. Below zero the gap is closed: AI revenue "
+        f"covers the data-centre build-out. P(gap closed in {years[-1]}) = "
+        f"{p['value']:.3f} ± {p['mcse']:.3f}.",
+        "Fan chart of the revenue gap per year with a zero line.")
+
+
+def gap_final_distribution(res) -> Figure:
+    sc = res.scenario
+    g = res.metric("revenue_gap_final")
+    scale = money_scale(np.quantile(g, [0.01, 0.99]))
+    p = res.probability("gap_closed_by_end")
+    return _distribution(
+        g, f"Revenue gap in {sc.end} — {_sub(sc)}",
+        f"revenue gap in {sc.end} ({sc.currency} {scale.word} per year, "
+        f"{currency_words(sc).split(', ')[1]})", lambda t: scale.fmt(t), "gap_final_distribution",
+        f"Distribution of the revenue gap in the last year, {sc.end}. Left of the red line the "
+        f"gap is closed: P(gap closed) = {p['value']:.3f} ± {p['mcse']:.3f}.",
+        "Histogram and cumulative distribution of the final-year revenue gap.",
+        ref=0.0, ref_label="gap = 0 (closed)", note=f"P(closed) = {p['value']:.2f}")
+
+
+@_styled
+def gap_close_distribution(res) -> Figure:
+    sc = res.scenario
+    years = res.ds["year"].values
+    idx = res.metric("gap_close_year")
+    n = idx.size
+    labels = [int(y) for y in years]
+    shares = [float(np.sum(idx == i)) / n for i in range(len(labels))]
+    never = float(np.mean(~np.isfinite(idx)))
+    fig, ax = _new()
+    xs = np.arange(len(labels))
+    ax.bar(xs, shares, color=BLUE, alpha=0.85, label="gap first closes in the year")
+    ax.bar([len(labels) + 0.6], [never], color=VERMILLION, alpha=0.85,
+           label=f"not closed by {years[-1]}")
+    ax.text(len(labels) + 0.6, never, f"{100 * never:.0f} %", ha="center", va="bottom",
+            fontsize=9.5)
+    ticks = list(xs[:: max(1, len(labels) // 8)]) + [len(labels) + 0.6]
+    ax.set_xticks(ticks, [str(labels[int(i)]) for i in ticks[:-1]] + ["never"])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("share of draws")
+    ax.set_xlabel("Year in which AI revenue first covers the revenue required")
+    ax.set_title(f"When does the gap close? — {_sub(sc)}", loc="left")
+    ax.legend(loc="upper left")
+    ax.grid(axis="x", visible=False)
+    return Figure(
+        "gap_close_year", fig, "Year the gap first closes",
+        f"Year in which the revenue gap first reaches zero, share of all draws; the red bar is "
+        f"the share in which it never closes by {years[-1]}.",
+        "Bar chart of the year the gap first closes, with a bar for never.")
+
+
+# ============================================================================ comparison
+@_styled
+def compare_probabilities(results_list) -> Figure:
+    """Headline probabilities of several runs with ±2 MCSE error bars."""
+    from .content import PROBABILITY_LABELS
+
+    labels = [r.scenario.label for r in results_list]
+    names = []
+    for r in results_list:
+        for p in r.probability_names:
+            if p not in names:
+                names.append(p)
+    fig, ax = _new(height=max(2.8, 0.55 * len(labels) * len(names) + 1.5))
+    height = 0.8 / max(len(names), 1)
+    for j, pname in enumerate(names):
+        vals, errs, ys = [], [], []
+        for i, r in enumerate(results_list):
+            if pname in r.probability_names:
+                pr = r.probability(pname)
+                vals.append(pr["value"])
+                errs.append(2 * pr["mcse"])
+                ys.append(i + (j - (len(names) - 1) / 2) * height)
+        lab = PROBABILITY_LABELS[pname].format(end="end")
+        ax.barh(ys, vals, height=height * 0.9, xerr=errs, color=PALETTE[j], alpha=0.85,
+                label=lab, capsize=3)
+        for y, v in zip(ys, vals):
+            ax.text(min(v + 0.01, 0.93), y, f"{v:.2f}", va="center", fontsize=9)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("probability (error bars: ± 2 Monte Carlo standard errors)")
+    ax.set_title("Headline probabilities side by side", loc="left")
+    ax.legend(loc="lower right")
+    ax.grid(axis="y", visible=False)
+    return Figure("compare_probabilities", fig, "Headline probabilities",
+                  "Headline probability of each run with ± 2 MCSE error bars.",
+                  "Horizontal bar chart of the headline probabilities of each run.")
+
+
+@_styled
+def compare_npv_cdf(results_list) -> Figure | None:
+    runs = [r for r in results_list if r.model == "programme"]
+    if not runs:
+        return None
+    allv = np.concatenate([np.quantile(r.metric("npv"), [0.005, 0.995]) for r in runs])
+    scale = money_scale(allv)
+    fig, ax = _new()
+    for i, r in enumerate(runs):
+        v = np.sort(r.metric("npv"))
+        ax.step(v, np.arange(1, v.size + 1) / v.size, where="post",
+                color=PALETTE[i % len(PALETTE)], linewidth=2, label=r.scenario.label)
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_xlim(allv.min(), allv.max())
+    ax.set_ylim(0, 1)
+    ax.xaxis.set_major_formatter(scale.formatter())
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(f"NPV ({runs[0].scenario.currency} {scale.word}, at each scenario's "
+                  "valuation date)")
+    ax.set_ylabel("P(NPV ≤ x)")
+    ax.set_title("NPV distributions (cumulative)", loc="left")
+    ax.legend(loc="upper left")
+    return Figure("compare_npv_cdf", fig, "NPV distributions",
+                  "Cumulative distributions of NPV; where a curve crosses the zero line is "
+                  "P(NPV ≤ 0). Further right is better.",
+                  "Overlaid cumulative distributions of NPV, one line per run.")
+
+
+@_styled
+def compare_cumulative_fcf(results_list) -> Figure | None:
+    runs = [r for r in results_list if r.model == "programme"]
+    if not runs:
+        return None
+    fig, ax = _new()
+    qs = []
+    for r in runs:
+        years = r.ds["year"].values
+        x = np.concatenate([[years[0]], years + 1.0])
+        q = _quantiles(r.ds["cumulative_fcf"].values, (0.25, 0.5, 0.75))
+        qs.append((x, np.concatenate([np.zeros((3, 1)), q], axis=1)))
+    scale = money_scale(np.concatenate([q.ravel() for _, q in qs]))
+    for i, (r, (x, q)) in enumerate(zip(runs, qs)):
+        c = PALETTE[i % len(PALETTE)]
+        ax.fill_between(x, q[0], q[2], color=c, alpha=0.15, linewidth=0)
+        ax.plot(x, q[1], color=c, linewidth=2, label=r.scenario.label)
+    ax.axhline(0, color="black", linewidth=0.9)
+    ax.yaxis.set_major_formatter(scale.formatter())
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
+    ax.set_xlabel("Date (1 January; cash flows at year end)")
+    ax.set_ylabel(f"{runs[0].scenario.currency} {scale.word}")
+    ax.set_title("Cumulative free cash flow: medians and P25–P75", loc="left")
+    ax.legend(loc="upper left")
+    return Figure("compare_cumulative_fcf", fig, "Cumulative free cash flow",
+                  "Median cumulative free cash flow of each run (line) and its P25–P75 band.",
+                  "Overlaid median cumulative free cash flow curves, one per run.")
+
+
+@_styled
+def compare_revenue_gap(results_list) -> Figure | None:
+    runs = [r for r in results_list if r.model == "industry"]
+    if not runs:
+        return None
+    fig, ax = _new()
+    qs = [_quantiles(r.ds["revenue_gap"].values, (0.25, 0.5, 0.75)) for r in runs]
+    scale = money_scale(np.concatenate([q.ravel() for q in qs]))
+    for i, (r, q) in enumerate(zip(runs, qs)):
+        c = PALETTE[i % len(PALETTE)]
+        years = r.ds["year"].values
+        ax.fill_between(years, q[0], q[2], color=c, alpha=0.15, linewidth=0)
+        ax.plot(years, q[1], color=c, linewidth=2, label=r.scenario.label)
+    ax.axhline(0, color="black", linewidth=0.9)
+    ax.yaxis.set_major_formatter(scale.formatter())
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
+    ax.set_xlabel("Year")
+    ax.set_ylabel(f"{runs[0].scenario.currency} {scale.word} per year")
+    ax.set_title("Revenue gap: medians and P25–P75", loc="left")
+    ax.legend(loc="upper right")
+    return Figure("compare_revenue_gap", fig, "Revenue gap",
+                  "Median revenue gap per year of each run (line) and its P25–P75 band; below "
+                  "zero the gap is closed.",
+                  "Overlaid median revenue gap curves, one per run.")
+
+
+# ============================================================================ helpers
+def _median_input(res, name: str) -> float | None:
+    var = f"input_{name}"
+    if var in res.ds:
+        return float(np.median(res.ds[var].values))
+    p = res.scenario.parameters.get(name)
+    if p is not None and p.form == "scalar":
+        return float(p.dist.mean())
+    return None
+
+
+def _discount_text(sc) -> str:
+    p = sc.parameters.get("discount_rate")
+    if p is None:
+        return "the discount rate"
+    if p.form == "scalar" and p.dist.is_fixed:
+        return f"{100 * p.dist.mean():.1f} % per year"
+    return f"an uncertain discount rate ({p.describe(lambda x: f'{100 * x:.1f} %')})"
+
+
+def model_figures(res) -> list[Figure]:
+    """The figures of one run, in reading order."""
+    if res.model == "industry":
+        return [required_vs_ai_revenue(res), revenue_gap_fan(res), gap_final_distribution(res),
+                gap_close_distribution(res)]
+    return [capex_vs_revenue(res), cumulative_fcf(res), npv_distribution(res),
+            irr_distribution(res), payback_distribution(res)]
+
+
+def comparison_figures(results_list) -> list[Figure]:
+    figs = [compare_probabilities(results_list), compare_npv_cdf(results_list),
+            compare_cumulative_fcf(results_list), compare_revenue_gap(results_list)]
+    return [f for f in figs if f is not None]
+
+
+def save(figure, folder: Path, name: str | None = None) -> bytes:
+    """Write ``<name>.png`` and ``<name>.svg`` into ``folder``; return the PNG bytes.
+
+    ``figure`` is a :class:`Figure` or a bare matplotlib figure. The figure is closed (its
+    memory released) afterwards.
+    """
+    fig = figure.fig if isinstance(figure, Figure) else figure
+    name = name or figure.name
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "capex", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+        fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None})
+    data = buf.getvalue()
+    (folder / f"{name}.png").write_bytes(data)
+    fig.clear()
+    return data
