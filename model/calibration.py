@@ -633,8 +633,8 @@ class Calibration:
         Returns
         -------
         pandas.DataFrame
-            Index: parameter; columns ``mean``, ``sd``, ``hdi_low``, ``hdi_high``, ``r_hat``,
-            ``ess_bulk``, ``ess_tail``, ``unit``. Sampled parameters first, then derived ones
+            Index: parameter; columns ``mean``, ``median``, ``sd``, ``hdi_low``, ``hdi_high``,
+            ``r_hat``, ``ess_bulk``, ``ess_tail``, ``unit``. Sampled parameters first, then derived ones
             (``level`` [series unit], ``cap`` [USD/year]).
         """
         post = _az_group(self.idata, "posterior")
@@ -652,6 +652,7 @@ class Calibration:
             lo, hi = _hdi(x, prob)
             rows[v] = {
                 "mean": float(np.mean(x)),
+                "median": float(np.median(x)),
                 "sd": float(np.std(x, ddof=1)),
                 "hdi_low": lo,
                 "hdi_high": hi,
@@ -1118,7 +1119,6 @@ def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: i
         if strict:
             raise CalibrationError(Problem(msg, shown, None, model))
         warnings.warn(msg, CalibrationWarning, stacklevel=2)
-        cal._warned = True
     return cal
 
 
@@ -1129,6 +1129,7 @@ def _sample(spec: ModelSpec, mp: ModelPriors, fitted: pd.DataFrame, settings: di
     chains = settings["chains"]
     with _quiet_pymc(), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
+        warnings.filterwarnings("ignore", message=".*could not link to a BLAS")
         m = _build(spec, mp, fitted)
         with m:
             idata = _pm_sample(

@@ -79,6 +79,8 @@ def fmt_metric(x: float, unit: str) -> str:
         return f"{x:.1f}"
     if unit == "USD/GPU-hour":
         return f"${x:.2f}"
+    if unit == "USD/year":
+        return format_amount(x, "USD")  # the unit column says per year
     return format_amount(x, unit)
 
 

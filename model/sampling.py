@@ -157,7 +157,8 @@ class Design:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # balance warning for non-2^m n
                 eng = qmc.Sobol(d=k, scramble=True,
-                                seed=np.random.SeedSequence(self.seed, spawn_key=(0x50B01,)))
+                                rng=np.random.default_rng(np.random.SeedSequence(
+                                    self.seed, spawn_key=(0x50B01,))))
                 if start:
                     eng.fast_forward(start)
                 u[:] = eng.random(n)

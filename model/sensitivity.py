@@ -95,6 +95,7 @@ import math
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,7 +106,7 @@ from scipy.linalg import solve_triangular
 from .errors import AssumptionError, Problem
 from .loading import Scenario, nearest_correlation
 from .sampling import Design, InputVariable, input_variables, inputs_from_uniforms, \
-    spearman_to_pearson
+    interpolation_weights, spearman_to_pearson
 
 #: Every method; ``all`` selects them all.
 METHODS = ("tornado", "spider", "rank", "sobol", "breakeven", "stress")
@@ -211,7 +212,10 @@ def _input_info(scenario: Scenario, v: InputVariable) -> InputInfo:
         else "sourced"
     year = v.year
     if p.form == "series" and year is None:
-        year = next(y for y, d in p.points if not d.is_fixed)
+        # the year whose value stands for the path: the horizon's last year for the industry
+        # gap, the first uncertain year (e.g. the first cohort's launch price) for programmes
+        year = scenario.end if scenario.model == "industry" else next(
+            y for y, d in p.points if not d.is_fixed)
     return InputInfo(v.name, v.parameter, p.category, prov, p.spec.unit, year, p.form)
 
 
@@ -223,8 +227,13 @@ def input_values(scenario: Scenario, info: InputInfo, u) -> np.ndarray:
     if p.form == "scalar":
         return p.dist.ppf(u)
     if p.form == "series":
-        d = dict(p.points)[info.year]
-        return d.ppf(u)
+        if "[" in info.name:  # one point of a series whose years move independently
+            return dict(p.points)[info.year].ppf(u)
+        # a path moving together: every uncertain point at u, interpolated to info.year
+        years = [y for y, _ in p.points]
+        w = interpolation_weights(years, np.array([info.year]), p.interpolation)[:, 0]
+        vals = np.stack([d.ppf(u) for _, d in p.points], axis=-1)
+        return vals @ w
     return np.full(u.shape, np.nan)
 
 
@@ -248,16 +257,44 @@ class _Engine:
         u = np.clip(np.asarray(u, dtype=float), 1e-12, 1.0 - 1e-12)
         n = u.shape[0]
         out = {o: np.empty(n) for o in self.outputs}
-        for start in range(0, n, CHUNK):
-            stop = min(start + CHUNK, n)
-            inputs = inputs_from_uniforms(self.scenario, u[start:stop], self.names,
-                                          self.calibrated)
-            with np.errstate(all="ignore"):
+        with _without_irr("irr" not in self.outputs), np.errstate(all="ignore"):
+            for start in range(0, n, CHUNK):
+                stop = min(start + CHUNK, n)
+                inputs = inputs_from_uniforms(self.scenario, u[start:stop], self.names,
+                                              self.calibrated)
                 res = run_model(self.scenario, inputs, stop - start)
-            for o in self.outputs:
-                out[o][start:stop] = np.broadcast_to(np.asarray(res[o], float), (stop - start,))
+                for o in self.outputs:
+                    out[o][start:stop] = np.broadcast_to(np.asarray(res[o], float),
+                                                         (stop - start,))
         self.rows += n
         return out
+
+
+@contextmanager
+def _without_irr(active: bool):
+    """Skip the IRR root search (about 3/4 of the programme model's run time) while the
+    engine evaluates a design for an output that is not the IRR.
+
+    The programme model computes every metric; the IRR is the only expensive one. While
+    active, ``financials.irr`` returns NaN, and it is restored on exit (also on errors). Only
+    outputs other than ``irr`` are read from these runs, so no number changes. Single-threaded
+    use only; a ``metrics=`` argument of ``run_model`` would make this unnecessary.
+    """
+    if not active:
+        yield
+        return
+    from . import financials
+
+    original = financials.irr
+
+    def _no_irr(cash_flows, timing="end"):
+        return np.full(np.asarray(cash_flows).shape[:-1], np.nan)[()]
+
+    financials.irr = _no_irr
+    try:
+        yield
+    finally:
+        financials.irr = original
 
 
 # ============================================================================ result
@@ -321,7 +358,7 @@ class SensitivityResult:
     def headline(self) -> str:
         """The provenance sentence for the report's headline."""
         label = self.output_label
-        lab = label if label.isupper() else label
+        lab = label
         h = self.hypothetical_share
         n_hyp = sum(1 for i in self.inputs if i.provenance == "hypothetical")
         n = len(self.inputs)
@@ -329,8 +366,9 @@ class SensitivityResult:
             if n_hyp == 0:
                 return (f"None of the {lab} uncertainty comes from hypothetical inputs: every "
                         f"uncertain input ({n}) is sourced.")
-            return (f"{n_hyp} of {n} uncertain inputs are hypothetical; run the Sobol method to "
-                    f"see what share of the {lab} uncertainty rests on them.")
+            why = ("the Sobol' split was skipped (see notes)" if "sobol" in self.methods else
+                   "run the sobol method to see what share of the uncertainty rests on them")
+            return f"{n_hyp} of {n} uncertain inputs are hypothetical; {why}."
         if n_hyp == 0:
             return (f"None of the {lab} uncertainty comes from hypothetical inputs: every "
                     f"uncertain input ({n}) is sourced.")
@@ -339,11 +377,15 @@ class SensitivityResult:
             return (f"{pct} % of the {lab} uncertainty comes from hypothetical inputs (all {n} "
                     "uncertain inputs are hypothetical): cite them to shrink it.")
         ci = int(round(100 * self.conf_level))
-        return (f"{pct} % of the {lab} uncertainty comes from hypothetical inputs: cite them "
-                f"to shrink it. ({n_hyp} of {n} uncertain inputs are hypothetical; first-order "
-                f"Sobol index of that group, {ci} % CI {_pct(h['s1_low'])}-{_pct(h['s1_high'])} "
-                f"%, is the variance expected to vanish if they were known exactly; with "
-                f"their interactions with sourced inputs, {_pct(h['st'])} %.)")
+        detail = (f"({n_hyp} of {n} uncertain inputs; first-order Sobol' index of the group, "
+                  f"{ci} % CI {_pct(h['s1_low'])}-{_pct(h['s1_high'])} %; total index "
+                  f"{_pct(h['st'])} %)")
+        if h["s1"] >= 0.25:
+            return (f"{pct} % of the {lab} uncertainty comes from hypothetical inputs: cite "
+                    f"them to shrink it {detail}.")
+        return (f"{pct} % of the {lab} uncertainty comes from hypothetical inputs {detail}; "
+                "the rest rests on sourced inputs: narrowing their cited ranges, not citing "
+                "more, is what shrinks it.")
 
     # ------------------------------------------------------------------ JSON
     def to_json_dict(self) -> dict:
@@ -438,6 +480,8 @@ def fmt_value(x, unit: str) -> str:
         sign = "-" if x < 0 else ""
         if 1e6 <= a < 1e9:
             return f"{sign}${a / 1e6:.0f}M"
+        if a >= 1e12:
+            return f"{sign}${a / 1e12:.2f}T"
         if a >= 1e9:
             return f"{sign}${a / 1e9:.2f}B" if a < 1e10 else f"{sign}${a / 1e9:.1f}B"
         return f"{sign}${a:,.0f}"
@@ -545,8 +589,7 @@ def sensitivity(scenario: Scenario, output: str | None = None,
     t0 = time.perf_counter()
     base = engine(np.full((1, len(names)), 0.5))
     res.base_value = float(base[output][0])
-    need_oat = {"tornado", "spider", "stress"} & set(methods)
-    if need_oat:
+    if {"tornado", "spider", "stress"} & set(methods):  # stress/spider use its ranking
         res.tornado = _tornado(scenario, engine, infos, output, res.base_value)
         res.timings["tornado"] = time.perf_counter() - t0
     order = list(res.tornado["input"]) if res.tornado is not None else names
@@ -574,7 +617,16 @@ def sensitivity(scenario: Scenario, output: str | None = None,
                float(conf_level), say, only=(methods == ("sobol",)))
         res.timings["sobol"] = time.perf_counter() - t
     if "tornado" not in methods:
-        res.tornado = None if not {"tornado"} & set(methods) else res.tornado
+        res.tornado = None  # computed only to rank the inputs of the spider/stress views
+    if res.tornado is not None and res.tornado["swing"].isna().any():
+        res.notes.append(f"n/a in the tornado: the {output} is undefined with that input at P10 "
+                         "or P90 (e.g. no payback within the horizon, no IRR); such inputs are "
+                         "listed first.")
+    if ({"tornado", "spider", "breakeven"} & set(methods)) and any(
+            i.form == "series" and "[" not in i.name for i in infos):
+        res.notes.append("a series input moves as one path; its values are shown for one year "
+                         "(" + ", ".join(f"{i.name} in {i.year}" for i in infos
+                                         if i.form == "series" and "[" not in i.name) + ").")
     if corr_names and ({"tornado", "spider", "breakeven"} & set(methods)):
         res.notes.append(
             "tornado, spider and break-even move one input at a time with the others at their "
@@ -613,7 +665,9 @@ def _tornado(scenario, engine, infos, output, base) -> pd.DataFrame:
             "effect_p90": hi - base, "swing": abs(hi - lo),
         })
     df = pd.DataFrame(rows)
-    df["_key"] = df["swing"].fillna(-1.0)
+    # an input that makes the output undefined at P10 or P90 (no payback, no IRR) while the
+    # base is defined moves it without bound: it goes first
+    df["_key"] = df["swing"].fillna(np.inf if np.isfinite(base) else -1.0)
     df = df.sort_values(["_key", "input"], ascending=[False, True], kind="mergesort")
     return df.drop(columns="_key").reset_index(drop=True)
 
@@ -997,8 +1051,10 @@ def _sobol(res: SensitivityResult, scenario, engine, infos, output, n, seed, num
         res.notes.append(msg + "; Sobol' indices were skipped.")
         return
     ya, yb = y[0], y[1]
-    if np.ptp(np.concatenate([ya, yb])) == 0:
-        res.notes.append(f"the {res.output} does not vary with the inputs; every index is 0.")
+    if np.ptp(y) == 0:
+        res.notes.append(f"the {res.output} does not vary with the uncertain inputs (variance "
+                         "0), so it has no variance to split; Sobol' indices were skipped.")
+        return
 
     def indices(labels_for: dict[str, str], per_variable: bool):
         """Indices of the sets of a partition of the inputs (name -> set label), via SALib."""
@@ -1016,7 +1072,6 @@ def _sobol(res: SensitivityResult, scenario, engine, infos, output, n, seed, num
         return _salib_indices(names, membership, ya, yb, y_first, y_total, num_resamples,
                               conf_level, seed)
 
-
     per_input = indices({nm: input_key[nm] for nm in names}, per_variable=True)
     per_cat = indices({c: cat_key[c] for c in cats}, per_variable=False)
     per_prov = indices({p: prov_key[p] for p in provs}, per_variable=False)
@@ -1029,8 +1084,9 @@ def _sobol(res: SensitivityResult, scenario, engine, infos, output, n, seed, num
                         "category": info.category, "provenance": info.provenance,
                         "correlated": info.name in res.correlated, **_ci_cols(s)})
     df = pd.DataFrame(rows_in)
-    df = df.sort_values(["ST", "S1", "input"], ascending=[False, False, True],
-                        kind="mergesort").reset_index(drop=True)
+    df["_key"] = np.maximum(df["S1"], df["ST"])
+    df = df.sort_values(["_key", "input"], ascending=[False, True],
+                        kind="mergesort").drop(columns="_key").reset_index(drop=True)
     res.sobol = df
 
     def group_df(groups, per, kind):
@@ -1122,8 +1178,10 @@ def _text_sections(r: SensitivityResult) -> list[str]:
         lines += _table(["input", "category", "prov", "first-order S1", "total ST"], rows,
                         "lllrr")
         sm = r.sobol_sums
-        lines.append(f"sum of S1 = {sm['sum_S1']:.3f} ± {sm['sum_S1_conf']:.3f} (1 - sum = "
-                     "share of variance from interactions)")
+        lines.append(f"sum of S1 = {sm['sum_S1']:.3f} ± {sm['sum_S1_conf']:.3f}" + (
+            " (1 - sum = share of the variance from interactions)"
+            if r.sobol_method == "saltelli" else
+            " (may exceed 1: correlated inputs share variance)"))
         lines.append("")
         lines.append("Grouped indices by category")
         rows = [[g.category, str(g.n_inputs), f"{g.S1:.3f} ± {g.S1_conf:.3f}",
@@ -1149,8 +1207,8 @@ def _text_sections(r: SensitivityResult) -> list[str]:
                      f"P{100 * BREAKEVEN_RANGE[1]:g})")
         rows = []
         for q in r.breakeven.itertuples():
-            yr = f" ({q.year})" if isinstance(q.year, (int, float)) and q.year == q.year \
-                and q.year is not None and "[" not in q.input and q.unit else ""
+            yr = f" in {int(q.year)}" if q.year is not None and q.year == q.year and \
+                "[" not in q.input else ""
             if q.status == "found":
                 be = fmt_value(q.breakeven, q.unit) + yr
                 pc = f"P{q.percentile:.1f}"
@@ -1165,10 +1223,12 @@ def _text_sections(r: SensitivityResult) -> list[str]:
     if r.stress is not None:
         lines.append(f"Stress: {r.output} when one input is in its lower / upper decile "
                      "(draws of the ordinary run)")
+        money = r.unit in ("USD", "USD/year")
         rows = [[s.input, s.subset, f"{s.draws:,}", fv(s.p05), fv(s.p50), fv(s.p95),
-                 f"{s.prob_positive:.3f}"] for s in r.stress.itertuples()]
+                 f"{s.prob_positive:.3f}" if money else f"{100 * s.undefined_share:.1f} %"]
+                for s in r.stress.itertuples()]
         lines += _table(["input", "subset", "draws", "P05", "P50", "P95",
-                         f"P({r.output} > 0)"], rows, "llrrrrr")
+                         f"P({r.output} > 0)" if money else "undefined"], rows, "llrrrrr")
         lines.append("")
     if r.spider is not None and "tornado" not in r.methods:
         lines.append("Spider: see --plots for the figure; table in --json.")
@@ -1199,7 +1259,7 @@ def _markdown(r: SensitivityResult, figures: dict) -> str:
         if key in figures:
             out += [f"![{title}]({figures[key]})", ""]
     if r.tornado is not None:
-        out += [f"### Tornado (one input at P10 / P90, others at their medians)", "",
+        out += ["### Tornado (one input at P10 / P90, others at their medians)", "",
                 "| input | provenance | P10 | P90 | output @P10 | output @P90 | swing |",
                 "|---|---|---:|---:|---:|---:|---:|"]
         for t in r.tornado.itertuples():

@@ -58,7 +58,8 @@ DEFAULT_ROOT = Path("reports")
 COMPARISON_DIR = "comparison"
 CALIBRATION_HOOK = "report_section"
 #: modest settings: a report (simulation + sensitivity) stays well under a minute
-SENSITIVITY_SETTINGS = {"draws": 2048, "sobol_n": 256}
+SENSITIVITY_SETTINGS = {"methods": ("tornado", "rank", "sobol", "breakeven"), "sobol_n": 512,
+                        "num_resamples": 100}
 
 
 # ============================================================================ templates
@@ -142,6 +143,7 @@ def _dumps(obj) -> str:
 
 # ============================================================================ sensitivity
 def sensitivity_available() -> bool:
+    """Whether :mod:`model.sensitivity` can be imported (without importing it)."""
     return importlib.util.find_spec("model.sensitivity") is not None
 
 
@@ -150,102 +152,131 @@ def _sensitivity_output(res) -> str:
 
 
 def run_sensitivity(res, settings: dict | None = None):
-    """Run :func:`model.sensitivity.sensitivity` for the report's headline output."""
+    """Run :func:`model.sensitivity.sensitivity` for the report's headline output.
+
+    Modest settings (:data:`SENSITIVITY_SETTINGS`) keep a report well under a minute; rank
+    correlations reuse the run's own draws (no extra sampling).
+    """
     from .. import sensitivity as S
 
     s = dict(SENSITIVITY_SETTINGS, **(settings or {}))
     a = res.ds.attrs
-    return S.sensitivity(res.scenario, output=_sensitivity_output(res), draws=s["draws"],
-                         seed=int(a["seed"]), sobol_n=s["sobol_n"])
+    return S.sensitivity(res.scenario, output=_sensitivity_output(res), methods=s["methods"],
+                         draws=int(a["draws"]), seed=int(a["seed"]), design=str(a["design"]),
+                         sobol_n=s["sobol_n"], num_resamples=s["num_resamples"], results=res)
 
 
-def _fmt_cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, (int,)) and not isinstance(v, bool):
-        return f"{v:,}"
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if not math.isfinite(x):
-        return "n/a"
-    ax = abs(x)
-    if ax >= 1e9:
-        return content.format_amount(x, "USD")
-    if ax >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
-
-
-def _frame_table(df, title: str, limit: int = 12) -> dict | None:
-    """A DataFrame as {title, columns, rows} of strings (first ``limit`` rows)."""
+def _rows(df, limit=None):
     if df is None or len(df) == 0:
-        return None
-    df = df.head(limit)
-    index_name = df.index.name or ""
-    cols = [index_name or ""] + [str(c) for c in df.columns]
-    rows = [[str(idx)] + [_fmt_cell(v) for v in row] for idx, row in
-            zip(df.index, df.itertuples(index=False, name=None))]
-    return {"title": title, "columns": cols, "rows": rows}
+        return []
+    return list(df.head(limit).itertuples(index=False)) if limit else \
+        list(df.itertuples(index=False))
+
+
+def _ci(x, conf) -> str:
+    return f"{x:.2f} ± {conf:.2f}"
 
 
 def _sensitivity_section(res, sr, figdir: Path) -> dict:
-    """Report section from a SensitivityResult: headline, figures, top tables, importance."""
-    section = {"headline": None, "figures": [], "tables": [], "importance": {},
-               "importance_label": None}
-    headline = getattr(sr, "headline", None)
-    if callable(headline):
-        headline = headline()
-    if isinstance(headline, dict):
-        headline = headline.get("text") or headline.get("sentence")
-    section["headline"] = headline
-    out_name = _sensitivity_output(res)
+    """Report section from a SensitivityResult: headline, figures, tables, importance."""
+    from ..sensitivity import fmt_value
+
+    out_name = sr.output
+    out_label = content.METRIC_LABELS.get(out_name, out_name)
+    section = {"headline": sr.headline(), "figures": [], "tables": [], "importance": {},
+               "importance_label": None, "notes": list(getattr(sr, "notes", []) or [])}
     section["intro"] = (
-        f"How much each uncertain input moves {content.METRIC_LABELS.get(out_name, out_name)} "
-        "(tornado: output at the input's P10 and P90 with the others at their medians; Sobol "
-        "indices: share of the output's variance due to each input, alone (first order) or with "
-        "its interactions (total)), and how much of that variance comes from HYPOTHETICAL "
-        "inputs rather than sourced ones.")
+        f"Which uncertain inputs move the {out_label} most. The tornado moves one input from "
+        "its P10 to its P90 with the others at their medians; Sobol indices give the share of "
+        "the output's variance due to each input alone (S1) or with its interactions (ST); the "
+        "provenance split shows how much of that variance rests on HYPOTHETICAL inputs, i.e. "
+        "could be removed by finding sources for them.")
     if importlib.util.find_spec("model.sensitivity_plots") is not None:
         from .. import sensitivity_plots as SP
 
+        have = {"plot_provenance": sr.groups_provenance is not None and
+                sr.hypothetical_share is not None,
+                "plot_tornado": sr.tornado is not None, "plot_sobol": sr.sobol is not None}
         for fn_name, title, caption in (
-                ("plot_tornado", "Tornado", "Swing of the output when one input moves from "
-                 "its P10 to its P90, the others held at their medians."),
-                ("plot_sobol", "Sobol indices", "Share of the output's variance explained by "
-                 "each input alone (first order) and with its interactions (total)."),
                 ("plot_provenance", "Variance by provenance", "Share of the output's variance "
-                 "that comes from HYPOTHETICAL versus sourced inputs.")):
+                 "that rests on HYPOTHETICAL versus sourced inputs."),
+                ("plot_tornado", "Tornado", "Output when one input moves from its P10 to its "
+                 "P90, the others held at their medians."),
+                ("plot_sobol", "Sobol indices", "Share of the output's variance explained by "
+                 "each input alone (first order) and with its interactions (total).")):
             fn = getattr(SP, fn_name, None)
-            if fn is None:
+            if fn is None or not have[fn_name]:
                 continue
             mpl_fig = fn(sr)
             if mpl_fig is None:
                 continue
             name = "sensitivity_" + fn_name.removeprefix("plot_")
-            fig = F.Figure(name, mpl_fig, title, caption, f"{title} chart of the sensitivity "
-                           "analysis.")
+            fig = F.Figure(name, mpl_fig, title, caption,
+                           f"{title} chart of the sensitivity analysis.")
             section["figures"].append(_fig_entry(fig, figdir))
-    for attr, title in (("tornado", "Tornado (P10 → P90 swings)"),
-                        ("sobol", "Sobol indices"),
-                        ("groups_provenance", "Variance by provenance"),
-                        ("rank", "Rank correlations")):
-        t = _frame_table(getattr(sr, attr, None), title)
-        if t is not None:
-            section["tables"].append(t)
-    sobol = getattr(sr, "sobol", None)
-    if sobol is not None and len(sobol) and "ST" in getattr(sobol, "columns", ()):
-        section["importance"] = {str(k): f"{float(v):.2f}" for k, v in sobol["ST"].items()}
-        section["importance_label"] = "Sobol total index"
-    s = dict(SENSITIVITY_SETTINGS)
-    section["settings"] = {"output": out_name, **s}
+    def fv(x, unit):
+        return content.value_fmt(unit)(x) if unit else fmt_value(x, unit)
+
+    if sr.groups_provenance is not None:
+        section["tables"].append({
+            "title": "Variance by provenance",
+            "columns": ["Provenance", "Inputs", "First-order S1", "Total ST"],
+            "rows": [[g.provenance, str(g.n_inputs), _ci(g.S1, g.S1_conf), _ci(g.ST, g.ST_conf)]
+                     for g in _rows(sr.groups_provenance)]})
+    if sr.tornado is not None:
+        section["tables"].append({
+            "title": f"Tornado: {out_label} with one input at its P10 / P90 (base "
+                     f"{sr.fmt(sr.base_value)})",
+            "columns": ["Input", "Provenance", "P10", "P90", "Output at P10", "Output at P90",
+                        "Swing"],
+            "rows": [[t.input, t.provenance, fv(t.value_p10, t.unit), fv(t.value_p90, t.unit),
+                      sr.fmt(t.output_p10), sr.fmt(t.output_p90), sr.fmt(t.swing)]
+                     for t in _rows(sr.tornado, 12)]})
+    if sr.sobol is not None:
+        section["tables"].append({
+            "title": f"Sobol indices ({sr.sobol_method}, N = {sr.sobol_n}; ± half-width of "
+                     f"the {round(100 * sr.conf_level)} % bootstrap interval)",
+            "columns": ["Input", "Category", "Provenance", "First-order S1", "Total ST"],
+            "rows": [[s.input, s.category, s.provenance, _ci(s.S1, s.S1_conf),
+                      _ci(s.ST, s.ST_conf)] for s in _rows(sr.sobol, 12)]})
+        imp: dict[str, float] = {}
+        for s in _rows(sr.sobol):
+            imp[s.parameter] = max(imp.get(s.parameter, 0.0), float(s.ST))
+        section["importance"] = {k: f"{v:.2f}" for k, v in imp.items()}
+        section["importance_label"] = f"Sobol ST ({out_label})"
+    if sr.breakeven is not None:
+        target = content.METRIC_LABELS.get(sr.breakeven_output, sr.breakeven_output)
+        rows = []
+        for q in _rows(sr.breakeven):
+            if q.status == "found":
+                rows.append([q.input, fv(q.median_value, q.unit), fv(q.breakeven, q.unit),
+                             f"P{q.percentile:.0f}"])
+            else:
+                why = {"always": f"{target} > 0 over the whole range",
+                       "never": f"{target} ≤ 0 over the whole range"}.get(
+                    getattr(q, "positive_when", ""), q.status)
+                rows.append([q.input, fv(q.median_value, q.unit), f"none ({why})", ""])
+        section["tables"].append({
+            "title": f"Break-even: value of each input at which the {target} is zero, the "
+                     "others at their medians",
+            "columns": ["Input", "Median", "Break-even value", "Percentile"], "rows": rows})
+    if sr.rank is not None:
+        section["tables"].append({
+            "title": "Rank correlations with the output (the run's own draws)",
+            "columns": ["Input", "Provenance", "Spearman", "PRCC"],
+            "rows": [[q.input, q.provenance, f"{q.spearman:+.2f}", f"{q.prcc:+.2f}"]
+                     for q in _rows(sr.rank, 12)]})
+    s = {k: v for k, v in SENSITIVITY_SETTINGS.items()}
+    section["settings"] = {"output": out_name, "methods": list(sr.methods),
+                           "sobol_n": sr.sobol_n, "num_resamples": s["num_resamples"],
+                           "seed": sr.seed, "sobol_model_evaluations": sr.sobol_rows}
+    notes = " ".join(f"Note: {n}" for n in section["notes"])
     section["settings_text"] = (
-        f"Settings: output {out_name}, {s['draws']:,} draws, Sobol base sample {s['sobol_n']}, "
-        f"seed {int(res.ds.attrs['seed'])}. Sensitivity estimates carry their own sampling "
-        "error; small indices (below about 0.02) are not distinguishable from zero.")
+        f"Settings: output {out_name}; methods {', '.join(sr.methods)}; Sobol base sample "
+        f"N = {sr.sobol_n} ({sr.sobol_rows:,} model evaluations), {s['num_resamples']} "
+        f"bootstrap resamples, seed {sr.seed}. Indices below about 0.02 are not distinguishable "
+        f"from zero at these settings; run `capex sensitivity` for more precision. {notes}"
+    ).strip()
     return section
 
 
@@ -304,8 +335,8 @@ def _sections(res) -> list[dict]:
 
 def _metrics_note(res) -> str:
     sc = res.scenario
-    base = ("P05, P50 and P95 are over the draws where the metric is defined; *Undefined* is the "
-            "share of draws where it is not")
+    base = ("P05, P50 and P95 are over the draws where the metric is defined; \"Undefined\" is "
+            "the share of draws where it is not")
     if res.model == "industry":
         extra = (f" (the gap never closes by {sc.end}). Years until the gap closes count from "
                  f"{sc.start} (0 = already closed in {sc.start}).")
@@ -338,15 +369,11 @@ def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_
 
     sens = None
     sens_missing = None
-    if sens_result is not None:
+    if isinstance(sens_result, str):
+        sens_missing = sens_result
+    elif sens_result is not None:
         sens = _sensitivity_section(res, sens_result, figdir)
-        to_json = getattr(sens_result, "to_json_dict", None)
-        if callable(to_json):
-            _write_text(folder / "sensitivity.json", _dumps(to_json()))
-    else:
-        sens_missing = ("the sensitivity module (model.sensitivity) is not installed"
-                        if not sensitivity_available() else
-                        "switched off for this report (--no-sensitivity)")
+        _write_text(folder / "sensitivity.json", _dumps(sens_result.to_json_dict()))
 
     sections = _sections(res)
     for s in sections:
@@ -429,8 +456,7 @@ def _compare_context(results_list, folder_names: list[str]) -> dict:
                              f"({content.metric_cell(m['p05'], u)} – "
                              f"{content.metric_cell(m['p95'], u)})")
             elif how == "mean":
-                cells.append(f"{content.metric_cell(m['mean'], u)} ± "
-                             f"{content.metric_cell(m['mcse'], u).lstrip('$')}")
+                cells.append(content.mean_pm(m["mean"], m["mcse"], u))
             elif how == "ratio":
                 cells.append(f"{m['mean']:+.3f} ± {m['mcse']:.3f}")
             else:
@@ -517,7 +543,7 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
     sensitivity : bool
         Add the sensitivity section when :mod:`model.sensitivity` is available.
     sensitivity_settings : dict, optional
-        Override :data:`SENSITIVITY_SETTINGS` (``draws``, ``sobol_n``).
+        Override :data:`SENSITIVITY_SETTINGS` (``methods``, ``sobol_n``, ``num_resamples``).
     index : bool, optional
         Rewrite the root's ``README.md`` index (default: when the root is the default
         ``reports/`` or several runs are reported).
@@ -564,12 +590,16 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
                                                     for r in results_list])
 
     # sensitivity runs first: nothing is staged while the (slowest) computation runs
-    sens_results = []
+    sens_results: list = []  # a SensitivityResult, or why there is none (str)
     for res in results_list:
-        if sensitivity and sensitivity_available():
-            sens_results.append(run_sensitivity(res, sensitivity_settings))
+        if not sensitivity:
+            sens_results.append("switched off for this report (--no-sensitivity)")
+        elif not sensitivity_available():
+            sens_results.append("the sensitivity module (model.sensitivity) is not installed")
+        elif not res.scenario.uncertain():
+            sens_results.append("every input is fixed, so nothing varies")
         else:
-            sens_results.append(None)
+            sens_results.append(run_sensitivity(res, sensitivity_settings))
 
     written: list[Path] = []
     with ExitStack() as stack:

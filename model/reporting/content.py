@@ -92,13 +92,30 @@ def value_fmt(unit: str):
         if unit == "1/year":
             return f"{100 * x:.3g} %/year"
         if unit == "years":
-            return f"{x:.3g} years"
+            return f"{x:.3g} year" + ("" if x == 1 else "s")
         if unit == "MW":
             return format_amount(x, "MW")
         if unit == "GPU/MW":
             return f"{x:,.0f} GPU/MW"
         return f"{x:.4g}"
     return f
+
+
+def mean_pm(mean, mcse, unit: str) -> str:
+    """``mean ± MCSE`` with both in the same scale: ``−$23.8B ± $0.4B``, ``0.4 % ± 0.1 %``."""
+    if mean is None or not math.isfinite(mean):
+        return "n/a"
+    if mcse is None or not math.isfinite(mcse):
+        return f"{metric_cell(mean, unit)} ± n/a"
+    if unit in ("USD", "USD/year"):
+        a = abs(mean) if mean else mcse
+        div, suf = (1e12, "T") if a >= 1e12 else (1e9, "B") if a >= 1e9 else (1e6, "M")
+        e = mcse / div
+        d = 1 if e <= 0 else int(min(3, max(1, -math.floor(math.log10(e)))))
+        per = "/year" if unit == "USD/year" else ""
+        sign = "-" if mean < 0 else ""
+        return f"{sign}${abs(mean) / div:.{d}f}{suf}{per} ± ${e:.{d}f}{suf}"
+    return f"{metric_cell(mean, unit)} ± {metric_cell(mcse, unit)}"
 
 
 def metric_cell(x, unit: str) -> str:
@@ -150,7 +167,7 @@ def headline(res, sens: dict | None) -> dict:
         npv = d["metrics"]["npv"]
         word = verdict(p["value"])
         out["question"] = "Does the programme pay back?"
-        out["verdict"] = f"Paying back is {word}"
+        out["verdict"] = f"Paying back at the discount rate is {word}"
         out["sentence"] = (
             f"The programme's NPV is positive in {pct(p['value'])} of simulated futures: "
             f"P(NPV > 0) = {prob_text(p)}; its cumulative cash flow turns positive by {end} "
@@ -179,7 +196,7 @@ def metrics_table(res) -> list[dict]:
             "name": name, "label": METRIC_LABELS.get(name, name), "unit": UNIT_WORDS.get(u, u),
             "p05": metric_cell(m["p05"], u), "p50": metric_cell(m["p50"], u),
             "p95": metric_cell(m["p95"], u),
-            "mean": f"{metric_cell(m['mean'], u)} ± {metric_cell(m['mcse'], u).lstrip('$')}",
+            "mean": mean_pm(m["mean"], m["mcse"], u),
             "undefined": pct(m["undefined_share"], 1),
             "has_undefined": m["undefined_share"] > 0,
         })

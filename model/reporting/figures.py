@@ -204,12 +204,17 @@ def capex_vs_revenue(res) -> Figure:
 
 @_styled
 def cumulative_fcf(res) -> Figure:
-    """Fan chart of cumulative free cash flow with the payback crossing."""
+    """Fan chart of cumulative free cash flow with the payback crossing.
+
+    Year ``t``'s point is the cumulative FCF at the end of year ``t`` (cash flows land at year
+    end); the first point, at the end of the year before the start, is the valuation date
+    (1 January of the first year) where nothing has been spent. A payback of ``p`` years then
+    sits at ``start - 1 + p`` on this axis: inside the calendar year it happens in.
+    """
     sc = res.scenario
     years = res.ds["year"].values
     cum = res.ds["cumulative_fcf"].values
-    # cumulative FCF at each year end; the valuation date (1 Jan of the first year) is 0
-    x = np.concatenate([[years[0]], years + 1.0])
+    x = np.concatenate([[years[0] - 1], years])
     q = _quantiles(cum)
     q = np.concatenate([np.zeros((len(FAN_Q), 1)), q], axis=1)
     scale = money_scale(q)
@@ -219,33 +224,36 @@ def cumulative_fcf(res) -> Figure:
     pb = res.metric("payback_years")
     p_pb = res.probability("payback_within_horizon")
     med = _inf_quantile(pb, 0.5)
-    handles_extra = []
+    extra = []
     if math.isfinite(med):
-        xm = years[0] + med
-        ax.axvline(xm, color=PURPLE, linestyle="--", linewidth=1.4)
-        handles_extra.append(Line2D([], [], color=PURPLE, linestyle="--",
-                                    label=f"median payback: {med:.1f} years ({xm:.1f})"))
-        note = f"median payback {med:.1f} years from 1 Jan {years[0]}"
+        xm = years[0] - 1 + med
+        ax.axvline(xm, color=PURPLE, linestyle="--", linewidth=1.6)
+        extra.append(Line2D([], [], color=PURPLE, linestyle="--", linewidth=1.6,
+                            label=f"median payback (all draws): {med:.1f} years, during "
+                                  f"{int(math.floor(years[0] + med - 1e-9))}"))
+        note = (f"the median payback over all draws (those never paying back count as "
+                f"longest) is {med:.1f} years from 1 January {years[0]}, during "
+                f"{int(math.floor(years[0] + med - 1e-9))} (dashed line)")
     else:
         note = f"in most draws cumulative FCF is still negative at the end of {years[-1]}"
-    ax.text(0.99, 0.03, f"P(payback by end of {years[-1]}) = {p_pb['value']:.2f}",
-            transform=ax.transAxes, ha="right", va="bottom", fontsize=10,
-            bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor=GREY, alpha=0.9))
+        extra.append(Line2D([], [], color="none",
+                            label=f"median payback (all draws): after {years[-1]}"))
+    extra.append(Line2D([], [], color="none",
+                        label=f"P(payback by end of {years[-1]}) = {p_pb['value']:.2f}"))
     ax.yaxis.set_major_formatter(scale.formatter())
     ax.set_xlim(x[0] - 0.2, x[-1] + 0.2)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
-    ax.set_xlabel(f"Date (1 January; valuation date 1 Jan {years[0]}, cash flows at year end)")
+    ax.set_xlabel(f"End of year (first point: valuation date, 1 January {years[0]})")
     ax.set_ylabel(_money_label(scale, sc))
     ax.set_title(f"Cumulative free cash flow and payback — {_sub(sc)}", loc="left")
     _fan_legend(ax, [("cumulative FCF", GREEN)])
-    leg = ax.get_legend()
-    if handles_extra:
-        ax.legend(handles=leg.legend_handles + handles_extra, loc="upper left")
+    ax.legend(handles=ax.get_legend().legend_handles + extra, loc="upper left")
     return Figure(
         "cumulative_fcf", fig, "Cumulative free cash flow and payback",
-        f"Running sum of free cash flow (after capex, operating costs and tax), undiscounted. "
-        f"The programme has paid back when its curve crosses zero; {note}. "
-        f"P(payback by end of {years[-1]}) = {p_pb['value']:.3f} ± {p_pb['mcse']:.3f}.",
+        f"Running sum of free cash flow (revenue minus capex, operating costs and tax), "
+        f"undiscounted, at each year end. The programme has paid back when the curve crosses "
+        f"zero; {note}. P(payback by end of {years[-1]}) = {p_pb['value']:.3f} ± "
+        f"{p_pb['mcse']:.3f}.",
         "Fan chart of cumulative free cash flow with a zero line and the median payback date.")
 
 
@@ -260,12 +268,13 @@ def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_
     if hi <= lo:
         lo, hi = lo - 1, hi + 1
     bins = np.linspace(lo, hi, 50)
-    ax1.hist(np.clip(finite, lo, hi), bins=bins, color=BLUE, alpha=0.75,
+    ax1.hist(finite, bins=bins, color=BLUE, alpha=0.8,
              weights=np.full(finite.size, 1.0 / max(v.size, 1)))
     if shade_below is not None and lo < shade_below:
         for ax in (ax1, ax2):
             ax.axvspan(lo, min(shade_below, hi), color=VERMILLION, alpha=0.08, linewidth=0)
-    ax1.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    top = ax1.get_ylim()[1]
+    ax1.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if top >= 0.05 else 1))
     ax1.set_ylabel("share of draws per bin")
     ecdf = np.arange(1, finite.size + 1) / max(v.size, 1)
     ax2.step(finite, ecdf, where="post", color=BLUE, linewidth=2)
@@ -283,15 +292,22 @@ def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_
         if ref is not None and lo <= ref <= hi:
             ax.axvline(ref, color=VERMILLION, linewidth=1.4)
     handles = [Line2D([], [], color="black", linestyle=":", label=f"median {fmt(med)}")]
-    if ref is not None:
+    if ref is not None and lo <= ref <= hi:
         handles.append(Line2D([], [], color=VERMILLION, label=ref_label))
+    elif ref is not None:
+        side = "left" if ref < lo else "right"
+        handles.append(Line2D([], [], color="none", label=f"{ref_label}: off the chart, "
+                                                          f"to the {side}"))
     ax1.legend(handles=handles, loc="upper left")
     ax1.set_title("Distribution", loc="left", fontsize=11)
     ax2.set_title("Cumulative distribution", loc="left", fontsize=11)
     fig.suptitle(title, x=0.01, ha="left", fontsize=12.5, fontweight="bold")
     if note:
-        ax2.text(0.98, 0.03, note, transform=ax2.transAxes, ha="right", va="bottom",
-                 fontsize=9, color=GREY)
+        ax2.text(0.03, 0.97, note, transform=ax2.transAxes, ha="left", va="top",
+                 fontsize=10.5, bbox=dict(boxstyle="round,pad=0.3", facecolor="white",
+                                          edgecolor=GREY, alpha=0.9))
+    if finite.size and (finite[0] < lo or finite[-1] > hi):
+        caption += " The axes show the central 99.6 % of the draws."
     return Figure(name, fig, title.split(" — ")[0], caption, alt)
 
 
@@ -320,7 +336,7 @@ def irr_distribution(res) -> Figure:
     note = f"undefined (no sign change) in {100 * und:.1f} % of draws" if und > 0 else None
     return _distribution(
         irr, f"Internal rate of return — {_sub(sc)}", "IRR (% per year, nominal)",
-        lambda t: f"{100 * t:.0f} %".replace("-", MINUS), "irr_distribution",
+        lambda t: f"{100 * t:.0f}%".replace("-", MINUS), "irr_distribution",
         "IRR of the free cash flows; the red line is the (median) discount rate, the hurdle "
         "the IRR must clear for NPV > 0. " + (f"IRR is undefined in {100 * und:.1f} % of "
                                               "draws (cash flows without a sign change); those "
@@ -403,15 +419,15 @@ def revenue_gap_fan(res) -> Figure:
     _fan(ax, years, q, PURPLE, "revenue gap")
     ax.axhline(0, color="black", linewidth=0.9)
     p = res.probability("gap_closed_by_end")
-    ax.text(0.99, 0.97, f"P(gap closed in {years[-1]}) = {p['value']:.2f}",
-            transform=ax.transAxes, ha="right", va="top", fontsize=10,
-            bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor=GREY, alpha=0.9))
     ax.yaxis.set_major_formatter(scale.formatter())
     _year_axis(ax, years)
     ax.set_xlabel("Year")
     ax.set_ylabel(_money_label(scale, sc, per_year=True))
     ax.set_title(f"Revenue gap per year — {_sub(sc)}", loc="left")
-    _fan_legend(ax, [("revenue gap", PURPLE)], loc="lower left")
+    _fan_legend(ax, [("revenue gap", PURPLE)])
+    closed = Line2D([], [], color="none", label=f"P(gap closed in {years[-1]}) = "
+                                                f"{p['value']:.2f}")
+    ax.legend(handles=ax.get_legend().legend_handles + [closed], loc="best")
     return Figure(
         "revenue_gap", fig, "Revenue gap",
         "Revenue required minus AI revenue, per year. Below zero the gap is closed: AI revenue "
@@ -469,40 +485,39 @@ def gap_close_distribution(res) -> Figure:
 # ============================================================================ comparison
 @_styled
 def compare_probabilities(results_list) -> Figure:
-    """Headline probabilities of several runs with ±2 MCSE error bars."""
+    """Headline probabilities of several runs (one bar each) with ±2 MCSE error bars."""
     from .content import PROBABILITY_LABELS
 
-    labels = [r.scenario.label for r in results_list]
-    names = []
+    kinds = []
     for r in results_list:
         for p in r.probability_names:
-            if p not in names:
-                names.append(p)
-    fig, ax = _new(height=max(2.8, 0.55 * len(labels) * len(names) + 1.5))
-    height = 0.8 / max(len(names), 1)
-    for j, pname in enumerate(names):
-        vals, errs, ys = [], [], []
-        for i, r in enumerate(results_list):
-            if pname in r.probability_names:
-                pr = r.probability(pname)
-                vals.append(pr["value"])
-                errs.append(2 * pr["mcse"])
-                ys.append(i + (j - (len(names) - 1) / 2) * height)
-        lab = PROBABILITY_LABELS[pname].format(end="end")
-        ax.barh(ys, vals, height=height * 0.9, xerr=errs, color=PALETTE[j], alpha=0.85,
-                label=lab, capsize=3)
-        for y, v in zip(ys, vals):
-            ax.text(min(v + 0.01, 0.93), y, f"{v:.2f}", va="center", fontsize=9)
-    ax.set_yticks(range(len(labels)), labels)
+            if p not in kinds:
+                kinds.append(p)
+    color = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(kinds)}
+    rows = []  # (y, label, value, err, kind)
+    y = 0.0
+    for r in results_list:
+        for p in r.probability_names:
+            pr = r.probability(p)
+            rows.append((y, f"{r.scenario.label}  ·  "
+                            f"{PROBABILITY_LABELS[p].format(end=r.scenario.end)}",
+                         pr["value"], 2 * pr["mcse"], p))
+            y += 1.0
+        y += 0.6  # gap between runs
+    fig, ax = _new(height=max(2.6, 0.42 * y + 1.4))
+    for yy, _lab, v, err, kind in rows:
+        ax.barh(yy, v, height=0.8, xerr=err, color=color[kind], alpha=0.85, capsize=3,
+                error_kw=dict(linewidth=1.2))
+        ax.text(min(v + err + 0.015, 0.9), yy, f"{v:.2f}", va="center", fontsize=10)
+    ax.set_yticks([r[0] for r in rows], [r[1] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("probability (error bars: ± 2 Monte Carlo standard errors)")
     ax.set_title("Headline probabilities side by side", loc="left")
-    ax.legend(loc="lower right")
     ax.grid(axis="y", visible=False)
     return Figure("compare_probabilities", fig, "Headline probabilities",
-                  "Headline probability of each run with ± 2 MCSE error bars.",
+                  "Headline probabilities of each run with ± 2 MCSE error bars.",
                   "Horizontal bar chart of the headline probabilities of each run.")
 
 
@@ -639,5 +654,9 @@ def save(figure, folder: Path, name: str | None = None) -> bytes:
         fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None})
     data = buf.getvalue()
     (folder / f"{name}.png").write_bytes(data)
+    if getattr(fig.canvas, "manager", None) is not None:  # made with pyplot: release it there
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     fig.clear()
     return data

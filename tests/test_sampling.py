@@ -1,0 +1,128 @@
+"""The sampling engine: closed-form means, rank correlation, determinism, designs.
+
+Monte Carlo tolerances come from standard errors (k x MCSE), passed by keyword.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from model import load_scenario
+from model.sampling import BLOCK, Design, iman_conover, input_variables, sample_inputs
+from model.simulation import simulate
+
+FIX = Path(__file__).parent / "fixtures"
+VALID = FIX / "valid_minimal.yaml"
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario(VALID)
+
+
+def test_lognormal_input_mean_matches_closed_form(scenario):
+    # price_per_gpu_hour ~ lognormal with p05 = 1.5, p95 = 3.5:
+    # sigma = ln(3.5/1.5) / (2 * 1.6449), mu = ln(1.5) + 1.6449 sigma, mean = exp(mu + sigma^2/2)
+    z = stats.norm.ppf(0.95)
+    sigma = np.log(3.5 / 1.5) / (2 * z)
+    mu = np.log(1.5) + z * sigma
+    mean = np.exp(mu + sigma**2 / 2)
+    n = 100_000
+    x = sample_inputs(scenario, Design(scenario, n, seed=3), 0, n)["price_per_gpu_hour"]
+    mcse = x.std(ddof=1) / np.sqrt(n)
+    assert x.mean() == pytest.approx(mean, abs=4 * mcse)
+
+
+def test_iman_conover_reaches_the_requested_spearman(scenario):
+    # the fixture asks for rank correlation 0.3 between utilisation and price
+    n = 100_000
+    ins = sample_inputs(scenario, Design(scenario, n, seed=5), 0, n)
+    rho = stats.spearmanr(ins["utilisation"], ins["price_per_gpu_hour"]).statistic
+    assert rho == pytest.approx(0.3, abs=0.02)
+    # and leaves uncorrelated pairs uncorrelated (SE of Spearman ~ 1/sqrt(n))
+    rho0 = stats.spearmanr(ins["utilisation"], ins["capex_per_mw"]).statistic
+    assert rho0 == pytest.approx(0.0, abs=4 / np.sqrt(n))
+
+
+def test_iman_conover_keeps_marginals_exactly():
+    rng = np.random.default_rng(0)
+    u = rng.random((5000, 3))
+    target = np.array([[1, 0.7, -0.4], [0.7, 1, 0.0], [-0.4, 0.0, 1]])
+    v = iman_conover(u, target, rng)
+    np.testing.assert_array_equal(np.sort(v, axis=0), np.sort(u, axis=0))
+    rho = stats.spearmanr(v).statistic
+    np.testing.assert_allclose(rho[0, 1], 0.7, atol=0.03)
+    np.testing.assert_allclose(rho[0, 2], -0.4, atol=0.03)
+
+
+@pytest.mark.parametrize("design", ["mc", "lhs", "sobol"])
+def test_results_identical_whatever_the_chunk_size(scenario, design):
+    draws = 2 * BLOCK + 1234  # three blocks, the last one partial
+    a = simulate(scenario, draws=draws, seed=11, design=design, chunk_size=1_000)
+    b = simulate(scenario, draws=draws, seed=11, design=design, chunk_size=100_000)
+    np.testing.assert_array_equal(a.metric("npv"), b.metric("npv"))
+    np.testing.assert_array_equal(a.ds["fcf"].values, b.ds["fcf"].values)
+
+
+def test_same_seed_same_numbers_and_different_seed_different_numbers(scenario):
+    a = simulate(scenario, draws=500, seed=1)
+    b = simulate(scenario, draws=500, seed=1)
+    c = simulate(scenario, draws=500, seed=2)
+    np.testing.assert_array_equal(a.metric("npv"), b.metric("npv"))
+    assert not np.array_equal(a.metric("npv"), c.metric("npv"))
+
+
+def test_common_random_numbers_across_overlays(scenario):
+    # the bear overlay changes only the price: every other input gets the very same draws
+    bear = load_scenario(VALID, scenario="bear")
+    n = 3000
+    a = sample_inputs(scenario, Design(scenario, n, seed=9), 0, n)
+    b = sample_inputs(bear, Design(bear, n, seed=9), 0, n)
+    np.testing.assert_array_equal(a["capex_per_mw"], b["capex_per_mw"])
+    np.testing.assert_array_equal(a["compute_life"], b["compute_life"])
+    assert not np.array_equal(a["price_per_gpu_hour"], b["price_per_gpu_hour"])
+
+
+def test_input_variables_are_sorted_and_independent_series_split(tmp_path):
+    text = VALID.read_text().replace(
+        "  utilisation:\n    dist: beta\n    alpha: 6\n    beta: 3\n",
+        "  utilisation:\n    values:\n      2026: {dist: uniform, low: 0.5, high: 0.7}\n"
+        "      2028: {dist: uniform, low: 0.6, high: 0.9}\n    years_move: independent\n")
+    text = text.replace("correlations:\n  - [utilisation, price_per_gpu_hour, 0.3]\n", "")
+    path = tmp_path / "ind.yaml"
+    path.write_text(text)
+    sc = load_scenario(path)
+    names = [v.name for v in input_variables(sc)]
+    assert names == sorted(names)
+    assert "utilisation[2026]" in names and "utilisation[2028]" in names
+    n = 20_000
+    ins = sample_inputs(sc, Design(sc, n, seed=1), 0, n)["utilisation"]
+    # 2026 and 2028 drawn independently: rank correlation ~ 0 (SE 1/sqrt(n));
+    # 2027 is the linear interpolation of the two (year 2027 = midpoint)
+    assert stats.spearmanr(ins[:, 1], ins[:, 3]).statistic == pytest.approx(0, abs=4 / n**0.5)
+    np.testing.assert_allclose(ins[:, 2], (ins[:, 1] + ins[:, 3]) / 2, rtol=1e-12)
+    np.testing.assert_allclose(ins[:, 0], ins[:, 1])  # held flat before the first given year
+
+
+def test_lhs_and_sobol_reduce_the_error_of_the_mean_npv(scenario):
+    # the variance of the mean NPV across independent replications, for each design
+    reps, n = 24, 1024
+    var = {}
+    for design in ("mc", "lhs", "sobol"):
+        means = [simulate(scenario, draws=n, seed=100 + r, design=design).metric("npv").mean()
+                 for r in range(reps)]
+        var[design] = np.var(means, ddof=1)
+    # with 24 replications a variance ratio is known to within a factor ~2 (F(23, 23) 99 %
+    # quantile is 2.8): the designs must beat MC by more than that
+    assert var["lhs"] < var["mc"] / 2.8
+    assert var["sobol"] < var["mc"] / 2.8
+
+
+def test_precision_adds_draws_until_met(scenario):
+    res = simulate(scenario, draws=1000, seed=4, precision=0.02)
+    npv = res.metric("npv")
+    rel = npv.std(ddof=1) / np.sqrt(npv.size) / abs(npv.mean())
+    assert rel <= 0.02
+    assert npv.size % BLOCK == 0
