@@ -174,11 +174,12 @@ def _az_from_netcdf(path: Path):
         return tree.load().copy()
 
 
-def _pm_sample(pm, *, draws, tune, chains, cores, seed, target_accept, initvals):
+def _pm_sample(pm, *, draws, tune, chains, cores, seed, target_accept, initvals,
+               init="jitter+adapt_diag"):
     """``pymc.sample`` with the log-likelihood stored, quietly, on pymc 5 and 6."""
     kw = dict(draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
               target_accept=target_accept, progressbar=False, initvals=initvals,
-              compute_convergence_checks=False)
+              compute_convergence_checks=False, init=init)
     try:
         return pm.sample(**kw, idata_kwargs={"log_likelihood": True})
     except TypeError:  # idata_kwargs not accepted: compute afterwards

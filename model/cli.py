@@ -86,6 +86,8 @@ def cmd_validate(args) -> int:
         c = sc.provenance_counts()
         kind = "partial base" if sc.partial else sc.model
         ov = f"; overlays: {', '.join(sc.overlays)}" if sc.overlays else ""
+        if sc.unused:
+            ov += f"; ignored (unused by its switches): {', '.join(sc.unused)}"
         lines.append(f"ok  {f}: {kind}, {c['parameters']} parameters ({c['sourced']} sourced, "
                      f"{c['hypothetical']} hypothetical), {len(sc.uncertain())} uncertain{ov}")
     if args.json:

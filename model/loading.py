@@ -263,6 +263,7 @@ class Scenario:
     input_hash: str = ""
     extra_hash_files: list[Path] = field(default_factory=list)
     partial: bool = False
+    unused: list[str] = field(default_factory=list)
 
     @property
     def years(self) -> np.ndarray:
@@ -505,6 +506,7 @@ class _Loader:
         # --- overlays
         overlays: dict[str, str] = {}
         overlay_params: dict = {}
+        overlay_corr = None
         for oname, (raw, f, line) in merged["scenarios"].items():
             if not isinstance(raw, LDict):
                 self.problems.append(Problem(
@@ -514,6 +516,15 @@ class _Loader:
             if oname == overlay:
                 for k, v in raw.items():
                     if k == "description":
+                        continue
+                    if k == "correlations":  # an overlay's list replaces the file's
+                        items = v if isinstance(v, LList) else LList()
+                        if not isinstance(v, LList) and v is not None:
+                            self.problems.append(Problem(
+                                "'correlations' must be a list of [input_a, input_b, rho]", f,
+                                raw.lines.get(k), "correlations"))
+                        overlay_corr = [(item, f, line) for item, line in
+                                        zip(items, items.lines)]
                         continue
                     overlay_params[k] = (v, f, raw.lines.get(k))
         if overlay is not None and overlay not in overlays:
@@ -532,6 +543,7 @@ class _Loader:
 
         # --- parameters
         params: dict[str, Parameter] = {}
+        unused: list[str] = []
         if model is not None and start is not None:
             vocab = S.VOCABULARY[model]
             ctx = _ParamContext(self, sources, currency, currency_year, inflation, start, end)
@@ -552,6 +564,10 @@ class _Loader:
             for s in vocab.values():
                 if s.is_switch:
                     switches[s.name] = params[s.name].value if s.name in params else s.default
+            unused = [] if self.partial else [
+                k for k, p in params.items() if not S.is_used(p.spec, switches)]
+            for k in unused:
+                del params[k]
             missing = []
             for s in vocab.values():
                 if s.name in params or s.name in params_raw:
@@ -579,7 +595,8 @@ class _Loader:
                     "with a unit and a source or a hypothetical rationale)",
                     *merged.get("parameters_where", (shown, None)), "parameters"))
 
-        correlations = self._correlations(merged["correlations"], params, set(params_raw),
+        corr_entries = merged["correlations"] if overlay_corr is None else overlay_corr
+        correlations = self._correlations(corr_entries, params, set(params_raw),
                                           model is not None)
 
         if self.problems:
@@ -596,7 +613,7 @@ class _Loader:
             parameters=params, sources=sources, correlations=correlations, overlays=overlays,
             path=self.path, files=files, description=description, currency_year=currency_year,
             timing=timing, overlay=overlay, input_hash=h.hexdigest(), extra_hash_files=extra,
-            partial=self.partial,
+            partial=self.partial, unused=unused,
         )
 
     def _years(self, raw, where):

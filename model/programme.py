@@ -183,11 +183,20 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end") -> d
 
     k_years = np.arange(t, dtype=float)
     it_cost0 = compute_share * spend_c
+    # (1 - decline)^(k - s) = exp(k lam) exp(-s lam), lam = log(1 - decline) <= 0: separable,
+    # so no exponential of a (draw, cohort, year) array is needed; min(1, .) clips the age at 0
+    lam = log_keep[..., 0]  # (n, 1)
+    keep_k = np.exp(k_years[None, None, :] * lam[..., None]) if has_hours else None  # (n, 1, T)
+    unit_hours = None
+    if has_hours:
+        unit_hours = util * (gpus_per_mw * HOURS_PER_YEAR)  # GPU-hours per active MW, (n, T)
     if refresh:
         horizon_gens = math.ceil(t / max(float(it_life.min()), 1e-3)) + 1
         generations = range(min(horizon_gens, 10_000))
     else:
         generations = range(1)
+    priced_mw = np.zeros((n, t))  # sum of active MW x (1 - decline)^age
+    revenue_mw = np.zeros((n, t))  # the same, x launch price
     for gen in generations:  # loop over refresh generations, vectorized over draws and cohorts
         start = online + gen * it_life  # (n, C)
         if gen > 0:
@@ -197,32 +206,34 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end") -> d
             cost = np.where(bought, refresh_ratio * it_cost0, 0.0)
             pay_year = np.clip(np.floor(start), 0, t - 1).astype(np.int64)
             onehot = (pay_year[..., None] == np.arange(t)) & bought[..., None]
-            refresh_spend += (cost[..., None] * onehot).sum(axis=1)
+            refresh_spend += np.einsum("nc,nct->nt", cost, onehot)
         else:
             cost = it_cost0
-        life = it_life * np.ones_like(start)  # each generation serves one IT life
+        life = np.broadcast_to(it_life, start.shape)  # each generation serves one IT life
         active = overlap(start, life, t)  # (n, C, T)
-        active_mw = mw_c[..., None] * active
-        it_active_mw += active_mw.sum(axis=1)
-        in_service_capex += (spend_c[..., None] * active).sum(axis=1)
+        it_active_mw += np.einsum("nct,nc->nt", active, mw_c)
+        in_service_capex += np.einsum("nct,nc->nt", active, spend_c)
         # straight-line IT depreciation over its life from the time it comes online
-        depreciation += (cost[..., None] * active / life[..., None]).sum(axis=1)
+        depreciation += np.einsum("nct,nc->nt", active, cost / life)
         remaining = np.clip((start + life - t) / life, 0.0, 1.0)
         if gen > 0:
             remaining = np.where(start < t, remaining, 0.0)
         book_value += (cost * remaining).sum(axis=1)
         if has_hours:
-            age = np.maximum(k_years - start[..., None], 0.0)  # (n, C, T)
-            factor = np.exp(age * log_keep)  # (1 - decline)^age
-            hours_c = active_mw * (gpus_per_mw[..., None] * HOURS_PER_YEAR) * util[:, None, :]
-            gpu_hours += hours_c.sum(axis=1)
-            priced_hours += (hours_c * factor).sum(axis=1)
+            factor = np.minimum(keep_k * np.exp(-start * lam)[..., None], 1.0)  # (n, C, T)
+            factor *= active
+            priced_mw += np.einsum("nct,nc->nt", factor, mw_c)
             if capacity_model:
                 launch = np.clip(np.floor(start), 0, t - 1).astype(np.int64)
                 p_launch = np.take_along_axis(np.broadcast_to(price, (n, t)), launch, axis=1)
-                revenue += (hours_c * factor * p_launch[..., None]).sum(axis=1)
+                revenue_mw += np.einsum("nct,nc->nt", factor, mw_c * p_launch)
         if not refresh:
             break
+    if has_hours:
+        gpu_hours = it_active_mw * unit_hours
+        priced_hours = priced_mw * unit_hours
+        if capacity_model:
+            revenue = revenue_mw * unit_hours
 
     # facility: depreciated from the online time over facility_life; it is not refreshed
     facility_cost = (1.0 - compute_share) * spend_c

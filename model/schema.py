@@ -64,6 +64,7 @@ class ParamSpec:
     required: bool | str = True
     default: object = None
     choices: tuple[str, ...] = field(default=())
+    only_if: str | None = None  # "switch=value": ignored (dropped, not counted) otherwise
 
     @property
     def unit(self) -> str:
@@ -150,7 +151,7 @@ _PROGRAMME = [
               required=False, default=False),
     ParamSpec("refresh_cost_ratio", ("ratio",), "scalar",
               "Cost of a refresh relative to the original IT spend.", "capex", **POSITIVE,
-              required="refresh_it=true"),
+              required="refresh_it=true", only_if="refresh_it=true"),
     ParamSpec("revenue_model", (), "enum",
               "How revenue is computed: from capacity sold by the GPU-hour, or as a share of a "
               "company's revenue path.", "revenue", choices=("capacity", "company_share")),
@@ -162,16 +163,17 @@ _PROGRAMME = [
               required="revenue_model=capacity"),
     ParamSpec("price_per_gpu_hour", ("USD/GPU-hour",), "series",
               "Price of a GPU-hour when a cohort comes online (by launch year).", "revenue",
-              **POSITIVE, required="revenue_model=capacity"),
+              **POSITIVE, required="revenue_model=capacity", only_if="revenue_model=capacity"),
     ParamSpec("price_decline", ("1/year", "share"), "scalar",
               "Yearly decline of a cohort's GPU-hour price as it ages.", "revenue",
               low=0.0, high=1.0, high_inclusive=False, required=False, default=0.0),
     ParamSpec("revenue_path", ("USD/year",), "series",
               "Company revenue by year (company_share model).", "revenue", **NONNEG,
-              required="revenue_model=company_share"),
+              required="revenue_model=company_share", only_if="revenue_model=company_share"),
     ParamSpec("attributable_share", ("share",), "series",
               "Share of the company's revenue attributable to this programme.", "revenue",
-              **SHARE, required="revenue_model=company_share"),
+              **SHARE, required="revenue_model=company_share",
+              only_if="revenue_model=company_share"),
     ParamSpec("pue", ("ratio",), "scalar",
               "Power usage effectiveness: facility power over IT power.", "costs", low=1.0),
     ParamSpec("power_load_factor", ("share",), "scalar",
@@ -240,14 +242,24 @@ TOP_LEVEL_KEYS = (
 SCHEMA_VERSIONS = (1,)
 
 
+def _holds(condition: str, switches: dict[str, object]) -> bool:
+    key, _, want = condition.partition("=")
+    have = switches.get(key)
+    if isinstance(have, bool):
+        have = "true" if have else "false"
+    return str(have) == want
+
+
 def required_if(spec: ParamSpec, switches: dict[str, object]) -> bool:
     """Whether ``spec`` is required given the values of the model's switches."""
     if spec.required is True:
         return True
     if spec.required is False:
         return False
-    key, _, want = str(spec.required).partition("=")
-    have = switches.get(key)
-    if isinstance(have, bool):
-        have = "true" if have else "false"
-    return str(have) == want
+    return _holds(str(spec.required), switches)
+
+
+def is_used(spec: ParamSpec, switches: dict[str, object]) -> bool:
+    """Whether the model uses ``spec`` under these switches (e.g. no refresh cost without
+    refresh); unused parameters are ignored and not counted in the provenance totals."""
+    return spec.only_if is None or _holds(spec.only_if, switches)

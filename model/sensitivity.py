@@ -418,6 +418,9 @@ class SensitivityResult:
             "sobol_sums": None if self.sobol_sums is None else
             {k: _json_value(v) for k, v in self.sobol_sums.items()},
             "correlated_inputs": list(self.correlated),
+            "inputs": [{"name": i.name, "parameter": i.parameter, "category": i.category,
+                        "provenance": i.provenance, "unit": i.unit, "year": i.year}
+                       for i in self.inputs],
             "tornado": table(self.tornado),
             "spider": table(self.spider),
             "rank": table(self.rank),
@@ -562,7 +565,8 @@ def sensitivity(scenario: Scenario, output: str | None = None,
         problems.append(Problem("confidence level must be between 0 and 1, e.g. 0.95",
                                 parameter="conf_level"))
     if int(num_resamples) < 10:
-        problems.append(Problem("give at least 10 bootstrap resamples", parameter="resamples"))
+        problems.append(Problem(f"{num_resamples}: give at least 10 bootstrap resamples",
+                                parameter="--resamples"))
     variables = input_variables(scenario)
     if not variables and not problems:
         problems.append(Problem("has no uncertain input, so there is nothing to analyse; give "

@@ -25,7 +25,7 @@ keys = st.one_of(st.sampled_from(["schema", "name", "model", "years", "parameter
 documents = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=6)), max_leaves=30)
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 

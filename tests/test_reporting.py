@@ -17,6 +17,7 @@ import math
 import os
 import re
 import select
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -103,6 +104,29 @@ def report(programme_file, tmp_path_factory):
     return res, out
 
 
+FIGURE_NAMES = {
+    "programme": ("capex_vs_revenue", "cumulative_fcf", "npv_distribution", "irr_distribution",
+                  "payback_distribution"),
+    "industry": ("required_vs_ai_revenue", "revenue_gap", "gap_final_distribution",
+                 "gap_close_year"),
+}
+
+
+@pytest.fixture
+def fast_figures(monkeypatch):
+    """Tiny stand-ins for the run figures (same names), where the test is not about them:
+    rendering the real ones costs about a second each."""
+    from matplotlib.figure import Figure as MplFigure
+
+    def tiny(name):
+        fig = MplFigure(figsize=(1, 0.5), dpi=50)
+        fig.subplots().plot([0, 1], [0, 1])
+        return figures.Figure(name, fig, name, "caption", "alt")
+
+    monkeypatch.setattr(figures, "model_figures",
+                        lambda res: [tiny(n) for n in FIGURE_NAMES[res.model]])
+
+
 def _numbers_equal(a, b, path="$"):
     """Recursive comparison of JSON-like numbers (relative 1e-9)."""
     if isinstance(a, dict):
@@ -175,12 +199,12 @@ def test_report_numbers_match_the_run(report, tmp_path):
         assert content.metric_cell(s["p50"], s["unit"]) in html
 
 
-def test_regenerated_report_matches(report, tmp_path):
+def test_regenerated_report_matches(report, tmp_path, fast_figures):
     """Regenerating with the manifest's command (no sensitivity) gives the same numbers."""
     res, out = report
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == SEED and man["draws"] == DRAWS and man["design"] == "mc"
-    args = man["reproduce"].split()
+    args = shlex.split(man["reproduce"])
     assert args[:2] == ["capex", "report"] and f"--seed {SEED}" in man["reproduce"]
     regen = tmp_path / "again"
     cli_args = args[2:args.index("--out")] + ["--out", str(regen), "--no-sensitivity",
@@ -285,7 +309,8 @@ def _cli(argv: list[str]) -> int:
     return args.func(args)
 
 
-def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys):
+def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_figures,
+                                         monkeypatch):
     folder = tmp_path / "assumptions"
     folder.mkdir()
     (folder / "a.yaml").write_text(PROGRAMME.replace("name: rep-test", "name: alpha"))
@@ -306,7 +331,10 @@ def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys):
     assert "capex report assumptions/" in index
     a = json.loads((root / "alpha" / "summary.json").read_text())
     assert f"P(NPV > 0) = {content.prob_text(a['probabilities']['npv_positive'])}" in index
+    for name in ("compare_probabilities", "compare_npv_cdf", "compare_cumulative_fcf"):
+        assert (root / "comparison" / "figures" / f"{name}.png").is_file()
     # overlays get their own folder
+    monkeypatch.setattr(figures, "comparison_figures", lambda rs: [])
     assert _cli([str(programme_file), "--overlays", "--draws", "300", "--no-sensitivity",
                  "--quiet", "--out", str(tmp_path / "ov")]) == 0
     assert {p.name for p in (tmp_path / "ov").iterdir()} == {
@@ -330,7 +358,8 @@ def _small(programme_file, overlay=None):
 
 
 @pytest.mark.parametrize("exc", [RuntimeError("disk full"), KeyboardInterrupt()])
-def test_crash_mid_write_leaves_previous_report(programme_file, tmp_path, monkeypatch, exc):
+def test_crash_mid_write_leaves_previous_report(programme_file, tmp_path, monkeypatch, exc,
+                                                fast_figures):
     res = _small(programme_file)
     out = tmp_path / "rep"
     build_report([res], out=out, sensitivity=False)
@@ -352,8 +381,10 @@ def test_crash_mid_write_leaves_previous_report(programme_file, tmp_path, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no half-built folder aside
 
 
-def test_crash_in_second_report_keeps_both_previous(programme_file, tmp_path, monkeypatch):
+def test_crash_in_second_report_keeps_both_previous(programme_file, tmp_path, monkeypatch,
+                                                   fast_figures):
     runs = [_small(programme_file), _small(programme_file, "bear")]
+    monkeypatch.setattr(figures, "comparison_figures", lambda rs: [])
     root = tmp_path / "reports"
     build_report(runs, out=root, sensitivity=False)
     before = _tree(root)
@@ -409,7 +440,7 @@ def test_shipped_reports_are_current():
             "`capex report assumptions/`")
 
 
-def test_shipped_report_numbers_reproduce(tmp_path):
+def test_shipped_report_numbers_reproduce(tmp_path, fast_figures):
     """Regenerate one shipped report into a temporary folder: the numbers match."""
     manifests = _shipped_reports()
     if not manifests:

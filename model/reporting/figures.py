@@ -37,7 +37,7 @@ GREY = "#555555"
 PALETTE = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, "#000000")
 
 FAN_Q = (0.05, 0.25, 0.5, 0.75, 0.95)
-WIDTH, HEIGHT = 8.0, 4.5  # inches; 1280 x 720 px at DPI
+WIDTH, HEIGHT = 8.0, 5.0  # inches; 1280 x 800 px at DPI
 DPI = 160
 MINUS = "\u2212"
 
@@ -81,8 +81,8 @@ class MoneyScale:
 
     def fmt(self, v: float, decimals: int | None = None) -> str:
         x = v / self.div
-        if decimals is None:
-            decimals = 0 if abs(x) >= 10 or x == 0 else 1
+        if decimals is None:  # axis ticks: $5B, $2.5B, $10B
+            decimals = 0 if float(round(x, 6)).is_integer() else 1
         s = f"${abs(x):,.{decimals}f}{self.suffix}"
         return f"{MINUS}{s}" if x < 0 and round(abs(x), decimals) != 0 else s
 
@@ -120,6 +120,24 @@ def _new(width=WIDTH, height=HEIGHT, ncols=1, **kw):
     return fig, axes
 
 
+HEADER_INCHES = 0.62
+
+
+def _header(fig, title: str, subtitle: str | None = None) -> None:
+    """Bold title and a grey subtitle (the scenario) above the axes, left-aligned.
+
+    The space is reserved from the constrained layout, so long titles never collide with
+    the axes; very long subtitles are shortened.
+    """
+    h = fig.get_figheight()
+    fig.get_layout_engine().set(rect=(0, 0, 1, 1 - HEADER_INCHES / h))
+    fig.text(0.012, 1 - 0.07 / h, title, ha="left", va="top", fontsize=13, fontweight="bold")
+    if subtitle:
+        if len(subtitle) > 110:
+            subtitle = subtitle[:107] + "..."
+        fig.text(0.012, 1 - 0.36 / h, subtitle, ha="left", va="top", fontsize=10, color=GREY)
+
+
 def _styled(fn):
     """Draw under :data:`STYLE` (rc_context), without touching global settings."""
 
@@ -139,13 +157,14 @@ def _fan(ax, x, q, color, label):
     ax.plot(x, q[2], color=color, linewidth=2.2, label=label)
 
 
-def _fan_legend(ax, entries, loc="upper left"):
-    """Legend: one median line per series, then the band meaning (grey patches)."""
+def _fan_legend(fig, entries, extra=()):
+    """Legend below the axes: one median line per series, the band meaning, extra entries."""
     handles = [Line2D([], [], color=c, linewidth=2.2, label=f"{lab}: median")
                for lab, c in entries]
     handles += [Patch(color=GREY, alpha=0.40, label="P25–P75 (half of the draws)"),
                 Patch(color=GREY, alpha=0.18, label="P05–P95 (90 % of the draws)")]
-    ax.legend(handles=handles, loc=loc)
+    handles += list(extra)
+    fig.legend(handles=handles, loc="outside lower center", ncols=2 if len(handles) > 3 else 3)
 
 
 def _year_axis(ax, years):
@@ -186,9 +205,8 @@ def capex_vs_revenue(res) -> Figure:
     _year_axis(ax, years)
     ax.set_xlabel("Year")
     ax.set_ylabel(_money_label(scale, sc, per_year=True))
-    ax.set_title(f"Capex vs revenue per year — {_sub(sc)}", loc="left")
-    _fan_legend(ax, [("capex (incl. IT refresh)", VERMILLION), ("revenue", BLUE)],
-                loc="upper right")
+    _header(fig, "Capex vs revenue per year", _sub(sc))
+    _fan_legend(fig, [("capex (incl. IT refresh)", VERMILLION), ("revenue", BLUE)])
     total_capex = np.median(capex.sum(axis=1))
     total_rev = np.median(revenue.sum(axis=1))
     return Figure(
@@ -245,9 +263,8 @@ def cumulative_fcf(res) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
     ax.set_xlabel(f"End of year (first point: valuation date, 1 January {years[0]})")
     ax.set_ylabel(_money_label(scale, sc))
-    ax.set_title(f"Cumulative free cash flow and payback — {_sub(sc)}", loc="left")
-    _fan_legend(ax, [("cumulative FCF", GREEN)])
-    ax.legend(handles=ax.get_legend().legend_handles + extra, loc="upper left")
+    _header(fig, "Cumulative free cash flow and payback", _sub(sc))
+    _fan_legend(fig, [("cumulative FCF", GREEN)], extra)
     return Figure(
         "cumulative_fcf", fig, "Cumulative free cash flow and payback",
         f"Running sum of free cash flow (revenue minus capex, operating costs and tax), "
@@ -301,7 +318,8 @@ def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_
     ax1.legend(handles=handles, loc="upper left")
     ax1.set_title("Distribution", loc="left", fontsize=11)
     ax2.set_title("Cumulative distribution", loc="left", fontsize=11)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12.5, fontweight="bold")
+    main, _, sub = title.partition(" — ")
+    _header(fig, main, sub or None)
     if note:
         ax2.text(0.03, 0.97, note, transform=ax2.transAxes, ha="left", va="top",
                  fontsize=10.5, bbox=dict(boxstyle="round,pad=0.3", facecolor="white",
@@ -371,7 +389,7 @@ def payback_distribution(res) -> Figure:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel("share of draws")
     ax.set_xlabel("Calendar year in which cumulative free cash flow turns positive")
-    ax.set_title(f"When does it pay back? — {_sub(sc)}", loc="left")
+    _header(fig, "When does it pay back?", _sub(sc))
     ax.legend(loc="upper left")
     ax.grid(axis="x", visible=False)
     p = res.probability("payback_within_horizon")
@@ -399,8 +417,8 @@ def required_vs_ai_revenue(res) -> Figure:
     _year_axis(ax, years)
     ax.set_xlabel("Year")
     ax.set_ylabel(_money_label(scale, sc, per_year=True))
-    ax.set_title(f"Revenue required vs AI revenue — {_sub(sc)}", loc="left")
-    _fan_legend(ax, [("revenue required", VERMILLION), ("AI revenue", BLUE)])
+    _header(fig, "Revenue required vs AI revenue", _sub(sc))
+    _fan_legend(fig, [("revenue required", VERMILLION), ("AI revenue", BLUE)])
     return Figure(
         "required_vs_ai_revenue", fig, "Revenue required vs AI revenue",
         "Revenue the end users of AI must earn to pay for the data centres being built "
@@ -423,11 +441,10 @@ def revenue_gap_fan(res) -> Figure:
     _year_axis(ax, years)
     ax.set_xlabel("Year")
     ax.set_ylabel(_money_label(scale, sc, per_year=True))
-    ax.set_title(f"Revenue gap per year — {_sub(sc)}", loc="left")
-    _fan_legend(ax, [("revenue gap", PURPLE)])
+    _header(fig, "Revenue gap per year", _sub(sc))
     closed = Line2D([], [], color="none", label=f"P(gap closed in {years[-1]}) = "
                                                 f"{p['value']:.2f}")
-    ax.legend(handles=ax.get_legend().legend_handles + [closed], loc="best")
+    _fan_legend(fig, [("revenue gap", PURPLE)], [closed])
     return Figure(
         "revenue_gap", fig, "Revenue gap",
         "Revenue required minus AI revenue, per year. Below zero the gap is closed: AI revenue "
@@ -472,7 +489,7 @@ def gap_close_distribution(res) -> Figure:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel("share of draws")
     ax.set_xlabel("Year in which AI revenue first covers the revenue required")
-    ax.set_title(f"When does the gap close? — {_sub(sc)}", loc="left")
+    _header(fig, "When does the gap close?", _sub(sc))
     ax.legend(loc="upper left")
     ax.grid(axis="x", visible=False)
     return Figure(
@@ -514,7 +531,8 @@ def compare_probabilities(results_list) -> Figure:
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("probability (error bars: ± 2 Monte Carlo standard errors)")
-    ax.set_title("Headline probabilities side by side", loc="left")
+    _header(fig, "Headline probabilities side by side", "bars: probability; error bars: "
+            "± 2 Monte Carlo standard errors")
     ax.grid(axis="y", visible=False)
     return Figure("compare_probabilities", fig, "Headline probabilities",
                   "Headline probabilities of each run with ± 2 MCSE error bars.",
@@ -541,7 +559,8 @@ def compare_npv_cdf(results_list) -> Figure | None:
     ax.set_xlabel(f"NPV ({runs[0].scenario.currency} {scale.word}, at each scenario's "
                   "valuation date)")
     ax.set_ylabel("P(NPV ≤ x)")
-    ax.set_title("NPV distributions (cumulative)", loc="left")
+    _header(fig, "NPV distributions", "cumulative distribution of each run; further right "
+            "is better")
     ax.legend(loc="upper left")
     return Figure("compare_npv_cdf", fig, "NPV distributions",
                   "Cumulative distributions of NPV; where a curve crosses the zero line is "
@@ -558,7 +577,7 @@ def compare_cumulative_fcf(results_list) -> Figure | None:
     qs = []
     for r in runs:
         years = r.ds["year"].values
-        x = np.concatenate([[years[0]], years + 1.0])
+        x = np.concatenate([[years[0] - 1], years])
         q = _quantiles(r.ds["cumulative_fcf"].values, (0.25, 0.5, 0.75))
         qs.append((x, np.concatenate([np.zeros((3, 1)), q], axis=1)))
     scale = money_scale(np.concatenate([q.ravel() for _, q in qs]))
@@ -569,9 +588,10 @@ def compare_cumulative_fcf(results_list) -> Figure | None:
     ax.axhline(0, color="black", linewidth=0.9)
     ax.yaxis.set_major_formatter(scale.formatter())
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
-    ax.set_xlabel("Date (1 January; cash flows at year end)")
+    ax.set_xlabel("End of year (first point: each run's valuation date)")
     ax.set_ylabel(f"{runs[0].scenario.currency} {scale.word}")
-    ax.set_title("Cumulative free cash flow: medians and P25–P75", loc="left")
+    _header(fig, "Cumulative free cash flow", "median of each run (line) and its P25–P75 "
+            "(band)")
     ax.legend(loc="upper left")
     return Figure("compare_cumulative_fcf", fig, "Cumulative free cash flow",
                   "Median cumulative free cash flow of each run (line) and its P25–P75 band.",
@@ -596,7 +616,7 @@ def compare_revenue_gap(results_list) -> Figure | None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
     ax.set_xlabel("Year")
     ax.set_ylabel(f"{runs[0].scenario.currency} {scale.word} per year")
-    ax.set_title("Revenue gap: medians and P25–P75", loc="left")
+    _header(fig, "Revenue gap per year", "median of each run (line) and its P25–P75 (band)")
     ax.legend(loc="upper right")
     return Figure("compare_revenue_gap", fig, "Revenue gap",
                   "Median revenue gap per year of each run (line) and its P25–P75 band; below "
