@@ -301,4 +301,7 @@ def register(sub, epilog):
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)
 
+    from .sensitivity import register_cli as register_sensitivity
+
+    register_sensitivity(sub, epilog, add_run_options)
     return sub

@@ -118,7 +118,8 @@ def loss_carry_forward_tax(ebit: np.ndarray, tax_rate) -> np.ndarray:
     return tax
 
 
-def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end") -> dict:
+def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
+                         with_irr: bool = True) -> dict:
     """Run the programme model for ``n`` draws over ``t`` years.
 
     Parameters
@@ -130,6 +131,9 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end") -> d
         Draws and years.
     timing : {"end", "mid"}
         Cash-flow timing convention for discounting.
+    with_irr : bool
+        Compute the IRR (NaN otherwise): the costliest metric, skipped by callers that do not
+        read it (sensitivity designs).
 
     Returns
     -------
@@ -282,7 +286,7 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end") -> d
         np.full(n, np.nan)
     out.update({
         "npv": financials.npv(fcf, rate, timing=timing),
-        "irr": financials.irr(fcf, timing=timing),
+        "irr": financials.irr(fcf, timing=timing) if with_irr else np.full(n, np.nan),
         "payback_years": financials.payback_years(fcf),
         "peak_funding": financials.peak_funding(fcf),
         "levelized_cost_per_gpu_hour": np.broadcast_to(levelized, (n,)).astype(float),

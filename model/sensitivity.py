@@ -95,7 +95,6 @@ import math
 import sys
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -257,44 +256,18 @@ class _Engine:
         u = np.clip(np.asarray(u, dtype=float), 1e-12, 1.0 - 1e-12)
         n = u.shape[0]
         out = {o: np.empty(n) for o in self.outputs}
-        with _without_irr("irr" not in self.outputs), np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):
             for start in range(0, n, CHUNK):
                 stop = min(start + CHUNK, n)
                 inputs = inputs_from_uniforms(self.scenario, u[start:stop], self.names,
                                               self.calibrated)
-                res = run_model(self.scenario, inputs, stop - start)
+                res = run_model(self.scenario, inputs, stop - start,
+                                with_irr="irr" in self.outputs)
                 for o in self.outputs:
                     out[o][start:stop] = np.broadcast_to(np.asarray(res[o], float),
                                                          (stop - start,))
         self.rows += n
         return out
-
-
-@contextmanager
-def _without_irr(active: bool):
-    """Skip the IRR root search (about 3/4 of the programme model's run time) while the
-    engine evaluates a design for an output that is not the IRR.
-
-    The programme model computes every metric; the IRR is the only expensive one. While
-    active, ``financials.irr`` returns NaN, and it is restored on exit (also on errors). Only
-    outputs other than ``irr`` are read from these runs, so no number changes. Single-threaded
-    use only; a ``metrics=`` argument of ``run_model`` would make this unnecessary.
-    """
-    if not active:
-        yield
-        return
-    from . import financials
-
-    original = financials.irr
-
-    def _no_irr(cash_flows, timing="end"):
-        return np.full(np.asarray(cash_flows).shape[:-1], np.nan)[()]
-
-    financials.irr = _no_irr
-    try:
-        yield
-    finally:
-        financials.irr = original
 
 
 # ============================================================================ result

@@ -97,11 +97,12 @@ def calibrated_paths(scenario: Scenario, seed: int) -> dict:
     return out
 
 
-def run_model(scenario: Scenario, inputs: dict, n: int) -> dict:
-    """Dispatch to the scenario's model kind."""
+def run_model(scenario: Scenario, inputs: dict, n: int, with_irr: bool = True) -> dict:
+    """Dispatch to the scenario's model kind (``with_irr=False`` skips the IRR root search,
+    the costliest metric, when a caller does not read it)."""
     if scenario.model == "industry":
         return industry_gap(inputs, n, scenario.n_years, scenario.timing)
-    return programme_cash_flows(inputs, n, scenario.n_years, scenario.timing)
+    return programme_cash_flows(inputs, n, scenario.n_years, scenario.timing, with_irr=with_irr)
 
 
 def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str = "mc",

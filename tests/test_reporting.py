@@ -185,7 +185,7 @@ def test_report_numbers_match_the_run(report, tmp_path):
     md = (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     p = expected["probabilities"]["npv_positive"]
-    headline = f"P(NPV > 0) = {content.prob_text(p)}"
+    headline = f"P(NPV > 0) = {content.prob_text(p, DRAWS)}"
     assert headline in md
     assert headline.replace(">", "&gt;") in html
     assert f"{p['value']:.{content.prob_decimals(p['mcse'])}f}" in md
@@ -292,7 +292,7 @@ def test_industry_report(tmp_path):
     build_report(res, out=out, sensitivity=False)
     md = (out / "report.md").read_text()
     p = res.probability("gap_closed_by_end")
-    assert f"P(gap closed in 2030) = {content.prob_text(p)}" in md
+    assert f"P(gap closed in 2030) = {content.prob_text(p, 400)}" in md
     for name in ("required_vs_ai_revenue", "revenue_gap", "gap_final_distribution",
                  "gap_close_year"):
         assert (out / "figures" / f"{name}.png").is_file()
@@ -330,7 +330,7 @@ def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_
     assert "(alpha/report.md)" in index and "(beta/report.md)" in index
     assert "capex report assumptions/" in index
     a = json.loads((root / "alpha" / "summary.json").read_text())
-    assert f"P(NPV > 0) = {content.prob_text(a['probabilities']['npv_positive'])}" in index
+    assert f"P(NPV > 0) = {content.prob_text(a['probabilities']['npv_positive'], 300)}" in index
     for name in ("compare_probabilities", "compare_npv_cdf", "compare_cumulative_fcf"):
         assert (root / "comparison" / "figures" / f"{name}.png").is_file()
     # overlays get their own folder
@@ -343,6 +343,17 @@ def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_
     with pytest.raises(AssumptionError, match="partial base"):
         _cli([str(folder / "base.yaml"), "--out", str(tmp_path / "none")])
     assert not (tmp_path / "none").exists()
+
+
+def test_probability_text():
+    assert content.prob_text({"value": 0.41234, "mcse": 0.0049}) == "0.412 ± 0.005"
+    assert content.prob_text({"value": 0.4, "mcse": 0.012}) == "0.40 ± 0.01"
+    assert content.prob_text({"value": 0.0, "mcse": 0.0}, 10_000) == "< 0.0003 (0 of 10,000 draws)"
+    assert content.prob_text({"value": 1.0, "mcse": 0.0}, 10_000) == "> 0.9997 (all 10,000 draws)"
+    assert content.mean_pm(-23.81e9, 0.37e9, "USD") == "-$23.8B ± $0.4B"
+    assert content.verdict(0.41) == "about as likely as not"
+    assert content.verdict(0.031) == "very unlikely"
+    assert content.verdict(0.2) == "unlikely"
 
 
 def test_write_index_lists_only_reports(tmp_path):

@@ -432,8 +432,9 @@ def _compare_context(results_list, folder_names: list[str]) -> dict:
         if any(key in r["probabilities"] for r in rows):
             label = content.PROBABILITY_LABELS[key].format(end="end of horizon")
             table.append({"label": label, "cells": [
-                content.prob_text(r["probabilities"][key]) if key in r["probabilities"] else
-                "—" for r in rows]})
+                content.prob_text(r["probabilities"][key], int(res.ds.attrs["draws"]))
+                if key in r["probabilities"] else "—"
+                for r, res in zip(rows, results_list)]})
     order = [("npv", "NPV, median (P05 – P95)", "q"), ("npv", "NPV, mean ± MCSE", "mean"),
              ("npv_per_dollar_capex", "NPV per $ of capex, mean", "ratio"),
              ("irr", "IRR, median", "p50"), ("payback_years", "Payback (years), median", "p50"),
@@ -499,7 +500,7 @@ def write_index(root: Path) -> Path:
         key = "gap_closed_by_end" if summ.get("model") == "industry" else "npv_positive"
         p = probs.get(key)
         prob = (f"{content.PROBABILITY_LABELS[key].format(end=man['years'][1])} = "
-                f"{content.prob_text(p)}") if p else "n/a"
+                f"{content.prob_text(p, man['draws'])}") if p else "n/a"
         if summ.get("model") == "industry":
             m = summ["metrics"].get("revenue_gap_final", {})
             med = f"gap in {man['years'][1]}: {content.metric_cell(m.get('p50'), 'USD/year')}"

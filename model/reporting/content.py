@@ -63,8 +63,19 @@ def prob_decimals(mcse: float) -> int:
     return int(min(4, max(2, -math.floor(math.log10(mcse)))))
 
 
-def prob_text(p: dict) -> str:
-    """``0.41 ± 0.01`` at the precision of the MCSE."""
+def prob_text(p: dict, n: int | None = None) -> str:
+    """``0.41 ± 0.01`` at the precision of the MCSE.
+
+    With ``n`` (the number of draws), a probability of exactly 0 or 1, whose MCSE formula gives
+    a meaningless 0, is written with the 95 % "rule of three" bound instead:
+    ``< 0.0003 (0 of 10,000 draws)``.
+    """
+    if n and p["value"] in (0.0, 1.0):
+        bound = 3.0 / n
+        b = f"{bound:.1g}"
+        if p["value"] == 0.0:
+            return f"< {b} (0 of {n:,} draws)"
+        return f"> {1 - float(b):.{max(2, len(b) - 2)}f} (all {n:,} draws)"
     d = prob_decimals(p["mcse"])
     return f"{p['value']:.{d}f} ± {p['mcse']:.{d}f}"
 
@@ -139,12 +150,13 @@ def headline(res, sens: dict | None) -> dict:
     d = res.to_json_dict()
     probs = d["probabilities"]
     end = sc.end
+    n = d["draws"]
     counts = sc.provenance_counts()
     out: dict = {"probabilities": [], "provenance": counts}
     for name, p in probs.items():
         out["probabilities"].append({
             "name": name, "label": PROBABILITY_LABELS[name].format(end=end),
-            "text": prob_text(p), "value": p["value"], "mcse": p["mcse"],
+            "text": prob_text(p, n), "value": p["value"], "mcse": p["mcse"],
             "meaning": PROBABILITY_MEANING[name]})
     if sc.model == "industry":
         p = probs["gap_closed_by_end"]
@@ -155,7 +167,7 @@ def headline(res, sens: dict | None) -> dict:
         out["sentence"] = (
             f"In {pct(p['value'])} of simulated futures AI revenue covers the revenue the "
             f"data-centre build-out requires in {end}: "
-            f"{PROBABILITY_LABELS['gap_closed_by_end'].format(end=end)} = {prob_text(p)}.")
+            f"{PROBABILITY_LABELS['gap_closed_by_end'].format(end=end)} = {prob_text(p, n)}.")
         out["spread"] = (
             f"Median gap in {end}: {metric_cell(g['p50'], 'USD/year')} "
             f"(90 % of draws between {metric_cell(g['p05'], 'USD/year')} and "
@@ -170,8 +182,8 @@ def headline(res, sens: dict | None) -> dict:
         out["verdict"] = f"Paying back at the discount rate is {word}"
         out["sentence"] = (
             f"The programme's NPV is positive in {pct(p['value'])} of simulated futures: "
-            f"P(NPV > 0) = {prob_text(p)}; its cumulative cash flow turns positive by {end} "
-            f"in {pct(pb['value'])} (P = {prob_text(pb)}).")
+            f"P(NPV > 0) = {prob_text(p, n)}; its cumulative cash flow turns positive by "
+            f"{end} in {pct(pb['value'])} (P = {prob_text(pb, n)}).")
         out["spread"] = (
             f"Median NPV {metric_cell(npv['p50'], 'USD')} (90 % of draws between "
             f"{metric_cell(npv['p05'], 'USD')} and {metric_cell(npv['p95'], 'USD')}), "

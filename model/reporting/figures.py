@@ -269,8 +269,7 @@ def cumulative_fcf(res) -> Figure:
         "cumulative_fcf", fig, "Cumulative free cash flow and payback",
         f"Running sum of free cash flow (revenue minus capex, operating costs and tax), "
         f"undiscounted, at each year end. The programme has paid back when the curve crosses "
-        f"zero; {note}. P(payback by end of {years[-1]}) = {p_pb['value']:.3f} ± "
-        f"{p_pb['mcse']:.3f}.",
+        f"zero; {note}. P(payback by end of {years[-1]}) = {_pt(res, p_pb)}.",
         "Fan chart of cumulative free cash flow with a zero line and the median payback date.")
 
 
@@ -340,7 +339,7 @@ def npv_distribution(res) -> Figure:
         f"NPV ({sc.currency} {scale.word}, {currency_words(sc).split(', ')[1]}, at 1 Jan "
         f"{sc.start})", lambda t: scale.fmt(t), "npv_distribution",
         f"NPV of free cash flow discounted at {rate}. Left of the red line (shaded) the "
-        f"programme destroys value. P(NPV > 0) = {p['value']:.3f} ± {p['mcse']:.3f}.",
+        f"programme destroys value. P(NPV > 0) = {_pt(res, p)}.",
         "Histogram and cumulative distribution of NPV with a line at zero.",
         ref=0.0, ref_label="NPV = 0 (break-even)", shade_below=0.0,
         note=f"P(NPV > 0) = {p['value']:.2f}")
@@ -397,7 +396,7 @@ def payback_distribution(res) -> Figure:
         "payback_distribution", fig, "Payback year",
         f"Calendar year in which cumulative undiscounted free cash flow first returns to zero, "
         f"share of all draws; the red bar is the share that has not paid back by the end of "
-        f"{years[-1]} (P(payback by end) = {p['value']:.3f} ± {p['mcse']:.3f}).",
+        f"{years[-1]} (P(payback by end) = {_pt(res, p)}).",
         "Bar chart of the payback year distribution with a bar for never.")
 
 
@@ -449,7 +448,7 @@ def revenue_gap_fan(res) -> Figure:
         "revenue_gap", fig, "Revenue gap",
         "Revenue required minus AI revenue, per year. Below zero the gap is closed: AI revenue "
         f"covers the data-centre build-out. P(gap closed in {years[-1]}) = "
-        f"{p['value']:.3f} ± {p['mcse']:.3f}.",
+        f"{_pt(res, p)}.",
         "Fan chart of the revenue gap per year with a zero line.")
 
 
@@ -463,7 +462,7 @@ def gap_final_distribution(res) -> Figure:
         f"revenue gap in {sc.end} ({sc.currency} {scale.word} per year, "
         f"{currency_words(sc).split(', ')[1]})", lambda t: scale.fmt(t), "gap_final_distribution",
         f"Distribution of the revenue gap in the last year, {sc.end}. Left of the red line the "
-        f"gap is closed: P(gap closed) = {p['value']:.3f} ± {p['mcse']:.3f}.",
+        f"gap is closed: P(gap closed) = {_pt(res, p)}.",
         "Histogram and cumulative distribution of the final-year revenue gap.",
         ref=0.0, ref_label="gap = 0 (closed)", note=f"P(closed) = {p['value']:.2f}")
 
@@ -642,6 +641,12 @@ def _discount_text(sc) -> str:
     if p.form == "scalar" and p.dist.is_fixed:
         return f"{100 * p.dist.mean():.1f} % per year"
     return f"an uncertain discount rate ({p.describe(lambda x: f'{100 * x:.1f} %')})"
+
+
+def _pt(res, p) -> str:
+    from .content import prob_text
+
+    return prob_text(p, int(res.ds.attrs["draws"]))
 
 
 def model_figures(res) -> list[Figure]:
