@@ -80,7 +80,7 @@ def discount_factors(n_years, discount_rate, timing="end"):
     return (1.0 + rate) ** -exponents
 
 
-def present_value(flows, discount_rate, timing="end"):
+def present_value(flows, discount_rate, timing="end", factors=None):
     """Present value at the valuation date of yearly flows.
 
     Parameters
@@ -92,6 +92,9 @@ def present_value(flows, discount_rate, timing="end"):
         ``flows``).
     timing : {"end", "mid"}, optional
         Year-end (default) or mid-year discounting; see :func:`discount_factors`.
+    factors : array_like, optional
+        Precomputed :func:`discount_factors` (then ``discount_rate`` and ``timing`` are not
+        used): callers discounting several flows at the same rates compute them once.
 
     Returns
     -------
@@ -112,11 +115,12 @@ def present_value(flows, discount_rate, timing="end"):
     .. [1] Brealey, Myers & Allen, *Principles of Corporate Finance*, ch. 2.
     """
     flows = np.asarray(flows, dtype=float)
-    factors = discount_factors(flows.shape[-1], discount_rate, timing)
+    if factors is None:
+        factors = discount_factors(flows.shape[-1], discount_rate, timing)
     return np.sum(flows * factors, axis=-1)
 
 
-def npv(cash_flows, discount_rate, timing="end"):
+def npv(cash_flows, discount_rate, timing="end", factors=None):
     """Net present value of yearly net cash flows (outflows negative).
 
     A thin wrapper of :func:`present_value`, kept for the name used in the literature.
@@ -140,7 +144,7 @@ def npv(cash_flows, discount_rate, timing="end"):
     .. [1] Brealey, Myers & Allen, *Principles of Corporate Finance*, ch. 2 and 5.
     .. [2] numpy-financial, ``npf.npv`` (which discounts its first value at exponent 0).
     """
-    return present_value(cash_flows, discount_rate, timing)
+    return present_value(cash_flows, discount_rate, timing, factors)
 
 
 # --- IRR --------------------------------------------------------------------------------------
@@ -291,29 +295,55 @@ def _poly_and_slope(flows, x):
     return value, slope
 
 
-def _irr_unique(flows):
-    """IRR of rows with exactly one sign change.
+@functools.lru_cache(maxsize=64)
+def _descartes_matrices(n_years):
+    """Binomial matrices turning NPV coefficients into those of the polynomials whose positive
+    roots are the IRRs above zero (z = r) and between -1 and 0 (y = 1/(1 + r) - 1)."""
+    from scipy.special import comb
 
-    The root is then unique (Descartes' rule of signs: the NPV polynomial in x = 1 / (1 + r)
-    has exactly one positive root), so it is bracketed directly on one side of r = 0 (x = 1)
-    without the grid, and found by a safeguarded Newton iteration on the polynomial (Horner's
-    rule: T multiply-adds per draw and iteration; a step leaving the bracket is replaced by a
-    geometric bisection), typically in 5-10 iterations.
+    k = np.arange(n_years).reshape(-1, 1)
+    jj = np.arange(n_years).reshape(1, -1)
+    # Q(x) (1 + z)^(T-1) with x = 1/(1 + z): sum_j z^j sum_k C(T-1-k, j) f_k
+    above = comb(n_years - 1 - k, jj)
+    # Q(1 + y): sum_j y^j sum_k C(k, j) f_k
+    below = comb(k, jj)
+    for m in (above, below):
+        m.flags.writeable = False
+    return above, below
+
+
+def _root_counts(flows):
+    """Descartes bounds on the number of IRRs above 0 and in (-1, 0), shape (n,) each.
+
+    Coefficients smaller than 1e-12 of their scale are treated as zero (rounding noise)."""
+    above, below = _descartes_matrices(flows.shape[1])
+    mag = np.abs(flows)
+    counts = []
+    for m in (above, below):
+        c = flows @ m
+        c = np.where(np.abs(c) <= 1e-12 * (mag @ m), 0.0, c)
+        counts.append(_sign_changes(c))
+    return counts
+
+
+def _irr_one_side(flows, positive):
+    """The IRR on one side of 0 for rows with at most one root there (Descartes bound <= 1).
+
+    Bracketed between r = 0 (x = 1) and the end of the search range, found by a safeguarded
+    Newton iteration on the polynomial (Horner's rule: T multiply-adds per draw and
+    iteration; a step leaving the bracket or pointing away from the root is replaced by a
+    geometric bisection), typically in 5-10 iterations. NaN where that side has no root.
     """
-    x_min, x_max = 1.0 / (1.0 + IRR_MAX_RATE), 1.0 / (1.0 + IRR_MIN_RATE)
     n = flows.shape[0]
+    end = 1.0 / (1.0 + (IRR_MAX_RATE if positive else IRR_MIN_RATE))
     q_one = flows.sum(axis=1)  # Q(1) = NPV at r = 0
-    q_min, _ = _poly_and_slope(flows, np.full(n, x_min))
-    q_max, _ = _poly_and_slope(flows, np.full(n, x_max))
-    rate_pos = np.sign(q_min) * np.sign(q_one) < 0  # root with x in (x_min, 1): r > 0
-    rate_neg = ~rate_pos & (np.sign(q_max) * np.sign(q_one) < 0)
-    found = rate_pos | rate_neg
-    lo = np.where(rate_pos, x_min, 1.0)
-    hi = np.where(rate_pos, 1.0, x_max)
-    sign_lo = np.where(rate_pos, np.sign(q_min), np.sign(q_one))
-    x = np.where(rate_pos, 1.0 / 1.1, 1.0 / 0.9)  # start at r = +-10 %
-    x = np.where(found, x, 1.0)
-    active = np.nonzero(found & (q_one != 0))[0]
+    q_end, _ = _poly_and_slope(flows, np.full(n, end))
+    found = np.sign(q_end) * np.sign(q_one) < 0
+    lo = np.full(n, end if positive else 1.0)
+    hi = np.full(n, 1.0 if positive else end)
+    sign_lo = np.sign(q_end) if positive else np.sign(q_one)
+    x = np.where(found, 1.0 / 1.1 if positive else 1.0 / 0.9, 1.0)  # start at r = +-10 %
+    active = np.nonzero(found)[0]
     for _ in range(200):
         if active.size == 0:
             break
@@ -337,8 +367,18 @@ def _irr_unique(flows):
         done = (value == 0) | converged | (hi[active] - lo[active] <= 1e-14 * xa)
         x[active] = step_to
         active = active[~done]
-    rate = np.where(found, 1.0 / x - 1.0, np.nan)
-    return np.where(q_one == 0, 0.0, rate)
+    return np.where(found, 1.0 / x - 1.0, np.nan)
+
+
+def _irr_descartes(flows):
+    """IRR of rows whose Descartes bounds are <= 1 on both sides of 0: each side's root, if
+    any, is unique, so it is found directly (no grid); the one closer to 0 is returned."""
+    above = _irr_one_side(flows, positive=True)
+    below = _irr_one_side(flows, positive=False)
+    pick_below = np.isfinite(below) & (~np.isfinite(above) | (np.abs(below) < np.abs(above)))
+    rate = np.where(pick_below, below, above)
+    at_zero = (flows.sum(axis=1) == 0) & (flows != 0).any(axis=1)  # NPV(0) = 0 exactly
+    return np.where(at_zero, 0.0, np.where((flows == 0).all(axis=1), np.nan, rate))
 
 
 def irr(cash_flows, timing="end"):
@@ -366,10 +406,14 @@ def irr(cash_flows, timing="end"):
     -----
     No per-draw root finder runs in Python. The method:
 
-    0. Draws whose flows change sign exactly once have a unique root (Descartes' rule of
-       signs on the NPV polynomial in ``x = 1 / (1 + r)``): it is bracketed on one side of
-       ``r = 0`` and found by a safeguarded Newton iteration with Horner's rule (no grid).
-       The other draws (e.g. a refresh spend after years of income) go through steps 1-3.
+    0. Descartes' rule of signs, applied to the NPV polynomial rewritten for rates above 0
+       and for rates in (-1, 0) (a binomial change of variable: one small matrix product),
+       bounds the number of IRRs on each side. Where both bounds are <= 1 (conventional flows,
+       and most flows with a refresh spend after years of income) each side holds at most one
+       root: it is bracketed between ``r = 0`` and the end of the range and found by a
+       safeguarded Newton iteration with Horner's rule, with no grid. Other draws (and
+       horizons over 40 years, where the binomial coefficients lose precision) go through
+       steps 1-3.
     1. Evaluate a sign-preserving scaled NPV on a fixed grid of ~160 values of
        ``s = log(1 + r)`` covering ``r`` in [-0.99, 1000] (spacing ~1.6e-3 near ``r = 0``,
        ~8 % of ``|s|`` far out) as one matrix product per block of draws.
@@ -404,9 +448,16 @@ def irr(cash_flows, timing="end"):
     result = np.empty(flat.shape[0])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         finite = np.isfinite(flat).all(axis=1)
-        unique = finite & (_sign_changes(np.where(finite[:, None], flat, 0.0)) == 1)
-        result[unique] = _irr_unique(flat[unique])
-        rest = np.nonzero(~unique)[0]
+        clean = np.where(finite[:, None], flat, 0.0)
+        # one sign change: one root at most on each side (Descartes on the flows themselves);
+        # otherwise count on the rewritten polynomials
+        direct = finite & (_sign_changes(clean) <= 1)
+        other = np.nonzero(finite & ~direct)[0]
+        if other.size and n_years <= 40:
+            above, below = _root_counts(clean[other])
+            direct[other[(above <= 1) & (below <= 1)]] = True
+        result[direct] = _irr_descartes(flat[direct])
+        rest = np.nonzero(~direct)[0]
         for start in range(0, rest.size, chunk):
             rows = rest[start:start + chunk]
             result[rows] = _irr_chunk(flat[rows])
@@ -550,7 +601,7 @@ def annuity_payment(present_value, discount_rate, n_years):
     return (np.asarray(present_value, dtype=float) / annuity_factor(discount_rate, n_years))[()]
 
 
-def levelized_cost(costs, units, discount_rate, timing="end"):
+def levelized_cost(costs, units, discount_rate, timing="end", factors=None):
     """Levelized cost: present value of costs over present value of units produced.
 
     Parameters
@@ -574,8 +625,8 @@ def levelized_cost(costs, units, discount_rate, timing="end"):
     .. [1] Lazard, *Levelized Cost of Energy Analysis* (method); Brealey, Myers & Allen,
        ch. 6 (equivalent annual cost).
     """
-    pv_costs = present_value(costs, discount_rate, timing)
-    pv_units = present_value(units, discount_rate, timing)
+    pv_costs = present_value(costs, discount_rate, timing, factors)
+    pv_units = present_value(units, discount_rate, timing, factors)
     pv_costs, pv_units = np.broadcast_arrays(pv_costs, pv_units)
     no_units = pv_units == 0
     result = np.divide(pv_costs, np.where(no_units, 1.0, pv_units))

@@ -27,7 +27,7 @@ def _as_matrix(x, n: int, t: int) -> np.ndarray:
     if a.ndim == 1:
         return np.broadcast_to(a.reshape(1, -1) if a.shape[0] == t else a.reshape(-1, 1),
                                (n, t))
-    return a
+    return np.broadcast_to(a, (n, t))
 
 
 def revenue_required(accelerator_revenue, dc_cost_multiplier, end_user_gross_margin):

@@ -26,7 +26,9 @@ HOURS_PER_YEAR = 8760.0
 def _col(x, n: int) -> np.ndarray:
     """A per-draw scalar as a column (n, 1) (fixed values broadcast)."""
     a = np.asarray(x, dtype=float)
-    return a.reshape(-1, 1) if a.ndim else np.full((n, 1), float(a))
+    if a.ndim == 0 or a.size == 1:
+        return np.full((n, 1), float(a.reshape(-1)[0]))
+    return a.reshape(-1, 1)
 
 
 def _row(x, n: int, t: int) -> np.ndarray:
@@ -150,101 +152,105 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
         schedule = schedule[0]
     shares = delayed_shares(schedule, g("build_delay", 0.0), n)  # (n, T)
     cohorts = np.nonzero(shares.any(axis=0))[0]  # only years that buy capacity
-    shares_c = shares[:, cohorts]  # (n, C)
-    cohort_year = cohorts.astype(float).reshape(1, -1)
 
-    capex_total = _col(g("capex_total"), n)
-    overrun = _col(g("capex_overrun", 1.0), n)
-    base_spend_c = capex_total * shares_c  # announced money per cohort, before overrun
-    spend_c = base_spend_c * overrun  # (n, C) what is actually paid
-    mw_c = base_spend_c / _col(g("capex_per_mw"), n)  # overrun raises cost, not capacity
+    base_spend = _col(g("capex_total"), n) * shares  # announced money by year, before overrun
+    spend = base_spend * _col(g("capex_overrun", 1.0), n)  # (n, T) what is actually paid
+    mw = base_spend / _col(g("capex_per_mw"), n)  # overrun raises cost, not capacity
 
     compute_share = _col(g("compute_share"), n)
     it_life = _col(g("compute_life"), n)
     facility_life = _col(g("facility_life"), n)
-    online = cohort_year + _col(g("lead_time"), n)  # (n, C) [years from valuation date]
+    lead = _col(g("lead_time"), n)  # cohort c is online from c + lead [years]
     refresh = bool(g("refresh_it", False))
-    refresh_ratio = _col(g("refresh_cost_ratio", 1.0), n) if refresh else None
+    refresh_ratio = _col(g("refresh_cost_ratio", 1.0), n) if refresh else 0.0
 
     capacity_model = g("revenue_model") == "capacity"
     has_hours = g("gpus_per_mw") is not None and g("utilisation") is not None
-    util = _row(g("utilisation"), n, t) if has_hours else None
-    gpus_per_mw = _col(g("gpus_per_mw"), n) if has_hours else None
-    decline = _col(g("price_decline", 0.0), n)[..., None]  # (n, 1, 1)
-    log_keep = np.log1p(-np.minimum(decline, 1.0 - 1e-12))
-    price = _row(g("price_per_gpu_hour"), n, t) if capacity_model else None
+    lam = np.log1p(-np.minimum(_col(g("price_decline", 0.0), n), 1.0 - 1e-12))  # log(1 - d)
+    price = None
+    price_by_year = False
+    if capacity_model:
+        price_raw = np.asarray(g("price_per_gpu_hour"), dtype=float)
+        # by launch year when it is a (1 or n, T) series; one number per draw otherwise
+        price_by_year = price_raw.ndim == 2 and price_raw.shape[1] > 1
+        price = _row(price_raw, n, t) if price_by_year else _col(price_raw.reshape(-1), n)
 
-    spend = np.zeros((n, t))
-    spend[:, cohorts] = spend_c
+    # Every cohort has the same timeline relative to its spend year (lead time, lives), so each
+    # quantity is a kernel over j = k - c, built once per draw, then convolved with the cohorts'
+    # money or MW: cost O(generations + cohorts) per (draw, year), not their product.
+    j = np.arange(t, dtype=float).reshape(1, -1)
+    active_first = overlap(lead, it_life, t)[:, 0, :]  # generation 0, (n, T)
+    active_later = np.zeros((n, t))  # refresh generations
+    priced_kernel = np.zeros((n, t))  # active x (1 - decline)^age
+    per_generation = []  # (kernel, launch offset) for prices that vary by launch year
+    keep_j = np.exp(j * lam)  # (1 - d)^j, (n, T)
+    generations = 1
+    if refresh:
+        generations = min(math.ceil(t / max(float(it_life.min()), 1e-3)) + 1, 10_000)
     refresh_spend = np.zeros((n, t))
-    it_active_mw = np.zeros((n, t))  # MW-years of active IT in each year
-    in_service_capex = np.zeros((n, t))
+    book_value = np.zeros(n)
+    it_cost = compute_share * spend[:, cohorts]  # (n, C)
+    rows = np.arange(n).reshape(-1, 1)
+    for gen in range(generations):  # loop over refresh generations, vectorized over draws
+        start = lead + gen * it_life  # (n, 1) relative to the spend year
+        if gen > 0 and (start >= t).all():
+            break
+        active = active_first if gen == 0 else overlap(start, it_life, t)[:, 0, :]
+        if gen > 0:
+            active_later += active
+        if has_hours:
+            # (1 - d)^(j - s) = exp(j lam) exp(-s lam); min(1, .) clips the age at 0
+            decayed = active * np.minimum(keep_j * np.exp(-start * lam), 1.0)
+            priced_kernel += decayed
+            if price_by_year:
+                per_generation.append((decayed, np.floor(start).astype(np.int64)))
+        # absolute start of each cohort's generation, and whether it is bought in the horizon
+        abs_start = cohorts.reshape(1, -1) + start  # (n, C)
+        if gen > 0:
+            bought = abs_start < t
+            cost = np.where(bought, refresh_ratio * it_cost, 0.0)
+            pay_year = cohorts.reshape(1, -1) + np.floor(start).astype(np.int64)
+            flat = (rows * t + np.minimum(pay_year, t - 1))[bought]
+            refresh_spend += np.bincount(flat, weights=cost[bought],
+                                         minlength=n * t).reshape(n, t)
+        else:
+            cost = it_cost
+        book_value += (cost * np.clip((abs_start + it_life - t) / it_life, 0.0, 1.0)).sum(axis=1)
+    active_it = active_first + active_later
+    # IT depreciation: generation 0 costs compute_share x spend, later ones refresh_ratio x that
+    dep_it_kernel = (active_first + refresh_ratio * active_later) / it_life
+    dep_facility_kernel = overlap(lead, facility_life, t)[:, 0, :] / facility_life
+    facility_cost = (1.0 - compute_share) * spend
+    book_value += (facility_cost[:, cohorts] * np.clip(
+        (cohorts.reshape(1, -1) + lead + facility_life - t) / facility_life, 0.0, 1.0)).sum(axis=1)
+
+    def convolve(weights: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """out[k] = sum over cohorts c of weights[c] x kernel[k - c]."""
+        out = np.zeros((n, t))
+        for c in cohorts:  # loop over spend years (a handful), vectorized over draws
+            out[:, c:] += weights[:, c:c + 1] * kernel[:, :t - c]
+        return out
+
+    it_active_mw = convolve(mw, active_it)  # MW of active IT in each year
+    in_service_capex = convolve(spend, active_it)
+    depreciation = convolve(compute_share * spend, dep_it_kernel) + convolve(
+        facility_cost, dep_facility_kernel)
     gpu_hours = np.zeros((n, t))
     priced_hours = np.zeros((n, t))  # GPU-hours x (1 - decline)^age: for the levelized cost
     revenue = np.zeros((n, t))
-    depreciation = np.zeros((n, t))
-    book_value = np.zeros(n)
-
-    k_years = np.arange(t, dtype=float)
-    it_cost0 = compute_share * spend_c
-    # (1 - decline)^(k - s) = exp(k lam) exp(-s lam), lam = log(1 - decline) <= 0: separable,
-    # so no exponential of a (draw, cohort, year) array is needed; min(1, .) clips the age at 0
-    lam = log_keep[..., 0]  # (n, 1)
-    keep_k = np.exp(k_years[None, None, :] * lam[..., None]) if has_hours else None  # (n, 1, T)
-    unit_hours = None
     if has_hours:
-        unit_hours = util * (gpus_per_mw * HOURS_PER_YEAR)  # GPU-hours per active MW, (n, T)
-    if refresh:
-        horizon_gens = math.ceil(t / max(float(it_life.min()), 1e-3)) + 1
-        generations = range(min(horizon_gens, 10_000))
-    else:
-        generations = range(1)
-    priced_mw = np.zeros((n, t))  # sum of active MW x (1 - decline)^age
-    revenue_mw = np.zeros((n, t))  # the same, x launch price
-    for gen in generations:  # loop over refresh generations, vectorized over draws and cohorts
-        start = online + gen * it_life  # (n, C)
-        if gen > 0:
-            bought = start < t  # a refresh is paid in the year it happens, inside the horizon
-            if not bought.any():
-                break
-            cost = np.where(bought, refresh_ratio * it_cost0, 0.0)
-            pay_year = np.clip(np.floor(start), 0, t - 1).astype(np.int64)
-            onehot = (pay_year[..., None] == np.arange(t)) & bought[..., None]
-            refresh_spend += np.einsum("nc,nct->nt", cost, onehot)
-        else:
-            cost = it_cost0
-        life = np.broadcast_to(it_life, start.shape)  # each generation serves one IT life
-        active = overlap(start, life, t)  # (n, C, T)
-        it_active_mw += np.einsum("nct,nc->nt", active, mw_c)
-        in_service_capex += np.einsum("nct,nc->nt", active, spend_c)
-        # straight-line IT depreciation over its life from the time it comes online
-        depreciation += np.einsum("nct,nc->nt", active, cost / life)
-        remaining = np.clip((start + life - t) / life, 0.0, 1.0)
-        if gen > 0:
-            remaining = np.where(start < t, remaining, 0.0)
-        book_value += (cost * remaining).sum(axis=1)
-        if has_hours:
-            factor = np.minimum(keep_k * np.exp(-start * lam)[..., None], 1.0)  # (n, C, T)
-            factor *= active
-            priced_mw += np.einsum("nct,nc->nt", factor, mw_c)
-            if capacity_model:
-                launch = np.clip(np.floor(start), 0, t - 1).astype(np.int64)
-                p_launch = np.take_along_axis(np.broadcast_to(price, (n, t)), launch, axis=1)
-                revenue_mw += np.einsum("nct,nc->nt", factor, mw_c * p_launch)
-        if not refresh:
-            break
-    if has_hours:
+        unit_hours = _row(g("utilisation"), n, t) * (_col(g("gpus_per_mw"), n) * HOURS_PER_YEAR)
         gpu_hours = it_active_mw * unit_hours
-        priced_hours = priced_mw * unit_hours
-        if capacity_model:
+        priced_hours = convolve(mw, priced_kernel) * unit_hours
+        if capacity_model and not price_by_year:
+            revenue = priced_hours * price
+        elif capacity_model:
+            prices = np.broadcast_to(price, (n, t))
+            revenue_mw = np.zeros((n, t))
+            for decayed, offset in per_generation:  # launch year of cohort c: c + offset
+                launch = np.minimum(np.arange(t).reshape(1, -1) + offset, t - 1)
+                revenue_mw += convolve(mw * np.take_along_axis(prices, launch, axis=1), decayed)
             revenue = revenue_mw * unit_hours
-
-    # facility: depreciated from the online time over facility_life; it is not refreshed
-    facility_cost = (1.0 - compute_share) * spend_c
-    fac_active = overlap(online, facility_life * np.ones_like(online), t)
-    depreciation += (facility_cost[..., None] * fac_active / facility_life[..., None]).sum(axis=1)
-    book_value += (facility_cost * np.clip((online + facility_life - t) / facility_life, 0.0,
-                                           1.0)).sum(axis=1)
 
     if not capacity_model:
         revenue = np.broadcast_to(_row(g("revenue_path"), n, t), (n, t)) * _row(
@@ -280,12 +286,13 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
         "fcf": fcf,
         "cumulative_fcf": np.cumsum(fcf, axis=1),
     }
+    factors = financials.discount_factors(t, rate.reshape(-1) if rate.ndim else rate, timing)
     costs = spend + refresh_spend + energy_cost + fixed_opex
     sold = priced_hours * (1.0 - cor_share)
-    levelized = financials.levelized_cost(costs, sold, rate, timing=timing) if has_hours else \
-        np.full(n, np.nan)
+    levelized = financials.levelized_cost(costs, sold, rate, factors=factors) if has_hours \
+        else np.full(n, np.nan)
     out.update({
-        "npv": financials.npv(fcf, rate, timing=timing),
+        "npv": np.broadcast_to(financials.npv(fcf, rate, factors=factors), (n,)),
         "irr": financials.irr(fcf, timing=timing) if with_irr else np.full(n, np.nan),
         "payback_years": financials.payback_years(fcf),
         "peak_funding": financials.peak_funding(fcf),

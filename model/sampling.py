@@ -251,8 +251,9 @@ def inputs_from_uniforms(scenario: Scenario, u: np.ndarray, names: list[str],
     Returns
     -------
     dict
-        name -> float (fixed scalar), ndarray (n,) (uncertain scalar), ndarray (T,) (fixed
-        series), ndarray (n, T) (uncertain series), or the switch value.
+        name -> float (fixed scalar) or ndarray (n,) (uncertain scalar); parameters that may
+        vary by year (series kinds) are always 2-D: (1, 1) or (n, 1) when given as one number,
+        (1, T) or (n, T) as a series; switches as their value.
     """
     n = u.shape[0]
     col = {name: j for j, name in enumerate(names)}
@@ -262,12 +263,15 @@ def inputs_from_uniforms(scenario: Scenario, u: np.ndarray, names: list[str],
 
     out: dict = {}
     for name, p in scenario.parameters.items():
+        by_year = p.spec.kind in ("series", "schedule")  # always 2-D: (1 or n, 1 or T)
         if p.form == "switch":
             out[name] = p.value
         elif p.form == "scalar":
-            out[name] = p.dist.mean() if p.dist.is_fixed else p.dist.ppf(u_of(name))
+            v = p.dist.mean() if p.dist.is_fixed else p.dist.ppf(u_of(name))
+            out[name] = np.reshape(v, (-1, 1)) if by_year else v
         elif p.form == "series":
-            out[name] = _series_values(p, u_of, scenario.years, n)
+            v = _series_values(p, u_of, scenario.years, n)
+            out[name] = v.reshape(1, -1) if v.ndim == 1 else v
         elif p.form == "calibrated":
             paths = calibrated[name]
             idx = np.minimum((u_of(name) * paths.shape[0]).astype(np.int64), paths.shape[0] - 1)

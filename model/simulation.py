@@ -106,7 +106,7 @@ def run_model(scenario: Scenario, inputs: dict, n: int, with_irr: bool = True) -
 
 
 def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str = "mc",
-             chunk_size: int = 50_000, series_draws: int = 200_000,
+             chunk_size: int = 8192, series_draws: int = 200_000,
              precision: float | None = None, max_draws: int = 2_000_000,
              progress: bool = False) -> "Results":
     """Monte Carlo run of a scenario.
@@ -182,6 +182,8 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
                     metric_parts.setdefault(name, []).append(np.asarray(out[name], float))
             for p in scenario.uncertain():
                 v = np.asarray(inputs[p.name], dtype=float)
+                if v.ndim == 2 and v.shape[1] == 1:
+                    v = v[:, 0]  # one number per draw
                 input_parts.setdefault(p.name, []).append(v)
             if kept < series_draws:
                 take = min(n, series_draws - kept)

@@ -308,10 +308,10 @@ models:
     noise: *noise
 """
 
-# Small runs keep the file fast. 2 x 300 draws give R-hat about +-0.01 of sampling noise, so
+# Small runs keep the file fast. 2 x 250 draws give R-hat about +-0.01 of sampling noise, so
 # recovery tests gate on divergences and a loose R-hat; the strict gate is tested on a model that
 # is really broken.
-FAST = dict(draws=300, tune=300, chains=2, cores=1, seed=3)
+FAST = dict(draws=250, tune=300, chains=2, cores=1, seed=3)
 
 
 @pytest.fixture(scope="module")

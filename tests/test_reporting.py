@@ -363,6 +363,42 @@ def test_write_index_lists_only_reports(tmp_path):
     assert "No reports yet." in text
 
 
+def test_calibration_hook(tmp_path, monkeypatch):
+    """Calibrated parameters are listed; model.calibration.report_section adds a section."""
+    import types
+
+    from matplotlib.figure import Figure as MplFigure
+
+    from model import calibration, reporting
+    from model.loading import Parameter
+    from model.schema import VOCABULARY
+
+    obs = REPO / "assumptions" / "observations" / "anthropic_revenue.csv"
+    if not obs.is_file():
+        pytest.skip("no observation file to point a calibrated parameter at")
+    spec = VOCABULARY["programme"]["revenue_path"]
+    param = Parameter("revenue_path", spec, "calibrated",
+                      calibrated={"observations": obs, "model": "logistic", "draws": 500})
+    res = types.SimpleNamespace(scenario=types.SimpleNamespace(
+        parameters={"revenue_path": param}), ds=types.SimpleNamespace(attrs={"seed": 7}))
+
+    def section(parameter, scenario, seed):
+        fig = MplFigure(figsize=(2, 1))
+        fig.subplots().plot([0, 1], [1, 2])
+        return {"title": f"Fit of {parameter.name}", "paragraphs": [f"seed {seed}"],
+                "figures": [figures.Figure("calibration_revenue_path", fig, "Fit", "cap", "alt")]}
+
+    monkeypatch.setattr(calibration, "report_section", section, raising=False)
+    out = reporting._calibration_section(res, tmp_path)
+    assert out["rows"][0]["name"] == "revenue_path" and out["rows"][0]["model"] == "logistic"
+    assert out["rows"][0]["sha256"] == hashlib.sha256(obs.read_bytes()).hexdigest()
+    assert out["extra"][0]["title"] == "Fit of revenue_path"
+    assert out["extra"][0]["paragraphs"] == ["seed 7"]
+    assert (tmp_path / "calibration_revenue_path.png").is_file()
+    monkeypatch.delattr(calibration, "report_section")
+    assert reporting._calibration_section(res, tmp_path)["extra"] == []
+
+
 # ============================================================================ atomicity
 def _small(programme_file, overlay=None):
     return simulate(load_scenario(programme_file, scenario=overlay), draws=200, seed=1)
@@ -572,13 +608,18 @@ def _fetched(events: list[dict]) -> list[str]:
             if e["method"] == "Network.requestWillBeSent"]
 
 
-@pytest.mark.browser
-def test_report_html_in_a_real_browser(report, tmp_path):
+@pytest.fixture(scope="module")
+def chromium() -> Path:
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not found: install Chromium (`apt-get install -y chromium`, "
                     "as .ci/run does) to run the browser test")
+    return CHROMIUM
+
+
+@pytest.mark.browser
+def test_report_html_in_a_real_browser(chromium, report, tmp_path):
     res, out = report
-    browser = _Chromium(CHROMIUM)
+    browser = _Chromium(chromium)
     try:
         # control: the detector does see an image fetched from the network
         probe = tmp_path / "probe.html"

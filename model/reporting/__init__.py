@@ -36,7 +36,6 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
-import math
 import os
 import shlex
 import struct
@@ -105,6 +104,12 @@ def _fig_entry(fig: F.Figure, folder: Path) -> dict:
             "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")}
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
@@ -116,6 +121,7 @@ def _atomic_file(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a report is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -177,12 +183,17 @@ def _ci(x, conf) -> str:
     return f"{x:.2f} ± {conf:.2f}"
 
 
-def _sensitivity_section(res, sr, figdir: Path) -> dict:
+def _looks_numeric(cell: str) -> bool:
+    return bool(cell) and (cell[0].isdigit() or cell[0] in "+-−$<>" or cell.startswith("P")
+                           and cell[1:2].isdigit() or cell.startswith("none"))
+
+
+def _sensitivity_section(res, sr, figdir: Path, settings: dict) -> dict:
     """Report section from a SensitivityResult: headline, figures, tables, importance."""
     from ..sensitivity import fmt_value
 
     out_name = sr.output
-    out_label = content.METRIC_LABELS.get(out_name, out_name)
+    out_label = sr.output_label
     section = {"headline": sr.headline(), "figures": [], "tables": [], "importance": {},
                "importance_label": None, "notes": list(getattr(sr, "notes", []) or [])}
     section["intro"] = (
@@ -243,9 +254,11 @@ def _sensitivity_section(res, sr, figdir: Path) -> dict:
         for s in _rows(sr.sobol):
             imp[s.parameter] = max(imp.get(s.parameter, 0.0), float(s.ST))
         section["importance"] = {k: f"{v:.2f}" for k, v in imp.items()}
-        section["importance_label"] = f"Sobol ST ({out_label})"
+        section["importance_label"] = f"Sobol ST of {sr.output_label}"
     if sr.breakeven is not None:
-        target = content.METRIC_LABELS.get(sr.breakeven_output, sr.breakeven_output)
+        from ..sensitivity import OUTPUT_LABELS
+
+        target = OUTPUT_LABELS.get(sr.breakeven_output, sr.breakeven_output)
         rows = []
         for q in _rows(sr.breakeven):
             if q.status == "found":
@@ -266,7 +279,11 @@ def _sensitivity_section(res, sr, figdir: Path) -> dict:
             "columns": ["Input", "Provenance", "Spearman", "PRCC"],
             "rows": [[q.input, q.provenance, f"{q.spearman:+.2f}", f"{q.prcc:+.2f}"]
                      for q in _rows(sr.rank, 12)]})
-    s = {k: v for k, v in SENSITIVITY_SETTINGS.items()}
+    for t in section["tables"]:  # right-align the columns that hold numbers
+        t["num"] = [i > 0 and any(row[i] for row in t["rows"]) and
+                    all(_looks_numeric(row[i]) or not row[i] for row in t["rows"])
+                    for i in range(len(t["columns"]))]
+    s = settings
     section["settings"] = {"output": out_name, "methods": list(sr.methods),
                            "sobol_n": sr.sobol_n, "num_resamples": s["num_resamples"],
                            "seed": sr.seed, "sobol_model_evaluations": sr.sobol_rows}
@@ -355,9 +372,11 @@ def _subtitle(res) -> str:
             f"input hash {sc.input_hash[:12]} · {str(a.get('created', ''))[:10]}")
 
 
-def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_result) -> dict:
+def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_result,
+               sens_settings: dict) -> dict:
     """Write every file of one report into ``folder`` (the staging directory)."""
     sc = res.scenario
+    os.chmod(folder, 0o777 & ~_umask())  # the staging folder is private (mkdtemp)
     figdir = folder / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
 
@@ -372,7 +391,7 @@ def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_
     if isinstance(sens_result, str):
         sens_missing = sens_result
     elif sens_result is not None:
-        sens = _sensitivity_section(res, sens_result, figdir)
+        sens = _sensitivity_section(res, sens_result, figdir, sens_settings)
         _write_text(folder / "sensitivity.json", _dumps(sens_result.to_json_dict()))
 
     sections = _sections(res)
@@ -392,6 +411,7 @@ def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_
                                                     else []))
     ctx = {
         "title": sc.title, "label": sc.label, "overlay": sc.overlay, "model": sc.model,
+        "description": " ".join(str(sc.description or "").split()),
         "subtitle": _subtitle(res), "head": head,
         "metrics": content.metrics_table(res), "metrics_note": _metrics_note(res),
         "sections": sections, "sensitivity": sens, "sensitivity_missing": sens_missing,
@@ -430,18 +450,22 @@ def _compare_context(results_list, folder_names: list[str]) -> dict:
     table = []
     for key in ("npv_positive", "payback_within_horizon", "gap_closed_by_end"):
         if any(key in r["probabilities"] for r in rows):
-            label = content.PROBABILITY_LABELS[key].format(end="end of horizon")
+            label = {"npv_positive": "P(NPV > 0)",
+                     "payback_within_horizon": "P(payback within the horizon)",
+                     "gap_closed_by_end": "P(gap closed in the last year)"}[key]
             table.append({"label": label, "cells": [
                 content.prob_text(r["probabilities"][key], int(res.ds.attrs["draws"]))
                 if key in r["probabilities"] else "—"
                 for r, res in zip(rows, results_list)]})
     order = [("npv", "NPV, median (P05 – P95)", "q"), ("npv", "NPV, mean ± MCSE", "mean"),
              ("npv_per_dollar_capex", "NPV per $ of capex, mean", "ratio"),
-             ("irr", "IRR, median", "p50"), ("payback_years", "Payback (years), median", "p50"),
+             ("irr", "IRR, median", "p50"),
+             ("payback_years", "Payback (years), median where reached", "p50"),
              ("peak_funding", "Peak funding, median", "p50"),
              ("revenue_gap_final", "Final-year gap, median (P05 – P95)", "q"),
              ("cumulative_revenue_gap_total", "Cumulative gap, median", "p50"),
-             ("gap_close_year", "Years until the gap closes, median", "p50")]
+             ("gap_close_year", "Years until the gap closes, median where it does",
+              "p50")]
     for key, label, how in order:
         if not any(key in r["metrics"] for r in rows):
             continue
@@ -473,10 +497,11 @@ def _compare_context(results_list, folder_names: list[str]) -> dict:
 
 def _write_comparison(results_list, folder_names, folder: Path, command: str | None) -> None:
     ctx = _compare_context(results_list, folder_names)
+    os.chmod(folder, 0o777 & ~_umask())
     figdir = folder / "figures"
     ctx["figures"] = [_fig_entry(f, figdir) for f in F.comparison_figures(results_list)]
     ctx["command"] = command or ""
-    ctx["created"] = content.manifest(results_list[0], command, None, None)["report_created"]
+    ctx["created"] = content.now_utc()
     _write_text(folder / "compare.md", render("compare.md.j2", c=ctx))
     _write_text(folder / "compare.html", render("compare.html.j2", c=ctx))
     _write_text(folder / "compare.json", _dumps({
@@ -587,10 +612,10 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
         index = root is not None
 
     if command is None:
-        command = shlex.join(["capex", "report"] + [display_path(r.scenario.path)
-                                                    for r in results_list])
+        command = "model.reporting.build_report (Python API)"
 
     # sensitivity runs first: nothing is staged while the (slowest) computation runs
+    sens_settings = dict(SENSITIVITY_SETTINGS, **(sensitivity_settings or {}))
     sens_results: list = []  # a SensitivityResult, or why there is none (str)
     for res in results_list:
         if not sensitivity:
@@ -600,7 +625,7 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
         elif not res.scenario.uncertain():
             sens_results.append("every input is fixed, so nothing varies")
         else:
-            sens_results.append(run_sensitivity(res, sensitivity_settings))
+            sens_results.append(run_sensitivity(res, sens_settings))
 
     written: list[Path] = []
     with ExitStack() as stack:
@@ -608,7 +633,7 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
 
         for res, final, sr in zip(results_list, finals, sens_results):
             tmp = stack.enter_context(atomic_dir(final))
-            _write_one(res, tmp, final, command, sr)
+            _write_one(res, tmp, final, command, sr, sens_settings)
             written.append(final)
         if several:
             final = root / COMPARISON_DIR

@@ -135,6 +135,10 @@ def metric_cell(x, unit: str) -> str:
     return fmt_metric(float(x), unit)
 
 
+def now_utc() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -329,7 +333,7 @@ def manifest(res, command: str | None, out: Path | None, sens: dict | None) -> d
         "input_files": files,
         "simulated_at": str(a.get("created", "")),
         "simulation_seconds": float(a.get("elapsed_seconds", float("nan"))),
-        "report_created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "report_created": now_utc(),
         "versions": dict(versions()),
         "python": sys.version.split()[0],
         "platform": platform.platform(terse=True),

@@ -275,7 +275,7 @@ def cumulative_fcf(res) -> Figure:
 
 @_styled
 def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_label=None,
-                  shade_below=None, note=None) -> Figure:
+                  shade_below=None, note=None, label_fmt=None) -> Figure:
     """Histogram (left) and empirical CDF (right) of the finite draws of a metric."""
     v = np.asarray(values, dtype=float)
     finite = np.sort(v[np.isfinite(v)])
@@ -300,14 +300,15 @@ def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_
     med = np.quantile(finite, 0.5) if finite.size else float("nan")
     for ax in (ax1, ax2):
         ax.xaxis.set_major_formatter(FuncFormatter(lambda t, _p: fmt(t)))
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
         ax.set_xlim(lo, hi)
         ax.set_xlabel(xlabel)
         if math.isfinite(med):
             ax.axvline(med, color="black", linewidth=1.2, linestyle=":")
         if ref is not None and lo <= ref <= hi:
             ax.axvline(ref, color=VERMILLION, linewidth=1.4)
-    handles = [Line2D([], [], color="black", linestyle=":", label=f"median {fmt(med)}")]
+    handles = [Line2D([], [], color="black", linestyle=":",
+                      label=f"median {(label_fmt or fmt)(med)}")]
     if ref is not None and lo <= ref <= hi:
         handles.append(Line2D([], [], color=VERMILLION, label=ref_label))
     elif ref is not None:
@@ -360,8 +361,9 @@ def irr_distribution(res) -> Figure:
                                               "draws are left out of the bars." if und > 0 else
                                               "IRR is defined in every draw."),
         "Histogram and cumulative distribution of IRR with a line at the discount rate.",
-        ref=hurdle, ref_label=f"discount rate {100 * hurdle:.1f} %" if hurdle is not None else
-        None, shade_below=hurdle, note=note)
+        ref=hurdle, ref_label=f"discount rate {100 * hurdle:.1f}%" if hurdle is not None else
+        None, shade_below=hurdle, note=note,
+        label_fmt=lambda t: f"{100 * t:.1f}%".replace("-", MINUS))
 
 
 @_styled
