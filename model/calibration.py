@@ -34,7 +34,7 @@ import math
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -122,19 +122,17 @@ def _az_loo(idata) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = az.loo(idata, pointwise=True)
-    get = (lambda k: res[k]) if not hasattr(res, "elpd") else (lambda k: getattr(res, k))
-    if AZ_MAJOR < 1:
-        elpd, p = float(res["elpd_loo"]), float(res["p_loo"])
-    else:
-        elpd, p = float(get("elpd")), float(get("p"))
-    k = np.asarray(get("pareto_k"), dtype=float).ravel()
+    # 0.x: a pandas Series (elpd_loo, p_loo, ...); 1.x: a dataclass (elpd, p, ...) that also
+    # supports res[key]
+    elpd, p = (res["elpd_loo"], res["p_loo"]) if AZ_MAJOR < 1 else (res["elpd"], res["p"])
+    k = np.asarray(res["pareto_k"], dtype=float).ravel()
     return {
-        "elpd": elpd,
-        "se": float(get("se")),
-        "p": p,
+        "elpd": float(elpd),
+        "se": float(res["se"]),
+        "p": float(p),
         "pareto_k": k,
         "max_pareto_k": float(np.nanmax(k)) if k.size else math.nan,
-        "warning": bool(get("warning")),
+        "warning": bool(res["warning"]),
         "messages": sorted({str(w.message).split("\n")[0] for w in caught}),
     }
 
@@ -635,8 +633,8 @@ class Calibration:
         -------
         pandas.DataFrame
             Index: parameter; columns ``mean``, ``median``, ``sd``, ``hdi_low``, ``hdi_high``,
-            ``r_hat``, ``ess_bulk``, ``ess_tail``, ``unit``. Sampled parameters first, then derived ones
-            (``level`` [series unit], ``cap`` [USD/year]).
+            ``r_hat``, ``ess_bulk``, ``ess_tail``, ``unit``. Sampled parameters first, then
+            derived ones (``level`` [series unit], ``cap`` [USD/year]).
         """
         post = _az_group(self.idata, "posterior")
         free = self.spec.free_params
@@ -1018,7 +1016,10 @@ def _cache_key(obs_bytes: bytes, spec: ModelSpec, mp: ModelPriors, settings: dic
         "arviz_major": AZ_MAJOR,
         "observations_sha256": hashlib.sha256(obs_bytes).hexdigest(),
         "model": spec.name,
-        "priors": mp.to_dict(),
+        # the numbers only: rewording a rationale does not change the posterior
+        "reference_date": mp.reference_date,
+        "priors": {k: [p.distribution, sorted(p.args.items()), p.unit]
+                   for k, p in sorted(mp.params.items())},
         "settings": settings,
     }
     blob = json.dumps(material, sort_keys=True, default=str).encode()
@@ -1107,8 +1108,14 @@ def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: i
             except Exception as exc:  # corrupt or unreadable: re-sample
                 _log.warning("ignoring unreadable cached calibration %s (%s)", cache_path, exc)
                 idata = None
+        if idata is not None and idata["posterior"].attrs.get("capex_key") != key:
+            _log.warning("ignoring cached calibration %s: its key does not match", cache_path)
+            idata, from_cache = None, False
     if idata is None:
         idata = _sample(spec, mp, fitted, settings, cores)
+        idata["posterior"].attrs["capex_key"] = key
+        idata["posterior"].attrs["capex_model"] = model
+        idata["posterior"].attrs["capex_observations"] = str(observations_path)
         if cache_path is not None:
             _az_to_netcdf(idata, cache_path)
     cal = Calibration(idata, spec, obs, mp, settings, key, from_cache=from_cache,

@@ -144,14 +144,19 @@ def cmd_run(args) -> int:
     if getattr(args, "report", False):
         from .reporting import build_report
 
-        build_report([res], out=Path(args.report_out) if args.report_out else None,
-                     command=f"capex run {path} --report")
+        written = build_report([res], out=Path(args.report_out) if args.report_out else None,
+                               command=f"capex run {path} --report")
+        report_paths = [str(p) for p in written]
+    else:
+        report_paths = []
     if args.json:
         print(json.dumps(res.to_json_dict(), indent=2))
     else:
         print(summary_table(res))
         if args.out:
             print(f"\nwrote {args.out}/results.nc, summary.csv, summary.json")
+        for p in report_paths:
+            print(f"report: {p}")
     return 0
 
 
@@ -304,4 +309,8 @@ def register(sub, epilog):
     from .sensitivity import register_cli as register_sensitivity
 
     register_sensitivity(sub, epilog, add_run_options)
+
+    from .reporting import register_cli as register_report
+
+    register_report(sub, epilog, add_run_options)
     return sub

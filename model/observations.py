@@ -3,8 +3,12 @@
 An observation file (``assumptions/observations/*.csv``) holds one data series, one row per data
 point, every row with its source::
 
-    date,value,unit,measure,kind,source_title,publisher,published,address,quote,confidence,fact_id,note
-    2024-12-31,1B,USD/year,run_rate,observation,Amodei: ...,Aihola,2026-02,https://...,"...",secondary,anthropic-rev-history-2023-2025,
+    date,value,unit,measure,kind,source_title,publisher,published,address,quote,confidence,
+        fact_id,note
+    2024-12-31,1B,USD/year,run_rate,observation,Amodei: ...,Aihola,2026-02,https://...,"...",
+        secondary,anthropic-rev-history-2023-2025,
+
+(one line each in the file; wrapped here).
 
 ``measure`` says what the value is:
 

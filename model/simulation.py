@@ -342,9 +342,29 @@ class Results:
             "version": a["version"],
         }
 
-    def to_netcdf(self, path) -> None:
-        """Save the Dataset (NetCDF4 via h5netcdf)."""
-        self.ds.to_netcdf(path, engine="h5netcdf")
+    def to_netcdf(self, path, series: str = "draws") -> None:
+        """Save the Dataset (NetCDF4 via h5netcdf, compressed).
+
+        Parameters
+        ----------
+        path : str or Path
+        series : {"draws", "quantiles"}
+            ``draws`` keeps every draw's yearly path; ``quantiles`` replaces the yearly series
+            by their P05/P25/P50/P75/P95 by year (dim ``quantile``), keeping metrics and inputs
+            per draw: a file ~10x smaller, used for the reports kept in the repository.
+        """
+        ds = self.ds
+        if series == "quantiles":
+            names = [s for s in self.series_names if "draw" in ds[s].dims]
+            q = xr.Dataset({s: (("quantile", "year"), self.series_quantiles(s), ds[s].attrs)
+                            for s in names},
+                           coords={"quantile": list(self.QUANTILES), "year": ds["year"].values})
+            ds = ds.drop_vars(names).merge(q)
+            ds.attrs.update(self.ds.attrs, series_stored="quantiles")
+        elif series != "draws":
+            raise ValueError("series must be 'draws' or 'quantiles'")
+        encoding = {v: {"compression": "gzip", "compression_opts": 4} for v in ds.data_vars}
+        ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
 def _clean(d: dict) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import textwrap
 import warnings
 from pathlib import Path
 
@@ -241,7 +240,7 @@ TRUTH = {
     "exponential": {"log_level": math.log(10e9), "growth": 0.8, "noise": 0.05},
     "logistic": {"log_level": math.log(10e9), "growth": 0.8, "headroom": 1.5, "noise": 0.05},
     "gompertz": {"log_level": math.log(10e9), "growth": 0.8, "headroom": 2.0, "noise": 0.05},
-    "decaying_growth": {"log_level": math.log(10e9), "growth": 1.0, "growth_decay": 0.8,
+    "decaying_growth": {"log_level": math.log(10e9), "growth": 1.0, "growth_decay": 0.5,
                         "long_run_growth": 0.15, "noise": 0.05},
     "exp_decline": {"log_level": math.log(2.5), "decline": 0.3, "noise": 0.1},
 }

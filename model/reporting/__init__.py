@@ -384,7 +384,7 @@ def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_
     run_json = res.to_json_dict()
     _write_text(folder / "summary.json", _dumps(run_json))
     res.summary().to_csv(folder / "summary.csv", index_label="metric")
-    res.to_netcdf(folder / "results.nc")
+    res.to_netcdf(folder / "results.nc", series="quantiles")
 
     sens = None
     sens_missing = None

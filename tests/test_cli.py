@@ -1,0 +1,113 @@
+"""The command line contract (DESIGN.md §4): commands, --json shape, exit codes, outputs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.cli import main
+from model.docs import render
+
+ROOT = Path(__file__).resolve().parents[1]
+VALID = ROOT / "tests" / "fixtures" / "valid_minimal.yaml"
+
+
+def test_validate_without_path_checks_assumptions(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    assert main(["validate"]) == 0
+    assert "anthropic_fluidstack.yaml" in capsys.readouterr().out
+
+
+def test_python_dash_m_model_is_the_cli():
+    out = subprocess.run([sys.executable, "-m", "model", "validate", str(VALID)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "ok  " in out.stdout
+
+
+def test_run_json_has_the_documented_shape(capsys):
+    assert main(["run", str(VALID), "--draws", "300", "--seed", "3", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert {"scenario", "model", "draws", "seed", "years", "metrics", "probabilities", "series",
+            "provenance"} <= set(d)
+    assert d["draws"] == 300 and d["seed"] == 3 and d["years"][0] == 2025
+    for name in ("npv", "irr", "payback_years", "peak_funding", "levelized_cost_per_gpu_hour"):
+        assert {"unit", "mean", "sd", "mcse", "p05", "p25", "p50", "p75", "p95",
+                "undefined_share"} <= set(d["metrics"][name])
+    assert set(d["probabilities"]) == {"npv_positive", "payback_within_horizon"}
+    for p in d["probabilities"].values():
+        assert 0 <= p["value"] <= 1 and p["mcse"] >= 0
+    assert len(d["series"]["revenue"]["p50"]) == len(d["years"])
+    assert d["provenance"] == {"parameters": 17, "sourced": 1, "hypothetical": 16}
+
+
+def test_run_out_writes_results(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(VALID), "--draws", "200", "--out", str(out), "--quiet"]) == 0
+    assert {"results.nc", "summary.csv", "summary.json"} <= {p.name for p in out.iterdir()}
+    import xarray as xr
+
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        assert ds.sizes["draw"] == 200 and ds.attrs["seed"] == 0
+
+
+def test_compare_json_uses_common_random_numbers(capsys):
+    assert main(["compare", str(VALID), "--scenario", "base", "--scenario", "bear",
+                 "--draws", "400", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert [r["scenario"] for r in d["runs"]] == ["valid-minimal", "valid-minimal[bear]"]
+    assert d["common_random_numbers"] is True
+    assert "npv_per_dollar_capex" in d["runs"][0]["metrics"]
+
+
+def test_compare_needs_two_runs(capsys):
+    assert main(["compare", str(VALID)]) == 2
+    assert "at least two runs" in capsys.readouterr().err
+
+
+def test_bad_command_line_values_exit_2(capsys):
+    assert main(["run", str(VALID), "--draws", "1"]) == 2
+    assert "--draws" in capsys.readouterr().err
+
+
+def test_sources_prints_the_bibliography(capsys):
+    assert main(["sources", str(ROOT / "assumptions" / "anthropic_fluidstack.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Bibliography of")
+    assert "cited by:" in out and "https://" in out
+
+
+@pytest.mark.parametrize("kind", ["programme", "industry"])
+def test_new_writes_a_template_that_validates_and_runs(tmp_path, kind, capsys):
+    path = tmp_path / f"{kind}.yaml"
+    assert main(["new", f"my-{kind}", "--model", kind, "--out", str(path)]) == 0
+    assert main(["validate", str(path)]) == 0
+    assert main(["run", str(path), "--draws", "100", "--quiet"]) == 0
+    assert main(["new", f"my-{kind}", "--out", str(path)]) == 2  # refuses to overwrite
+
+
+def test_assumptions_readme_is_generated_from_the_schema():
+    # regenerate with: python -m model.docs
+    assert (ROOT / "assumptions" / "README.md").read_text(encoding="utf-8") == render()
+
+
+def test_currency_year_conversion_with_an_inflation_series(tmp_path):
+    # a value in 2023 money, scenario in 2025 money, inflation 4 % (2024) and 3 % (2025):
+    # 10B x 1.04 x 1.03 = 10.712B
+    text = VALID.read_text().replace("years: {start: 2025, end: 2030}", (
+        "years: {start: 2025, end: 2030}\ncurrency_year: 2025\ninflation:\n"
+        "  values: {2024: 0.04, 2025: 0.03}\n  unit: 1/year\n  hypothetical: test"))
+    text = text.replace("    value: 10B\n    unit: USD\n",
+                        "    value: 10B\n    unit: USD\n    currency_year: 2023\n")
+    path = tmp_path / "cy.yaml"
+    path.write_text(text)
+    from model import load_scenario
+
+    sc = load_scenario(path)
+    assert sc.parameters["capex_total"].dist.mean() == pytest.approx(10e9 * 1.04 * 1.03,
+                                                                     rel=1e-12)
+    # without the inflation series the conversion is refused, with a fix
+    path.write_text(text.replace("inflation:", "inflation_off:"))
+    assert main(["validate", str(path)]) == 2
