@@ -58,9 +58,11 @@ __all__ = [
     "ModelSpec",
     "ParamSpec",
     "compare",
+    "default_cache_dir",
     "diagnose",
     "fit",
     "models_for",
+    "report_section",
 ]
 
 #: Bump when the model code changes in a way that invalidates cached posteriors.
@@ -840,6 +842,8 @@ class Calibration:
         -------
         matplotlib.axes.Axes
         """
+        from matplotlib.ticker import MaxNLocator
+
         obs = self.observations
         t0 = min(float(obs["t"].min()), float(min(years))) - 0.25
         t1 = max(float(obs["t"].max()), float(max(years)) + 1.0)
@@ -871,6 +875,7 @@ class Calibration:
                         capsize=3, label="calendar-year figure, 90 %")
         ax.set_yscale("log")
         ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"{what} [{self.unit}]")
         series = self.observations.attrs.get("series", "")
         flag = "" if self.diagnostics["ok"] else "  (FAILED diagnostics)"
@@ -892,6 +897,8 @@ class Calibration:
         -------
         matplotlib.axes.Axes
         """
+        from matplotlib.ticker import MaxNLocator
+
         group = f"{kind}_predictive"
         pp = np.exp(np.asarray(_az_group(self.idata, group)["obs"]))
         pp = pp.reshape(-1, pp.shape[-1])
@@ -905,8 +912,10 @@ class Calibration:
         ax.plot(x, fit_rows["value"], "o", color="k", ms=5, label="observed")
         ax.set_yscale("log")
         ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"[{self.unit}]")
-        ax.set_title(f"{kind.capitalize()} predictive check: {self.model_name}")
+        series = self.observations.attrs.get("series", "")
+        ax.set_title(f"{kind.capitalize()} predictive check: {series}, {self.model_name}")
         ax.legend(fontsize=7, loc="best")
         return ax
 
@@ -1026,10 +1035,24 @@ def _cache_key(obs_bytes: bytes, spec: ModelSpec, mp: ModelPriors, settings: dic
     return hashlib.sha256(blob).hexdigest()
 
 
+def default_cache_dir() -> Path:
+    """Where posteriors are cached by default: ``$CAPEX_CACHE_DIR/calibration``, else
+    ``$XDG_CACHE_HOME/capex/calibration``, else ``~/.cache/capex/calibration``."""
+    if os.environ.get("CAPEX_CACHE_DIR"):
+        return Path(os.environ["CAPEX_CACHE_DIR"]) / "calibration"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "capex" / "calibration"
+
+
+#: Calibrations fitted in this process, by cache key (a report re-uses the run's fit).
+_MEMO: dict[str, "Calibration"] = {}
+
+
 def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: int = 1000,
         chains: int = 2, seed: int = 0, priors_path: str | Path | None = None,
-        cache_dir: str | Path | None = None, strict: bool = False, cores: int | None = None,
-        target_accept: float = 0.95, prior_draws: int = 500) -> Calibration:
+        cache_dir: str | Path | None | bool = None, strict: bool = False,
+        cores: int | None = None, target_accept: float = 0.95,
+        prior_draws: int = 500) -> Calibration:
     """Calibrate ``model`` to an observation file.
 
     Parameters
@@ -1045,10 +1068,11 @@ def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: i
         Sampler seed (prior and posterior predictive use seed+1, seed+2).
     priors_path : str or Path, optional
         Priors file; default ``priors.yaml`` next to the observation file.
-    cache_dir : str or Path, optional
-        Directory of cached posteriors (NetCDF). When given, a posterior with the same key
-        (observation file bytes, priors, model, settings) is read instead of re-sampled, and a
-        new one is written. ``None``: no cache.
+    cache_dir : str, Path, None or False
+        Directory of cached posteriors (NetCDF): a posterior with the same key (observation
+        file bytes, priors' numbers, model, sampler settings) is read instead of re-sampled,
+        and a new one is written. ``None``: :func:`default_cache_dir`; ``False``: no cache.
+        Within one process a fit with the same key is returned from memory.
     strict : bool
         Raise :class:`~model.errors.CalibrationError` when the diagnostics fail (otherwise a
         :class:`CalibrationWarning` is issued and ``diagnostics["ok"]`` is False).
@@ -1099,7 +1123,16 @@ def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: i
     cache_path = None
     idata = None
     from_cache = False
-    if cache_dir is not None:
+    if cache_dir is None:
+        cache_dir = default_cache_dir()
+    if key in _MEMO and cache_dir is not False:
+        cal = _MEMO[key]
+        if not cal.diagnostics["ok"]:
+            if strict:
+                raise CalibrationError(Problem(_failure_message(cal), shown, None, model))
+            warnings.warn(_failure_message(cal), CalibrationWarning, stacklevel=2)
+        return cal
+    if cache_dir is not False:
         cache_path = Path(cache_dir) / f"{observations_path.stem}.{model}.{key[:16]}.nc"
         if cache_path.exists():
             try:
@@ -1120,14 +1153,19 @@ def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: i
             _az_to_netcdf(idata, cache_path)
     cal = Calibration(idata, spec, obs, mp, settings, key, from_cache=from_cache,
                       cache_path=cache_path)
+    if cache_dir is not False:
+        _MEMO[key] = cal
     if not cal.diagnostics["ok"]:
-        msg = (f"calibration of {obs.attrs['series']} with model {model} failed its "
-               f"diagnostics: {'; '.join(cal.diagnostics['messages'])}; sample longer "
-               "(draws, tune), raise target_accept, or choose a better identified model")
         if strict:
-            raise CalibrationError(Problem(msg, shown, None, model))
-        warnings.warn(msg, CalibrationWarning, stacklevel=2)
+            raise CalibrationError(Problem(_failure_message(cal), shown, None, model))
+        warnings.warn(_failure_message(cal), CalibrationWarning, stacklevel=2)
     return cal
+
+
+def _failure_message(cal: Calibration) -> str:
+    return (f"calibration of {cal.observations.attrs['series']} with model {cal.model_name} "
+            f"failed its diagnostics: {'; '.join(cal.diagnostics['messages'])}; sample longer "
+            "(draws, tune), raise target_accept, or choose a better identified model")
 
 
 def _sample(spec: ModelSpec, mp: ModelPriors, fitted: pd.DataFrame, settings: dict,
@@ -1171,8 +1209,10 @@ def compare(observations_path: str | Path, models: list[str] | None = None,
         Index: model, best first. Columns ``rank``, ``elpd``, ``p``, ``elpd_diff``,
         ``weight``, ``se``, ``dse``, ``warning`` (ArviZ), ``max_pareto_k``, ``diagnostics_ok``
         and ``favoured`` (True for the model the data favour). ``df.attrs["favoured"]`` names
-        it; ``df.attrs["clear"]`` is True when its lead exceeds twice the standard error of the
-        difference to every other model.
+        it; ``df.attrs["reliable"]`` is False when a Pareto k exceeds ArviZ's threshold (LOO
+        estimates unreliable, usual with a handful of points); ``df.attrs["clear"]`` is True
+        when the comparison is reliable and the favourite's lead exceeds twice the standard
+        error of the difference to every other model.
     """
     if models is None:
         models = models_for(load_observations(observations_path).attrs["unit"])
@@ -1183,5 +1223,104 @@ def compare(observations_path: str | Path, models: list[str] | None = None,
     df["favoured"] = [i == 0 for i in range(len(df))]
     df.attrs["favoured"] = df.index[0]
     rest = df.iloc[1:]
-    df.attrs["clear"] = bool(len(rest) and (rest["elpd_diff"].abs() > 2 * rest["dse"]).all())
+    df.attrs["reliable"] = not bool(df["warning"].astype(bool).any())
+    df.attrs["clear"] = bool(df.attrs["reliable"] and len(rest)
+                             and (rest["elpd_diff"].abs() > 2 * rest["dse"]).all())
     return df
+
+
+# ============================================================================================
+# report hook (model.reporting calls it for every calibrated parameter)
+
+
+def _money(x: float, unit: str) -> str:
+    from .units import format_amount
+
+    return format_amount(float(x), "USD" if unit == "USD/year" else unit)
+
+
+def report_section(parameter, scenario, seed: int = 0) -> dict:
+    """Report section of a calibrated series parameter.
+
+    Parameters
+    ----------
+    parameter : model.loading.Parameter
+        With ``parameter.calibrated = {observations, model, [priors, draws, tune, chains]}``.
+    scenario : model.loading.Scenario
+        Its ``years`` are the years shown.
+    seed : int
+        Seed passed to :func:`fit` (the same as the run's, so the run's fit is re-used).
+
+    Returns
+    -------
+    dict
+        ``{"title", "paragraphs", "figures"}`` with figures as
+        :class:`model.reporting.figures.Figure` (fan chart; prior and posterior predictive
+        checks).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .reporting.figures import Figure
+
+    c = parameter.calibrated
+    kw = {k: c[k] for k in ("draws", "tune", "chains") if k in c}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)  # stated in the text instead
+        cal = fit(c["observations"], c["model"], seed=seed, priors_path=c.get("priors"), **kw)
+    years = [int(y) for y in np.asarray(scenario.years).tolist()]
+    d = cal.diagnostics
+    loo = cal.loo()
+    series = cal.observations.attrs.get("series")
+    n_hyp = sum(p.hypothetical is not None for p in cal.priors.params.values())
+    paras = [
+        f"{parameter.name} is the posterior predictive of a {cal.model_name} model "
+        f"({cal.spec.description}) fitted with PyMC to {len(cal.fitted)} sourced observations "
+        f"in {Path(c['observations']).name}; each row's source is in that file. "
+        f"{len(cal.projections)} projection(s) in the file are not fitted: they are compared "
+        "with the prediction below. A calendar year's figure is the integral of the "
+        "instantaneous curve over the year (a run-rate is an annualised instant).",
+        ("Diagnostics passed" if d["ok"] else "Diagnostics FAILED (the draws are used anyway, "
+         "treat them with caution)")
+        + f": max R-hat {d['max_rhat']:.3f}, min bulk ESS {d['min_ess_bulk']:.0f}, min tail ESS "
+        f"{d['min_ess_tail']:.0f}, {d['divergences']} divergent transitions "
+        f"({d['chains']} chains x {d['draws']} draws)."
+        + ("" if d["ok"] else " " + "; ".join(d["messages"]) + "."),
+        f"PSIS-LOO elpd {loo['elpd']:.2f} (SE {loo['se']:.2f}), max Pareto k "
+        f"{loo['max_pareto_k']:.2f}"
+        + (" (above 0.7: LOO is unreliable with this few points)."
+           if loo["max_pareto_k"] > 0.7 else "."),
+        f"Priors: {len(cal.priors.params) - n_hyp} sourced, {n_hyp} hypothetical "
+        "(see assumptions/observations/priors.yaml); with few observations the extrapolation "
+        "follows the priors on growth and deceleration.",
+    ]
+    tg = cal.targets(seed=seed)
+    for _, r in tg.iterrows():
+        paras.append(
+            f"Projection {r['date']} ({r['measure'].replace('_', ' ')}) "
+            f"{_money(r['value'], cal.unit)}: P(at least this) = {r['prob_at_least']:.0%}; "
+            f"calibrated median {_money(r['median'], cal.unit)} (90 %: "
+            f"{_money(r['p05'], cal.unit)} to {_money(r['p95'], cal.unit)}). "
+            f"Source: {r['source_title']}.")
+
+    figs = []
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    cal.plot_predictive(ax, years, seed=seed)
+    fig.tight_layout()
+    figs.append(Figure(
+        f"calibration_{parameter.name}", fig, f"{parameter.name}: calibration to {series}",
+        f"{cal.model_name} fit: the instantaneous curve (bands), observations (dots), "
+        "projections (squares) and the calendar-year figures the Monte Carlo draws (bars).",
+        f"Fan chart of the calibrated {parameter.name} against sourced observations."))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    cal.plot_check(axes[0], "prior")
+    cal.plot_check(axes[1], "posterior")
+    fig.tight_layout()
+    figs.append(Figure(
+        f"calibration_{parameter.name}_checks", fig, f"{parameter.name}: predictive checks",
+        "Prior (left) and posterior (right) predictive 90 % intervals of each fitted "
+        "observation.",
+        f"Prior and posterior predictive checks of the {parameter.name} calibration."))
+    return {"title": f"Calibration of {parameter.name}", "paragraphs": paras, "figures": figs}

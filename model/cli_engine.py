@@ -313,4 +313,8 @@ def register(sub, epilog):
     from .reporting import register_cli as register_report
 
     register_report(sub, epilog, add_run_options)
+
+    from .calibration_cli import register_cli as register_calibrate
+
+    register_calibrate(sub, epilog, add_run_options)
     return sub

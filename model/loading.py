@@ -998,7 +998,7 @@ class _ParamContext:
             self._bad(f"calibration model {model!r} unknown; use one of {', '.join(MODELS)}", f,
                       L("calibrated"), pname)
             return None
-        allowed = {"observations", "model", "draws", "tune", "chains", "priors"}
+        allowed = {"observations", "model", "draws", "tune", "chains", "priors", "seed"}
         for k in calibrated:
             if k not in allowed:
                 self._bad(f"unknown calibrated field {k!r}; allowed: {', '.join(sorted(allowed))}",
@@ -1007,10 +1007,39 @@ class _ParamContext:
             return None
         cal = dict(calibrated)
         cal["observations"] = obs
+        if provenance is not None and not provenance.sources and not provenance.is_hypothetical:
+            provenance = self._observation_provenance(obs, f, L("calibrated"), pname)
+            if provenance is None:
+                return None
         if "priors" in cal:
             cal["priors"] = Path(f).parent / str(cal["priors"])
         return Parameter(pname, spec, "calibrated", calibrated=cal, provenance=provenance,
                          unit=str(raw.get("unit", spec.unit)), file=f, line=line)
+
+    def _observation_provenance(self, obs: Path, f, line, pname) -> Provenance | None:
+        """A calibrated series is sourced by the rows it is fitted to: their sources."""
+        from .observations import load_observations
+
+        try:
+            rows = load_observations(obs)
+        except AssumptionError as e:
+            self.loader.problems.extend(e.problems)
+            return None
+        fitted = rows[rows["kind"] == "observation"]
+        sources, seen = [], set()
+        for r in fitted.itertuples():
+            key = getattr(r, "fact_id", None) or r.address
+            if key in seen:
+                continue
+            seen.add(key)
+            sources.append(Source(key=str(key), title=str(r.source_title),
+                                  publisher=str(r.publisher), published=str(r.published),
+                                  url=str(r.address), confidence=getattr(r, "confidence", None)
+                                  or None, note=f"observation row of {obs.name}", file=str(obs),
+                                  line=int(r.line)))
+        return Provenance(sources=tuple(sources),
+                          locators=(("note", f"calibrated to {len(fitted)} cited observations in "
+                                             f"{obs.name}"),))
 
     def _inflate(self, from_year: int, to_year: int) -> float | None:
         if self.inflation is None:

@@ -90,10 +90,13 @@ def calibrated_paths(scenario: Scenario, seed: int) -> dict:
     for p in cal_params:
         c = p.calibrated
         kw = {k: c[k] for k in ("draws", "tune", "chains") if k in c}
-        fit = calibration.fit(c["observations"], c.get("model"), seed=seed,
+        # the posterior is sampled once (fixed sampler seed, cached on disk); the run's seed
+        # only picks the trajectories. The input is the trajectory itself (noise=False): the
+        # observation noise describes how reported figures scatter around it, not the path.
+        fit = calibration.fit(c["observations"], c.get("model"), seed=int(c.get("seed", 0)),
                               priors_path=c.get("priors"), **kw)
         out[p.name] = np.asarray(fit.predictive_series(list(scenario.years.tolist()), n=4000,
-                                                       seed=seed), dtype=float)
+                                                       seed=seed, noise=False), dtype=float)
     return out
 
 

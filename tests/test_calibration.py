@@ -379,8 +379,10 @@ def test_nonidentified_model_is_flagged(sim_dir, monkeypatch):
 def test_cache_predictions_and_export(sim_dir, tmp_path):
     path = sim_dir / "exp_decline.csv"
     first = C.fit(path, "exp_decline", cache_dir=sim_dir / "cache", **FAST)
-    again = C.fit(path, "exp_decline", cache_dir=sim_dir / "cache", **FAST)
-    assert again.from_cache and again.key == first.key
+    assert C.fit(path, "exp_decline", cache_dir=sim_dir / "cache", **FAST) is first  # memory
+    C._MEMO.clear()
+    again = C.fit(path, "exp_decline", cache_dir=sim_dir / "cache", **FAST)  # disk
+    assert again.from_cache and again.key == first.key and again is not first
     assert again.cache_path.exists() and again.cache_path.suffix == ".nc"
     np.testing.assert_allclose(again.summary()["mean"], first.summary()["mean"])
     # a different prior or different settings make a different key
@@ -417,10 +419,34 @@ def test_compare_favours_the_decelerating_truth(sim_dir):
         warnings.simplefilter("ignore", C.CalibrationWarning)
         df = C.compare(sim_dir / "logistic.csv", ["exponential", "logistic"],
                        cache_dir=sim_dir / "cache", **FAST)
-    assert df.attrs["favoured"] == "logistic"
+    assert df.attrs["favoured"] == "logistic" and isinstance(df.attrs["reliable"], bool)
     assert {"elpd", "p", "elpd_diff", "weight", "se", "dse", "max_pareto_k"} <= set(df.columns)
     assert df.loc["logistic", "favoured"]
     # the projection of the simulated logistic file (1T in 2030) is far above its cap
-    cal = C.fit(sim_dir / "logistic.csv", "logistic", cache_dir=sim_dir / "cache", **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", C.CalibrationWarning)
+        cal = C.fit(sim_dir / "logistic.csv", "logistic", cache_dir=sim_dir / "cache", **FAST)
     tg = cal.targets()
     assert len(tg) == 1 and tg.loc[0, "prob_at_least"] < 0.01
+
+
+@pytest.mark.slow
+def test_report_section_hook(sim_dir, monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from model.reporting.figures import Figure
+
+    monkeypatch.setenv("CAPEX_CACHE_DIR", str(tmp_path))
+    param = SimpleNamespace(name="revenue_path", calibrated={
+        "observations": sim_dir / "logistic.csv", "model": "logistic",
+        "priors": sim_dir / "priors.yaml", "draws": FAST["draws"], "tune": FAST["tune"],
+        "chains": FAST["chains"]})
+    scenario = SimpleNamespace(years=np.arange(2026, 2031))
+    sec = C.report_section(param, scenario, seed=FAST["seed"])  # re-uses the fit in memory
+    assert sec["title"] == "Calibration of revenue_path"
+    assert any("P(at least this)" in p for p in sec["paragraphs"])
+    assert len(sec["figures"]) == 2 and all(isinstance(f, Figure) for f in sec["figures"])
+    import matplotlib.pyplot as plt
+
+    for f in sec["figures"]:
+        plt.close(f.fig)

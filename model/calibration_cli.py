@@ -1,0 +1,163 @@
+"""``capex calibrate PATH``: fit revenue / price trajectories to cited observations (PyMC).
+
+PATH is an observation file (``assumptions/observations/*.csv``: every model suited to its unit
+is fitted and compared by LOO, or only ``--model``) or an assumption file (each of its
+``calibrated:`` series is fitted with the model it names). Prints the posterior summary
+(ArviZ), the convergence diagnostics, and the probability that the calibrated trajectory
+reaches each projection in the file (or ``--target YEAR:VALUE``). Posteriors are cached
+(NetCDF, keyed by the observations, priors, model and sampler settings), so ``capex run``
+does not sample again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import AssumptionError, Problem
+from .units import format_amount, parse_amount
+
+
+def _parse_targets(items: list[str] | None) -> list[tuple[int, float]]:
+    out, problems = [], []
+    for item in items or []:
+        year, _, value = item.partition(":")
+        try:
+            out.append((int(year), parse_amount(value)))
+        except ValueError:
+            problems.append(Problem(f"--target {item!r}: write YEAR:VALUE, e.g. 2028:70B",
+                                    parameter="--target"))
+    if problems:
+        raise AssumptionError(problems)
+    return out
+
+
+def _jobs_for_csv(path: Path, model: str | None) -> list[tuple[str, Path, str, dict]]:
+    """(label, observations, model, sampler settings) for an observation file."""
+    from .calibration import models_for
+    from .observations import load_observations
+
+    unit = str(load_observations(path)["unit"].iloc[0])
+    if model and model not in models_for(unit):
+        raise AssumptionError(Problem(
+            f"model {model!r} does not fit {unit} observations; use one of "
+            f"{', '.join(models_for(unit))}", str(path), None, "--model"))
+    return [(m, path, m, {}) for m in ([model] if model else models_for(unit))]
+
+
+def cmd_calibrate(args) -> int:
+    from . import calibration as C
+
+    path = Path(args.path)
+    if not path.is_file():
+        raise AssumptionError(Problem("no such file; give an observation CSV or an assumption "
+                                      "file", str(path)))
+    targets = _parse_targets(args.target)
+    if path.suffix.lower() == ".csv":
+        jobs = _jobs_for_csv(path, args.model)
+    else:
+        jobs = _jobs_for_overlay(path, args.scenario, args.model)
+    kw = dict(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
+              strict=args.strict)
+    results = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", C.CalibrationWarning)
+        for label, obs, model, settings in jobs:
+            fit = C.fit(obs, model, **{**kw, **settings})
+            results.append((label, fit))
+    comparison = None
+    if path.suffix.lower() == ".csv" and len(results) > 1:
+        comparison = C.compare(path, [m for m, *_ in jobs], **kw)
+    payload = []
+    for label, fit in results:
+        d = fit.to_json_dict()
+        d["label"] = label
+        d["custom_targets"] = [
+            {"year": y, "value": v, "probability": float(fit.prob_at_least(y, v))}
+            for y, v in targets]
+        payload.append(d)
+    if args.json:
+        out = {"path": str(path), "fits": payload}
+        if comparison is not None:
+            out["loo"] = json.loads(comparison.to_json(orient="index"))
+            out["loo_reliable"] = bool(comparison.attrs.get("reliable", False))
+            out["favoured"] = comparison.attrs.get("favoured")
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        for (label, fit), d in zip(results, payload):
+            _print_fit(label, fit, d)
+        if comparison is not None:
+            print("\nModel comparison (PSIS-LOO, higher elpd is better):")
+            print(comparison.to_string())
+            if not comparison.attrs.get("reliable", True):
+                print("note: Pareto k > 0.7 for some points: LOO is unreliable with so few "
+                      "observations; the data do not clearly favour one model.")
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    return 0
+
+
+def _jobs_for_overlay(path: Path, overlay: str | None, model: str | None):
+    from .loading import load_scenario
+
+    sc = load_scenario(path, scenario=overlay)
+    jobs = []
+    for p in sc.parameters.values():
+        if p.form == "calibrated":
+            c = p.calibrated
+            settings = {k: c[k] for k in ("draws", "tune", "chains") if k in c}
+            jobs.append((p.name, Path(c["observations"]), model or c["model"], settings))
+    if not jobs:
+        cal_overlays = [o for o in sc.overlays if any(
+            q.form == "calibrated" for q in load_scenario(path, scenario=o).parameters.values())]
+        hint = (f"; its overlay(s) {', '.join(cal_overlays)} do: add --scenario "
+                f"{cal_overlays[0]}") if cal_overlays else ""
+        raise AssumptionError(Problem(
+            f"has no 'calibrated:' series{hint}; or give an observation file "
+            "(assumptions/observations/*.csv)", str(path), None, "calibrated"))
+    return jobs
+
+
+def _print_fit(label: str, fit, d: dict) -> None:
+    diag = d["diagnostics"]
+    status = "converged" if diag.get("ok") else "FAILED its diagnostics"
+    print(f"\n== {label}: {d['model']} fit to {Path(d['observations']['path']).name} ({status})")
+    print(f"   {d.get('description', '')}")
+    print(f"   R-hat max {diag.get('max_rhat'):.3f}, ESS bulk min {diag.get('min_ess_bulk'):.0f}, "
+          f"ESS tail min {diag.get('min_ess_tail'):.0f}, divergences {diag.get('divergences')}")
+    for m in diag.get("messages", []):
+        print(f"   ! {m}")
+    print(fit.summary().to_string())
+    if d.get("targets"):
+        print("   projections in the file (not fitted) against the calibrated trajectory:")
+    for t in d.get("targets", []):
+        print(f"   {t['date']} {t['measure']}: {format_amount(float(t['value']))} "
+              f"({t.get('fact_id') or 'cited'}) -> P(calibrated >= it) = "
+              f"{float(t['prob_at_least']):.2f}; calibrated median "
+              f"{format_amount(float(t['median']))} (90 %: {format_amount(float(t['p05']))} to "
+              f"{format_amount(float(t['p95']))})")
+    for t in d["custom_targets"]:
+        print(f"   target {t['year']}: {format_amount(t['value'])} -> P = {t['probability']:.2f}")
+
+
+def register_cli(sub, epilog, add_run_options) -> None:
+    """Add ``capex calibrate``."""
+    p = sub.add_parser("calibrate", help="fit revenue / price paths to cited observations (PyMC)",
+                       epilog=epilog)
+    p.add_argument("path", metavar="PATH", help="observation CSV or assumption file")
+    p.add_argument("--scenario", help="overlay of an assumption file with a calibrated series")
+    p.add_argument("--model", help="only this model (default: every model for the data's unit, "
+                   "compared by LOO; or the model the assumption file names)")
+    p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain")
+    p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain")
+    p.add_argument("--chains", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--target", action="append", metavar="YEAR:VALUE",
+                   help="probability that the calibrated path reaches VALUE in YEAR (repeat)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 2 when a fit fails its diagnostics (R-hat, ESS, divergences)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_calibrate)
+
