@@ -210,21 +210,24 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     elapsed = time.perf_counter() - t0
 
     ds = xr.Dataset(coords={"draw": np.arange(done), "year": scenario.years})
-    for name, parts in metric_parts.items():
+    # concatenate one variable at a time, dropping its chunks at once: peak memory stays near
+    # the size of the results, not twice it
+    for name in list(metric_parts):
+        parts = metric_parts.pop(name)
         unit = model_metrics.get(name, ("", ""))[0] or ("USD" if name == "total_spend" else "")
         ds[name] = ("draw", np.concatenate(parts))
         ds[name].attrs.update(unit=unit, description=model_metrics.get(name, ("", name))[1])
     n_series = kept
-    for name, parts in series_parts.items():
-        arr = np.concatenate(parts)
+    for name in list(series_parts):
+        arr = np.concatenate(series_parts.pop(name))
         if n_series == done:
             ds[name] = (("draw", "year"), arr)
         else:
             ds = ds.assign_coords(series_draw=np.arange(n_series))
             ds[name] = (("series_draw", "year"), arr)
         ds[name].attrs["unit"] = _series_unit(name, scenario.model)
-    for name, parts in input_parts.items():
-        arr = np.concatenate(parts)
+    for name in list(input_parts):
+        arr = np.concatenate(input_parts.pop(name))
         p = scenario.parameters[name]
         dims = ("draw", "year") if arr.ndim == 2 else ("draw",)
         ds[f"input_{name}"] = (dims, arr)
