@@ -12,7 +12,7 @@ from model.simulation import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 OBS = ROOT / "assumptions" / "observations" / "anthropic_revenue.csv"
-TOPDOWN = ROOT / "assumptions" / "anthropic_topdown.yaml"
+TOPDOWN = ROOT / "assumptions" / "anthropic_calibrated.yaml"
 SMALL = ["--draws", "300", "--tune", "300", "--chains", "2"]
 
 
@@ -49,7 +49,7 @@ def test_calibrate_rejects_a_model_for_the_wrong_unit(capsys):
 
 
 def test_calibrated_series_is_sourced_by_its_observations():
-    sc = load_scenario(TOPDOWN, scenario="calibrated")
+    sc = load_scenario(TOPDOWN)
     p = sc.parameters["revenue_path"]
     assert p.form == "calibrated" and not p.provenance.is_hypothetical
     assert all(s.url.startswith("https://") for s in p.provenance.sources)
@@ -58,7 +58,7 @@ def test_calibrated_series_is_sourced_by_its_observations():
 
 @pytest.mark.slow
 def test_run_with_a_calibrated_series_is_deterministic_and_uses_the_posterior(monkeypatch):
-    sc = load_scenario(TOPDOWN, scenario="calibrated")
+    sc = load_scenario(TOPDOWN)
     from model import calibration
 
     real_fit = calibration.fit
