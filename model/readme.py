@@ -1,4 +1,5 @@
-"""Regenerate the results table of ``README.md`` from the shipped assumption files.
+"""Regenerate the results table and the example output of ``README.md`` from the shipped
+assumption files.
 
 ``python -m model.readme`` runs every runnable file in ``assumptions/`` (same seed and draws
 for all: common random numbers) and rewrites the table between ``<!-- results:start -->`` and
@@ -21,6 +22,17 @@ from .simulation import simulate
 from .units import format_amount
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+EXAMPLE_START, EXAMPLE_END = "<!-- example:start -->", "<!-- example:end -->"
+DEFAULT = "anthropic_fluidstack.yaml"
+
+
+def fmt_probability(p: dict, draws: int) -> str:
+    """``0.031 ± 0.002``, or ``< 0.0001 (0 of 10,000 draws)`` at the edges."""
+    if p["value"] == 0.0:
+        return f"< {1 / draws:.2g} (0 of {draws:,} draws)"
+    if p["value"] == 1.0:
+        return f"> {1 - 1 / draws:.4g} ({draws:,} of {draws:,} draws)"
+    return f"{p['value']:.3f} ± {p['mcse']:.3f}"
 
 
 def median_payback(res) -> str:
@@ -45,15 +57,15 @@ def results_rows(folder: Path, draws: int, seed: int) -> list[dict]:
             cap = sc.parameters["capex_total"].dist
             p = res.probability("npv_positive")
             row.update(headline=f"{format_amount(cap.mean())} capex, {sc.start}-{sc.end}",
-                       probability=f"P(NPV > 0) = {p['value']:.2f} ± {p['mcse']:.2f}",
+                       probability=f"P(NPV > 0) = {fmt_probability(p, draws)}",
                        median=f"NPV {fmt_metric(res.metric_summary('npv')['p50'], 'USD')}",
                        payback=median_payback(res))
         else:
             p = res.probability("gap_closed_by_end")
             gap = res.metric_summary("revenue_gap_final")["p50"]
             row.update(headline=f"revenue gap, {sc.start}-{sc.end}",
-                       probability=f"P(gap closed by {sc.end}) = {p['value']:.2f} ± "
-                                   f"{p['mcse']:.2f}",
+                       probability=f"P(gap closed by {sc.end}) = "
+                                   f"{fmt_probability(p, draws)}",
                        median=f"{sc.end} gap {format_amount(gap)}/year", payback="n/a")
         rows.append(row)
     return rows
@@ -76,7 +88,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m model.readme", description=__doc__)
     ap.add_argument("--readme", default="README.md")
     ap.add_argument("--assumptions", default="assumptions")
-    ap.add_argument("--draws", type=int, default=20_000)
+    ap.add_argument("--draws", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     readme = Path(args.readme)
@@ -86,8 +98,16 @@ def main(argv=None) -> int:
         return 2
     table = render_table(results_rows(Path(args.assumptions), args.draws, args.seed),
                          args.draws, args.seed)
-    new = re.sub(re.escape(START) + r".*?" + re.escape(END), f"{START}\n{table}\n{END}", text,
-                 flags=re.S)
+    new = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda m: f"{START}\n{table}\n{END}",
+                 text, flags=re.S)
+    if EXAMPLE_START in new:
+        from .cli_engine import summary_table
+
+        res = simulate(load_scenario(Path(args.assumptions) / DEFAULT), draws=args.draws,
+                       seed=args.seed)
+        block = f"{EXAMPLE_START}\n```\n{summary_table(res)}\n```\n{EXAMPLE_END}"
+        new = re.sub(re.escape(EXAMPLE_START) + r".*?" + re.escape(EXAMPLE_END),
+                     lambda m: block, new, flags=re.S)
     tmp = readme.with_suffix(".md.tmp")
     tmp.write_text(new, encoding="utf-8")
     tmp.replace(readme)
