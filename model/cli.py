@@ -28,8 +28,15 @@ class UsageError(AssumptionError):
     """Bad command-line input (exit 2)."""
 
 
-def _yaml_files(paths: list[str]) -> list[Path]:
-    out: list[Path] = []
+def expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
+    """Files named, and the ``*.yaml``/``*.yml`` of folders named: ``(path, from_folder)``.
+
+    Raises
+    ------
+    UsageError
+        Listing every path that does not exist or every folder without assumption files.
+    """
+    out: list[tuple[Path, bool]] = []
     problems = []
     for p in paths:
         path = Path(p)
@@ -38,9 +45,9 @@ def _yaml_files(paths: list[str]) -> list[Path]:
             found += sorted(x for x in path.glob("*.yml") if x.is_file())
             if not found:
                 problems.append(Problem("folder holds no .yaml assumption files", p))
-            out.extend(found)
+            out.extend((f, True) for f in found)
         elif path.is_file():
-            out.append(path)
+            out.append((path, False))
         else:
             problems.append(Problem("no such file or folder; check the path", p))
     if problems:
@@ -63,7 +70,7 @@ def cmd_validate(args) -> int:
     from .loading import load_scenario
 
     paths = args.paths or ["assumptions"]
-    files = _yaml_files(paths)
+    files = [f for f, _ in expand_paths(paths)]
     problems: list[Problem] = []
     lines = []
     for f in files:

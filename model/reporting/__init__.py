@@ -647,27 +647,6 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
 
 
 # ============================================================================ command line
-def expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
-    """Files named, and the ``*.yaml`` of folders named: ``(path, from_folder)``."""
-    out: list[tuple[Path, bool]] = []
-    problems = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            found = sorted(x for x in path.glob("*.yaml") if x.is_file())
-            found += sorted(x for x in path.glob("*.yml") if x.is_file())
-            if not found:
-                problems.append(Problem("folder holds no .yaml assumption files", p))
-            out.extend((f, True) for f in found)
-        elif path.is_file():
-            out.append((path, False))
-        else:
-            problems.append(Problem("no such file or folder; check the path", p))
-    if problems:
-        raise AssumptionError(problems)
-    return out
-
-
 def load_targets(paths: list[str], scenario: str | None = None, overlays: bool = False):
     """Load every scenario to report (all problems at once); skip partial bases of folders.
 
@@ -677,6 +656,8 @@ def load_targets(paths: list[str], scenario: str | None = None, overlays: bool =
 
     problems: list[Problem] = []
     scenarios, skipped = [], []
+    from ..cli import expand_paths
+
     for path, from_folder in expand_paths(paths):
         try:
             base = load_scenario(path, allow_partial=True)

@@ -220,6 +220,24 @@ def capex_vs_revenue(res) -> Figure:
         "P25–P75 bands.")
 
 
+def _year_bars_with_never(labels, shares, never, color, label, never_label, xlabel):
+    """Bar chart of the share of draws by year, plus a red bar for "never" [share of draws]."""
+    fig, ax = _new()
+    xs = np.arange(len(labels))
+    ax.bar(xs, shares, color=color, alpha=0.85, label=label)
+    ax.bar([len(labels) + 0.6], [never], color=VERMILLION, alpha=0.85, label=never_label)
+    ax.text(len(labels) + 0.6, never, f"{100 * never:.0f} %", ha="center", va="bottom",
+            fontsize=9.5)
+    ticks = list(xs[:: max(1, len(labels) // 8)]) + [len(labels) + 0.6]
+    ax.set_xticks(ticks, [str(labels[int(i)]) for i in ticks[:-1]] + ["never"])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("share of draws")
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="upper left")
+    ax.grid(axis="x", visible=False)
+    return fig
+
+
 @_styled
 def cumulative_fcf(res) -> Figure:
     """Fan chart of cumulative free cash flow with the payback crossing.
@@ -378,21 +396,10 @@ def payback_distribution(res) -> Figure:
     labels = [int(y) for y in range(years[0], years[-1] + 1)]
     shares = [float(np.sum(cal == y)) / n for y in labels]
     never = float(np.mean(~np.isfinite(pb)))
-    fig, ax = _new()
-    xs = np.arange(len(labels))
-    ax.bar(xs, shares, color=GREEN, alpha=0.85, label="pays back during the year")
-    ax.bar([len(labels) + 0.6], [never], color=VERMILLION, alpha=0.85,
-           label=f"not by end of {years[-1]}")
-    ax.text(len(labels) + 0.6, never, f"{100 * never:.0f} %", ha="center", va="bottom",
-            fontsize=9.5)
-    ticks = list(xs[:: max(1, len(labels) // 8)]) + [len(labels) + 0.6]
-    ax.set_xticks(ticks, [str(labels[int(i)]) for i in ticks[:-1]] + ["never"])
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_ylabel("share of draws")
-    ax.set_xlabel("Calendar year in which cumulative free cash flow turns positive")
+    fig = _year_bars_with_never(
+        labels, shares, never, GREEN, "pays back during the year", f"not by end of {years[-1]}",
+        "Calendar year in which cumulative free cash flow turns positive")
     _header(fig, "When does it pay back?", _sub(sc))
-    ax.legend(loc="upper left")
-    ax.grid(axis="x", visible=False)
     p = res.probability("payback_within_horizon")
     return Figure(
         "payback_distribution", fig, "Payback year",
@@ -478,21 +485,10 @@ def gap_close_distribution(res) -> Figure:
     labels = [int(y) for y in years]
     shares = [float(np.sum(idx == i)) / n for i in range(len(labels))]
     never = float(np.mean(~np.isfinite(idx)))
-    fig, ax = _new()
-    xs = np.arange(len(labels))
-    ax.bar(xs, shares, color=BLUE, alpha=0.85, label="gap first closes in the year")
-    ax.bar([len(labels) + 0.6], [never], color=VERMILLION, alpha=0.85,
-           label=f"not closed by {years[-1]}")
-    ax.text(len(labels) + 0.6, never, f"{100 * never:.0f} %", ha="center", va="bottom",
-            fontsize=9.5)
-    ticks = list(xs[:: max(1, len(labels) // 8)]) + [len(labels) + 0.6]
-    ax.set_xticks(ticks, [str(labels[int(i)]) for i in ticks[:-1]] + ["never"])
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_ylabel("share of draws")
-    ax.set_xlabel("Year in which AI revenue first covers the revenue required")
+    fig = _year_bars_with_never(
+        labels, shares, never, BLUE, "gap first closes in the year", f"not closed by {years[-1]}",
+        "Year in which AI revenue first covers the revenue required")
     _header(fig, "When does the gap close?", _sub(sc))
-    ax.legend(loc="upper left")
-    ax.grid(axis="x", visible=False)
     return Figure(
         "gap_close_year", fig, "Year the gap first closes",
         f"Year in which the revenue gap first reaches zero, share of all draws; the red bar is "
