@@ -315,13 +315,15 @@ def _descartes_matrices(n_years):
 def _root_counts(flows):
     """Descartes bounds on the number of IRRs above 0 and in (-1, 0), shape (n,) each.
 
-    Coefficients smaller than 1e-12 of their scale are treated as zero (rounding noise)."""
+    Coefficients smaller than 1e-12 of their possible size are treated as zero (rounding
+    noise)."""
     above, below = _descartes_matrices(flows.shape[1])
-    mag = np.abs(flows)
+    biggest = np.abs(flows).max(axis=1, keepdims=True)
     counts = []
     for m in (above, below):
         c = flows @ m
-        c = np.where(np.abs(c) <= 1e-12 * (mag @ m), 0.0, c)
+        # |c_j| <= max|f| * sum_k m_kj bounds the size of each sum: below 1e-12 of it, noise
+        c[np.abs(c) <= 1e-12 * biggest * m.sum(axis=0)] = 0.0
         counts.append(_sign_changes(c))
     return counts
 
