@@ -172,7 +172,8 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
     if capacity_model:
         price_raw = np.asarray(g("price_per_gpu_hour"), dtype=float)
         # by launch year when it is a (1 or n, T) series; one number per draw otherwise
-        price_by_year = price_raw.ndim == 2 and price_raw.shape[1] > 1
+        price_by_year = (price_raw.ndim == 2 and price_raw.shape[1] > 1) or (
+            price_raw.ndim == 1 and price_raw.size == t and n != t)  # a (T,) year series
         price = _row(price_raw, n, t) if price_by_year else _col(price_raw.reshape(-1), n)
 
     # Every cohort has the same timeline relative to its spend year (lead time, lives), so each

@@ -64,6 +64,8 @@ class Source:
         """One-line citation: ``Publisher (date). Title. address [confidence]``."""
         conf = f" [{self.confidence}]" if self.confidence else ""
         note = f" ({self.note})" if self.note else ""
+        if self.confidence and self.note and self.note.lower().startswith(self.confidence):
+            conf = ""  # the note already says it
         return f"{self.publisher} ({self.published}). {self.title}. {self.address}{conf}{note}"
 
 

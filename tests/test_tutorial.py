@@ -43,10 +43,10 @@ class _ThisInterpreter(KernelSpecManager):
                           resource_dir=str(TUTORIAL))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kernel_env(tmp_path_factory):
-    """Environment of the kernels: calibrations cached in a fresh folder for this session only
-    (notebook 5's posteriors are reused by its answers, never by a later session)."""
+    """Environment of the kernels: calibrations cached in a fresh folder for this module only
+    (notebook 5's posteriors are reused by its answers, never by a later run)."""
     saved = {k: os.environ.get(k) for k in ("CAPEX_CACHE_DIR", "PYDEVD_DISABLE_FILE_VALIDATION")}
     os.environ["CAPEX_CACHE_DIR"] = str(tmp_path_factory.mktemp("capex-cache"))
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # quiet debugger warning at start-up
