@@ -183,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="write a commented template assumption file", epilog=EPILOG)
     p.add_argument("name", metavar="NAME", help="scenario name (slug), e.g. my-programme")
     p.add_argument("--model", choices=("programme", "industry"), default="programme")
-    p.add_argument("--out", help="file to write (default: NAME.yaml in the current folder)")
+    p.add_argument("--out", help="file to write (default: NAME with '-' as '_', .yaml, in the "
+                   "current folder: my-plan -> my_plan.yaml)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_new)
 

@@ -290,7 +290,9 @@ def register(sub, epilog):
                    help="assumption file (default: assumptions/anthropic_fluidstack.yaml)")
     add_run_options(p)
     p.add_argument("--precision", type=float,
-                   help="target relative MCSE of the mean NPV (e.g. 0.005): add draws until met")
+                   help="target relative Monte Carlo standard error (one standard error, not a "
+                        "95 %% interval) of the mean NPV, or of the mean final-year gap for the "
+                        "industry model, e.g. 0.005: draws are added in blocks of 8,192 until met")
     p.add_argument("--out", help="folder for results.nc, summary.csv, summary.json")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--report", action="store_true", help="also write the report")
