@@ -45,7 +45,8 @@ def _load(tmp_path, text: str):
 @SETTINGS
 @given(doc=documents)
 def test_arbitrary_yaml_documents(tmp_path, doc):
-    _load(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
+    result = _load(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
+    assert result is None or isinstance(result, Scenario)
 
 
 @SETTINGS
@@ -53,7 +54,8 @@ def test_arbitrary_yaml_documents(tmp_path, doc):
 def test_arbitrary_mappings_with_a_valid_header(tmp_path, doc):
     base = yaml.safe_load(VALID)
     base.update(doc)
-    _load(tmp_path, yaml.safe_dump(base, allow_unicode=True))
+    result = _load(tmp_path, yaml.safe_dump(base, allow_unicode=True))
+    assert result is None or isinstance(result, Scenario)
 
 
 mutation = st.tuples(st.integers(0, len(LINES) - 1),
@@ -83,4 +85,5 @@ def test_mutated_valid_file(tmp_path, mutations):
             lines[i] = line + text
         if not lines:
             lines = [""]
-    _load(tmp_path, "\n".join(lines) + "\n")
+    result = _load(tmp_path, "\n".join(lines) + "\n")
+    assert result is None or isinstance(result, Scenario)
