@@ -256,32 +256,63 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
     if not capacity_model:
         revenue = np.broadcast_to(_row(g("revenue_path"), n, t), (n, t)) * _row(
             g("attributable_share"), n, t)
+    return cash_flow_statement(inputs, n, t, timing, with_irr, {
+        "spend": spend, "refresh_spend": refresh_spend, "capacity_mw": it_active_mw,
+        "in_service_capex": in_service_capex, "depreciation": depreciation,
+        "gpu_hours": gpu_hours, "priced_hours": priced_hours if has_hours else None,
+        "revenue": revenue, "book_value": book_value})
 
-    energy_cost = it_active_mw * HOURS_PER_YEAR * _col(g("pue"), n) * _col(
+
+def cash_flow_statement(inputs: dict, n: int, t: int, timing: str, with_irr: bool,
+                        physical: dict) -> dict:
+    """From capacity, capex and revenue to costs, tax, free cash flow and the metrics.
+
+    Parameters
+    ----------
+    inputs : dict
+        Sampled inputs (costs, tax, discount rate, terminal value switch).
+    n, t : int
+        Draws and years.
+    timing : {"end", "mid"}
+    with_irr : bool
+    physical : dict
+        (n, T) arrays ``spend``, ``refresh_spend`` [USD], ``capacity_mw`` [MW],
+        ``in_service_capex``, ``depreciation``, ``revenue`` [USD], ``gpu_hours`` and
+        ``priced_hours`` [GPU-hour] (None without GPU-hours); (n,) ``book_value`` [USD].
+
+    Returns
+    -------
+    dict
+        The series and metrics of :func:`programme_cash_flows`.
+    """
+    g = inputs.get
+    spend, refresh_spend = physical["spend"], physical["refresh_spend"]
+    revenue, priced_hours = physical["revenue"], physical["priced_hours"]
+    energy_cost = physical["capacity_mw"] * HOURS_PER_YEAR * _col(g("pue"), n) * _col(
         g("power_load_factor"), n) * _row(g("power_price"), n, t)
-    fixed_opex = _col(g("fixed_opex_share"), n) * in_service_capex
+    fixed_opex = _col(g("fixed_opex_share"), n) * physical["in_service_capex"]
     cor_share = _col(g("cost_of_revenue_share"), n)
     variable_cost = cor_share * revenue
     ebitda = revenue - energy_cost - fixed_opex - variable_cost
-    ebit = ebitda - depreciation
+    ebit = ebitda - physical["depreciation"]
     tax = loss_carry_forward_tax(ebit, g("tax_rate"))
     terminal = np.zeros((n, t))
     if g("terminal_value", "none") == "book_value":
-        terminal[:, -1] = book_value
+        terminal[:, -1] = physical["book_value"]
     fcf = ebitda - tax - spend - refresh_spend + terminal
 
     rate = np.asarray(g("discount_rate"), dtype=float)
     out = {
         "spend": spend,
         "refresh_spend": refresh_spend,
-        "capacity_mw": it_active_mw,
-        "gpu_hours": gpu_hours,
+        "capacity_mw": physical["capacity_mw"],
+        "gpu_hours": physical["gpu_hours"],
         "revenue": revenue,
         "energy_cost": energy_cost,
         "fixed_opex": fixed_opex,
         "variable_cost": variable_cost,
         "ebitda": ebitda,
-        "depreciation": depreciation,
+        "depreciation": physical["depreciation"],
         "tax": tax,
         "terminal": terminal,
         "fcf": fcf,
@@ -289,9 +320,11 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
     }
     factors = financials.discount_factors(t, rate.reshape(-1) if rate.ndim else rate, timing)
     costs = spend + refresh_spend + energy_cost + fixed_opex
-    sold = priced_hours * (1.0 - cor_share)
-    levelized = financials.levelized_cost(costs, sold, rate, factors=factors) if has_hours \
-        else np.full(n, np.nan)
+    if priced_hours is not None:
+        levelized = financials.levelized_cost(costs, priced_hours * (1.0 - cor_share), rate,
+                                              factors=factors)
+    else:
+        levelized = np.full(n, np.nan)
     out.update({
         "npv": np.broadcast_to(financials.npv(fcf, rate, factors=factors), (n,)),
         "irr": financials.irr(fcf, timing=timing) if with_irr else np.full(n, np.nan),

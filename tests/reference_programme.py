@@ -24,104 +24,17 @@ import math
 
 import numpy as np
 
-from model import financials
 
-HOURS_PER_YEAR = 8760.0
-
-
-def _col(x, n: int) -> np.ndarray:
-    """A per-draw scalar as a column (n, 1) (fixed values broadcast)."""
-    a = np.asarray(x, dtype=float)
-    return a.reshape(-1, 1) if a.ndim else np.full((n, 1), float(a))
-
-
-def _row(x, n: int, t: int) -> np.ndarray:
-    """A per-year input as (n, T) or (1, T) (scalars and fixed series broadcast)."""
-    a = np.asarray(x, dtype=float)
-    if a.ndim == 0:
-        return np.full((1, t), float(a))
-    if a.ndim == 1:
-        return a.reshape(1, -1) if a.shape[0] == t else a.reshape(-1, 1) * np.ones((1, t))
-    return a
-
-
-def delayed_shares(schedule: np.ndarray, build_delay, n: int) -> np.ndarray:
-    """Shift a spending schedule later by ``build_delay`` years (fractional delays split).
-
-    out[k] = (1 - f) schedule[k - d] + f schedule[k - d - 1], d = floor(delay), f = delay - d.
-    Spending pushed past the horizon is outside the model.
-
-    Parameters
-    ----------
-    schedule : ndarray (T,)
-        Shares by year [share].
-    build_delay : float or ndarray (n,)
-        [years], >= 0.
-
-    Returns
-    -------
-    ndarray (n, T)
-    """
-    sched = np.asarray(schedule, dtype=float).reshape(-1)
-    t = sched.shape[0]
-    delay = _col(build_delay, n)
-    d = np.floor(delay).astype(np.int64)
-    f = delay - d
-    k = np.arange(t).reshape(1, -1)
-    padded = np.concatenate([np.zeros(1), sched])  # index 0 is "before the schedule"
-
-    def take(shift):
-        idx = k - shift
-        ok = (idx >= 0) & (idx < t)
-        return np.where(ok, padded[np.clip(idx, -1, t - 1) + 1], 0.0)
-
-    return (1.0 - f) * take(d) + f * take(d + 1)
-
-
-def overlap(start: np.ndarray, length: np.ndarray, t: int) -> np.ndarray:
-    """Fraction of each year k in [start, start + length): clip(min(k+1, end) - max(k, start)).
-
-    Parameters
-    ----------
-    start, length : ndarray (n, C)
-        [years from the valuation date], [years].
-    t : int
-        Number of years.
-
-    Returns
-    -------
-    ndarray (n, C, T) in [0, 1]
-    """
-    k = np.arange(t, dtype=float)
-    s = start[..., None]
-    e = s + length[..., None]
-    return np.clip(np.minimum(k + 1.0, e) - np.maximum(k, s), 0.0, 1.0)
-
-
-def loss_carry_forward_tax(ebit: np.ndarray, tax_rate) -> np.ndarray:
-    """Tax with losses carried forward without limit.
-
-    tax[k] = tax_rate * max(ebit[k] - loss_pool, 0); the pool grows by losses and shrinks by
-    the profit it shelters.
-
-    Parameters
-    ----------
-    ebit : ndarray (n, T) [USD]
-    tax_rate : float or ndarray (n,) [share]
-
-    Returns
-    -------
-    ndarray (n, T) [USD], >= 0 (an amount paid)
-    """
-    rate = _col(tax_rate, ebit.shape[0])[:, 0]
-    pool = np.zeros(ebit.shape[0])
-    tax = np.zeros_like(ebit)
-    for k in range(ebit.shape[1]):  # sequential in time by nature; vectorized over draws
-        e = ebit[:, k]
-        taxable = np.maximum(e - pool, 0.0)
-        pool = np.maximum(pool - e, 0.0)
-        tax[:, k] = rate * taxable
-    return tax
+# the small helpers are shared (validated by the hand calculations of test_programme.py); what
+# is independent here is the per-cohort, per-generation computation below
+from model.programme import (  # noqa: E402
+    HOURS_PER_YEAR,
+    _col,
+    _row,
+    cash_flow_statement,
+    delayed_shares,
+    overlap,
+)
 
 
 def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
@@ -255,47 +168,9 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
     if not capacity_model:
         revenue = np.broadcast_to(_row(g("revenue_path"), n, t), (n, t)) * _row(
             g("attributable_share"), n, t)
-
-    energy_cost = it_active_mw * HOURS_PER_YEAR * _col(g("pue"), n) * _col(
-        g("power_load_factor"), n) * _row(g("power_price"), n, t)
-    fixed_opex = _col(g("fixed_opex_share"), n) * in_service_capex
-    cor_share = _col(g("cost_of_revenue_share"), n)
-    variable_cost = cor_share * revenue
-    ebitda = revenue - energy_cost - fixed_opex - variable_cost
-    ebit = ebitda - depreciation
-    tax = loss_carry_forward_tax(ebit, g("tax_rate"))
-    terminal = np.zeros((n, t))
-    if g("terminal_value", "none") == "book_value":
-        terminal[:, -1] = book_value
-    fcf = ebitda - tax - spend - refresh_spend + terminal
-
-    rate = np.asarray(g("discount_rate"), dtype=float)
-    out = {
-        "spend": spend,
-        "refresh_spend": refresh_spend,
-        "capacity_mw": it_active_mw,
-        "gpu_hours": gpu_hours,
-        "revenue": revenue,
-        "energy_cost": energy_cost,
-        "fixed_opex": fixed_opex,
-        "variable_cost": variable_cost,
-        "ebitda": ebitda,
-        "depreciation": depreciation,
-        "tax": tax,
-        "terminal": terminal,
-        "fcf": fcf,
-        "cumulative_fcf": np.cumsum(fcf, axis=1),
-    }
-    costs = spend + refresh_spend + energy_cost + fixed_opex
-    sold = priced_hours * (1.0 - cor_share)
-    levelized = financials.levelized_cost(costs, sold, rate, timing=timing) if has_hours else \
-        np.full(n, np.nan)
-    out.update({
-        "npv": financials.npv(fcf, rate, timing=timing),
-        "irr": financials.irr(fcf, timing=timing) if with_irr else np.full(n, np.nan),
-        "payback_years": financials.payback_years(fcf),
-        "peak_funding": financials.peak_funding(fcf),
-        "levelized_cost_per_gpu_hour": np.broadcast_to(levelized, (n,)).astype(float),
-        "total_spend": (spend + refresh_spend).sum(axis=1),
-    })
-    return out
+    # costs, tax, cash flow and metrics: the engine's own (shared) statement
+    return cash_flow_statement(inputs, n, t, timing, with_irr, {
+        "spend": spend, "refresh_spend": refresh_spend, "capacity_mw": it_active_mw,
+        "in_service_capex": in_service_capex, "depreciation": depreciation,
+        "gpu_hours": gpu_hours, "priced_hours": priced_hours if has_hours else None,
+        "revenue": revenue, "book_value": book_value})
