@@ -128,13 +128,18 @@ def _az_loo(idata) -> dict:
     # supports res[key]
     elpd, p = (res["elpd_loo"], res["p_loo"]) if AZ_MAJOR < 1 else (res["elpd"], res["p"])
     k = np.asarray(res["pareto_k"], dtype=float).ravel()
+    max_k = float(np.nanmax(k)) if k.size else math.nan
+    try:
+        flagged = bool(res["warning"])
+    except (KeyError, AttributeError, TypeError):  # not reported by every ArviZ version
+        flagged = bool(max_k > 0.7)
     return {
         "elpd": float(elpd),
         "se": float(res["se"]),
         "p": float(p),
         "pareto_k": k,
-        "max_pareto_k": float(np.nanmax(k)) if k.size else math.nan,
-        "warning": bool(res["warning"]),
+        "max_pareto_k": max_k,
+        "warning": flagged,
         "messages": sorted({str(w.message).split("\n")[0] for w in caught}),
     }
 
@@ -1207,7 +1212,8 @@ def compare(observations_path: str | Path, models: list[str] | None = None,
     -------
     pandas.DataFrame
         Index: model, best first. Columns ``rank``, ``elpd``, ``p``, ``elpd_diff``,
-        ``weight``, ``se``, ``dse``, ``warning`` (ArviZ), ``max_pareto_k``, ``diagnostics_ok``
+        ``weight``, ``se``, ``dse``, ``warning`` (ArviZ, when it reports one),
+        ``max_pareto_k``, ``diagnostics_ok``
         and ``favoured`` (True for the model the data favour). ``df.attrs["favoured"]`` names
         it; ``df.attrs["reliable"]`` is False when a Pareto k exceeds ArviZ's threshold (LOO
         estimates unreliable, usual with a handful of points); ``df.attrs["clear"]`` is True
@@ -1223,7 +1229,10 @@ def compare(observations_path: str | Path, models: list[str] | None = None,
     df["favoured"] = [i == 0 for i in range(len(df))]
     df.attrs["favoured"] = df.index[0]
     rest = df.iloc[1:]
-    df.attrs["reliable"] = not bool(df["warning"].astype(bool).any())
+    # ArviZ flags unreliable LOO in a "warning" column, which some versions leave out when
+    # nothing is flagged: the Pareto k threshold (0.7) is checked here either way
+    flagged = df["warning"].astype(bool).any() if "warning" in df.columns else False
+    df.attrs["reliable"] = not bool(flagged or (df["max_pareto_k"] > 0.7).any())
     df.attrs["clear"] = bool(df.attrs["reliable"] and len(rest)
                              and (rest["elpd_diff"].abs() > 2 * rest["dse"]).all())
     return df
