@@ -32,7 +32,8 @@ def fmt_probability(p: dict, draws: int) -> str:
         return f"< {1 / draws:.2g} (0 of {draws:,} draws)"
     if p["value"] == 1.0:
         return f"> {1 - 1 / draws:.4g} ({draws:,} of {draws:,} draws)"
-    return f"{p['value']:.3f} ± {p['mcse']:.3f}"
+    digits = 4 if min(p["value"], 1 - p["value"]) < 0.01 else 3
+    return f"{p['value']:.{digits}f} ± {p['mcse']:.{digits}f}"
 
 
 def median_payback(res) -> str:
