@@ -721,7 +721,10 @@ class _Loader:
                     f"[{names[i]}, {names[j]}, {near[i, j]:.2f}]"
                     for i in range(len(names)) for j in range(i + 1, len(names))
                     if any({c.a, c.b} == {names[i], names[j]} for c in out))
-                f, line = out[0].file, out[0].line
+                # point at the file being loaded when it declares correlations (a child that
+                # adds one is the usual cause), else at the first inherited one
+                own = [c for c in out if c.file == display_path(self.path)]
+                f, line = (own or out)[0].file, (own or out)[0].line
                 self.problems.append(Problem(
                     f"the correlation matrix is not positive semi-definite (smallest eigenvalue "
                     f"{eig.min():.3f}): these coefficients cannot hold together; the nearest valid "
