@@ -1,6 +1,7 @@
 """Property: whatever the input, the loader returns a Scenario or raises AssumptionError, never
 another exception (which the CLI would show as an internal error)."""
 
+import os
 from pathlib import Path
 
 import yaml
@@ -25,7 +26,9 @@ keys = st.one_of(st.sampled_from(["schema", "name", "model", "years", "parameter
 documents = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=6)), max_leaves=30)
 
-SETTINGS = settings(max_examples=80, deadline=None,
+# CAPEX_HYPOTHESIS_EXAMPLES=1500 for a deeper search (it passed 1,500 examples per test)
+SETTINGS = settings(max_examples=int(os.environ.get("CAPEX_HYPOTHESIS_EXAMPLES", "80")),
+                    deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 
