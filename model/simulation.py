@@ -166,13 +166,25 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     series_names = INDUSTRY_SERIES if scenario.model == "industry" else PROGRAMME_SERIES
     key_metric = "revenue_gap_final" if scenario.model == "industry" else "npv"
 
-    metric_parts: dict[str, list] = {}
-    series_parts: dict[str, list] = {}
-    input_parts: dict[str, list] = {}
+    # results are written into preallocated arrays (no per-chunk pieces to concatenate): peak
+    # memory stays near the size of the results themselves
+    metric_buf: dict[str, np.ndarray] = {}
+    input_buf: dict[str, np.ndarray] = {}
+    series_buf: dict[str, np.ndarray] = {}
     kept = 0
     done = 0
     bar = _Progress(target, progress)
     t0 = time.perf_counter()
+
+    def put(buf: dict, name: str, value: np.ndarray, start: int, size: int) -> None:
+        arr = buf.get(name)
+        if arr is None or arr.shape[0] < size:  # first chunk, or the target grew (precision)
+            grown = np.empty((size, *value.shape[1:]))
+            if arr is not None:
+                grown[:arr.shape[0]] = arr
+            buf[name] = arr = grown
+        arr[start:start + value.shape[0]] = value
+
     while True:
         design_obj = Design(scenario, target, seed, design)
         while done < target:
@@ -182,23 +194,25 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
             out = run_model(scenario, inputs, n)
             for name in list(model_metrics) + ["gap_closed_by_end", "total_spend"]:
                 if name in out:
-                    metric_parts.setdefault(name, []).append(np.asarray(out[name], float))
+                    put(metric_buf, name, np.broadcast_to(np.asarray(out[name], float), (n,)),
+                        done, target)
             for p in scenario.uncertain():
                 v = np.asarray(inputs[p.name], dtype=float)
                 if v.ndim == 2 and v.shape[1] == 1:
                     v = v[:, 0]  # one number per draw
-                input_parts.setdefault(p.name, []).append(v)
+                put(input_buf, p.name, v, done, target)
             if kept < series_draws:
                 take = min(n, series_draws - kept)
                 for name in series_names:
-                    series_parts.setdefault(name, []).append(
-                        np.asarray(np.broadcast_to(out[name], (n, scenario.n_years))[:take]))
+                    put(series_buf, name,
+                        np.broadcast_to(out[name], (n, scenario.n_years))[:take], kept,
+                        min(series_draws, target))
                 kept += take
             done = stop
             bar.update(n)
         if precision is None or target >= max_draws:
             break
-        km = np.concatenate(metric_parts[key_metric])
+        km = metric_buf[key_metric][:done]
         mean, sd = np.nanmean(km), np.nanstd(km, ddof=1)
         needed = (sd / (precision * abs(mean))) ** 2 if mean != 0 else max_draws
         if needed <= target:
@@ -210,24 +224,22 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     elapsed = time.perf_counter() - t0
 
     ds = xr.Dataset(coords={"draw": np.arange(done), "year": scenario.years})
-    # concatenate one variable at a time, dropping its chunks at once: peak memory stays near
-    # the size of the results, not twice it
-    for name in list(metric_parts):
-        parts = metric_parts.pop(name)
+    for name in list(metric_buf):
+        arr = metric_buf.pop(name)[:done]
         unit = model_metrics.get(name, ("", ""))[0] or ("USD" if name == "total_spend" else "")
-        ds[name] = ("draw", np.concatenate(parts))
+        ds[name] = ("draw", arr)
         ds[name].attrs.update(unit=unit, description=model_metrics.get(name, ("", name))[1])
     n_series = kept
-    for name in list(series_parts):
-        arr = np.concatenate(series_parts.pop(name))
+    for name in list(series_buf):
+        arr = series_buf.pop(name)[:n_series]
         if n_series == done:
             ds[name] = (("draw", "year"), arr)
         else:
             ds = ds.assign_coords(series_draw=np.arange(n_series))
             ds[name] = (("series_draw", "year"), arr)
         ds[name].attrs["unit"] = _series_unit(name, scenario.model)
-    for name in list(input_parts):
-        arr = np.concatenate(input_parts.pop(name))
+    for name in list(input_buf):
+        arr = input_buf.pop(name)[:done]
         p = scenario.parameters[name]
         dims = ("draw", "year") if arr.ndim == 2 else ("draw",)
         ds[f"input_{name}"] = (dims, arr)
