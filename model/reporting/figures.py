@@ -187,6 +187,24 @@ def _inf_quantile(x: np.ndarray, q: float) -> float:
     return float(s[k])
 
 
+def _two_fans(sc, years, cost, cost_label, income, income_label, title):
+    """Fan chart of two money series per year [USD/year]: cost in red, income in blue.
+    Returns the figure and its money scale (for captions)."""
+    q_cost, q_income = _quantiles(cost), _quantiles(income)
+    scale = money_scale(np.concatenate([q_cost.ravel(), q_income.ravel()]))
+    fig, ax = _new()
+    _fan(ax, years, q_cost, VERMILLION, cost_label)
+    _fan(ax, years, q_income, BLUE, income_label)
+    ax.yaxis.set_major_formatter(scale.formatter())
+    ax.set_ylim(bottom=0)
+    _year_axis(ax, years)
+    ax.set_xlabel("Year")
+    ax.set_ylabel(_money_label(scale, sc, per_year=True))
+    _header(fig, title, _sub(sc))
+    _fan_legend(fig, [(cost_label, VERMILLION), (income_label, BLUE)])
+    return fig, scale
+
+
 # ============================================================================ programme
 @_styled
 def capex_vs_revenue(res) -> Figure:
@@ -195,18 +213,8 @@ def capex_vs_revenue(res) -> Figure:
     years = res.ds["year"].values
     capex = res.ds["spend"].values + res.ds["refresh_spend"].values
     revenue = res.ds["revenue"].values
-    qc, qr = _quantiles(capex), _quantiles(revenue)
-    scale = money_scale(np.concatenate([qc.ravel(), qr.ravel()]))
-    fig, ax = _new()
-    _fan(ax, years, qc, VERMILLION, "capex (incl. IT refresh)")
-    _fan(ax, years, qr, BLUE, "revenue")
-    ax.yaxis.set_major_formatter(scale.formatter())
-    ax.set_ylim(bottom=0)
-    _year_axis(ax, years)
-    ax.set_xlabel("Year")
-    ax.set_ylabel(_money_label(scale, sc, per_year=True))
-    _header(fig, "Capex vs revenue per year", _sub(sc))
-    _fan_legend(fig, [("capex (incl. IT refresh)", VERMILLION), ("revenue", BLUE)])
+    fig, scale = _two_fans(sc, years, capex, "capex (incl. IT refresh)", revenue, "revenue",
+                           "Capex vs revenue per year")
     total_capex = np.median(capex.sum(axis=1))
     total_rev = np.median(revenue.sum(axis=1))
     return Figure(
@@ -414,19 +422,9 @@ def payback_distribution(res) -> Figure:
 def required_vs_ai_revenue(res) -> Figure:
     sc = res.scenario
     years = res.ds["year"].values
-    qreq = _quantiles(res.ds["revenue_required"].values)
-    qai = _quantiles(res.ds["ai_revenue"].values)
-    scale = money_scale(np.concatenate([qreq.ravel(), qai.ravel()]))
-    fig, ax = _new()
-    _fan(ax, years, qreq, VERMILLION, "revenue required")
-    _fan(ax, years, qai, BLUE, "AI revenue")
-    ax.yaxis.set_major_formatter(scale.formatter())
-    ax.set_ylim(bottom=0)
-    _year_axis(ax, years)
-    ax.set_xlabel("Year")
-    ax.set_ylabel(_money_label(scale, sc, per_year=True))
-    _header(fig, "Revenue required vs AI revenue", _sub(sc))
-    _fan_legend(fig, [("revenue required", VERMILLION), ("AI revenue", BLUE)])
+    fig, _ = _two_fans(sc, years, res.ds["revenue_required"].values, "revenue required",
+                       res.ds["ai_revenue"].values, "AI revenue",
+                       "Revenue required vs AI revenue")
     return Figure(
         "required_vs_ai_revenue", fig, "Revenue required vs AI revenue",
         "Revenue the end users of AI must earn to pay for the data centres being built "
