@@ -275,24 +275,15 @@ def _irr_chunk(flows):
 def _sign_changes(flows):
     """Number of sign changes along the years axis, zeros ignored, shape (n,)."""
     signs = np.sign(flows)
-    # carry the last non-zero sign forward over zeros
-    idx = np.where(signs != 0, np.arange(flows.shape[1]), 0)
-    np.maximum.accumulate(idx, axis=1, out=idx)
-    carried = np.take_along_axis(signs, idx, axis=1)
-    return ((carried[:, 1:] * carried[:, :-1]) < 0).sum(axis=1)
-
-
-def _poly_and_slope(flows, x):
-    """Q(x) = sum_k flows[:, k] x^k and dQ/dx by Horner's rule, vectorized over rows.
-
-    With x = 1 / (1 + r), NPV(r) = x * Q(x), so Q has the same positive roots as the NPV.
-    """
-    value = flows[:, -1].copy()
-    slope = np.zeros_like(value)
-    for k in range(flows.shape[1] - 2, -1, -1):
-        slope = slope * x + value
-        value = value * x + flows[:, k]
-    return value, slope
+    changes = (signs[:, 1:] * signs[:, :-1] < 0).sum(axis=1)
+    zeros = np.nonzero((signs == 0).any(axis=1))[0]
+    if zeros.size:  # carry the last non-zero sign forward over zeros (rows with zeros only)
+        s = signs[zeros]
+        idx = np.where(s != 0, np.arange(flows.shape[1]), 0)
+        np.maximum.accumulate(idx, axis=1, out=idx)
+        carried = np.take_along_axis(s, idx, axis=1)
+        changes[zeros] = ((carried[:, 1:] * carried[:, :-1]) < 0).sum(axis=1)
+    return changes
 
 
 @functools.lru_cache(maxsize=64)
@@ -328,59 +319,127 @@ def _root_counts(flows):
     return counts
 
 
-def _irr_one_side(flows, positive):
-    """The IRR on one side of 0 for rows with at most one root there (Descartes bound <= 1).
+def _horner(coefficients, x):
+    """Q(x) = sum_k c[k] x^k and dQ/dx by Horner's rule, vectorized over columns.
 
-    Bracketed between r = 0 (x = 1) and the end of the search range, found by a safeguarded
-    Newton iteration on the polynomial (Horner's rule: T multiply-adds per draw and
-    iteration; a step leaving the bracket or pointing away from the root is replaced by a
-    geometric bisection), typically in 5-10 iterations. NaN where that side has no root.
+    ``coefficients`` has shape (T, m) (year-major: each year's row is contiguous), ``x`` shape
+    (m,). With x = 1 / (1 + r), NPV(r) = x * Q(x), so Q has the same positive roots as the NPV.
     """
-    n = flows.shape[0]
-    end = 1.0 / (1.0 + (IRR_MAX_RATE if positive else IRR_MIN_RATE))
-    q_one = flows.sum(axis=1)  # Q(1) = NPV at r = 0
-    q_end, _ = _poly_and_slope(flows, np.full(n, end))
-    found = np.sign(q_end) * np.sign(q_one) < 0
-    lo = np.full(n, end if positive else 1.0)
-    hi = np.full(n, 1.0 if positive else end)
-    sign_lo = np.sign(q_end) if positive else np.sign(q_one)
-    x = np.where(found, 1.0 / 1.1 if positive else 1.0 / 0.9, 1.0)  # start at r = +-10 %
-    active = np.nonzero(found)[0]
-    for _ in range(200):
+    value = coefficients[-1].copy()
+    slope = np.zeros_like(value)
+    for k in range(coefficients.shape[0] - 2, -1, -1):
+        slope *= x
+        slope += value
+        value *= x
+        value += coefficients[k]
+    return value, slope
+
+
+def _side_grid():
+    """Bracketing grid of s = log(1 + r) for the one-root sides, ascending, containing 0.
+
+    Denser where IRRs of real projects fall (|r| below ~100 %), ending at the search range.
+    """
+    inner = np.array([0.02, 0.05, 0.09, 0.14, 0.2, 0.28, 0.38, 0.5, 0.65, 0.85, 1.1, 1.5, 2.0,
+                      2.8, 3.8])
+    below = -np.concatenate([inner[inner < -np.log1p(IRR_MIN_RATE)], [-np.log1p(IRR_MIN_RATE)]])
+    above = np.concatenate([inner, [np.log1p(IRR_MAX_RATE)]])
+    return np.concatenate([below[::-1], [0.0], above]), below.size
+
+
+_SIDE_GRID, _SIDE_ZERO = _side_grid()
+
+
+@functools.lru_cache(maxsize=64)
+def _side_powers(n_years):
+    """x^k on the bracketing grid (x = exp(-s)), shape (n_years, G), read-only."""
+    powers = np.exp(-np.arange(n_years, dtype=float)[:, None] * _SIDE_GRID[None, :])
+    powers.flags.writeable = False
+    return powers
+
+
+def _irr_bounded(flows):
+    """IRR of rows with at most one root on each side of r = 0 (Descartes bounds <= 1).
+
+    Each side's root, if any, is unique: Q (see :func:`_horner`) is evaluated on a coarse grid
+    of ``s = log(1 + r)`` (one matrix product), the one sign change of each side brackets it,
+    and a safeguarded Newton iteration in ``s`` (a step leaving the bracket becomes a bisection)
+    refines it to ``|ds| <= 1e-14 (1 + |s|)``, in ~3-5 iterations. The root closer to 0 is
+    returned (NaN where there is none).
+    """
+    n, t = flows.shape
+    grid, zero = _SIDE_GRID, _SIDE_ZERO
+    values = flows @ _side_powers(t)  # Q on the grid, (n, G)
+    signs = np.sign(values)
+    at_zero = signs[:, zero]
+    # first grid point, going out from s = 0, where the sign differs from the sign at s = 0
+    changed_above = signs[:, zero + 1:] != at_zero[:, None]
+    changed_below = signs[:, :zero][:, ::-1] != at_zero[:, None]
+    found_above = (at_zero != 0) & (signs[:, -1] * at_zero < 0)
+    found_below = (at_zero != 0) & (signs[:, 0] * at_zero < 0)
+    j_above = zero + 1 + changed_above.argmax(axis=1)  # far end of the cell
+    j_below = zero - 1 - changed_below.argmax(axis=1)
+    rows = np.concatenate([np.nonzero(found_above)[0], np.nonzero(found_below)[0]])
+    far = np.concatenate([j_above[found_above], j_below[found_below]])
+    near = np.where(far > zero, far - 1, far + 1)
+    lo_idx, hi_idx = np.minimum(near, far), np.maximum(near, far)
+    lo, hi = grid[lo_idx], grid[hi_idx]
+    f_lo, f_hi = values[rows, lo_idx], values[rows, hi_idx]
+    # first iterate: the secant point of the cell in s (a grid end that is exactly a root is it)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+    s = np.where(f_hi == 0, hi, np.where(f_lo == 0, lo, s))
+    s = np.where((s > lo) & (s < hi) | (f_lo == 0) | (f_hi == 0), s, 0.5 * (lo + hi))
+    result = s.copy()
+    active = np.nonzero((f_lo != 0) & (f_hi != 0))[0]
+    coefficients = np.ascontiguousarray(flows[rows[active]].T)  # (T, m), year-major
+    s, lo, hi = s[active], lo[active], hi[active]
+    f_lo, f_hi = f_lo[active], f_hi[active]
+    sign_lo = np.sign(f_lo)
+    d_lo = np.full(s.size, np.nan)  # dQ/ds at the bracket ends (unknown at grid points)
+    d_hi = d_lo.copy()
+    for _ in range(100):
         if active.size == 0:
             break
-        xa = x[active]
-        value, slope = _poly_and_slope(flows[active], xa)
-        same_as_lo = np.sign(value) == sign_lo[active]
-        lo[active] = np.where(same_as_lo, xa, lo[active])
-        hi[active] = np.where(same_as_lo, hi[active], xa)
+        x = np.exp(-s)
+        value, dq = _horner(coefficients, x)
+        slope = -x * dq  # dQ/ds
+        same_as_lo = np.sign(value) == sign_lo
+        lo, f_lo, d_lo = (np.where(same_as_lo, a, b) for a, b in ((s, lo), (value, f_lo),
+                                                                   (slope, d_lo)))
+        hi, f_hi, d_hi = (np.where(same_as_lo, b, a) for a, b in ((s, hi), (value, f_hi),
+                                                                   (slope, d_hi)))
+        # Newton from the bracket end with the smaller |Q| (usually the new point); if that
+        # leaves the bracket, from the other end; if both do, bisection
+        lo_better = np.abs(f_lo) <= np.abs(f_hi)
+        origin = np.where(lo_better, lo, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = xa - value / slope
-        # accept Newton only inside the bracket and towards the root (left of the minimum of a
-        # convex Q, Newton points away from it)
-        towards = np.where(same_as_lo, newton > xa, newton < xa)
-        inside = (newton > lo[active]) & (newton < hi[active]) & towards
-        # bisect geometrically (the bracket can span orders of magnitude of 1 + r)
-        step_to = np.where(inside, newton, np.sqrt(lo[active] * hi[active]))
-        # converged: a Newton step (or the bracket) below 1e-14 relative, or an exact zero
-        converged = (np.abs(newton - xa) <= 1e-14 * xa) & (newton > 0)
-        step_to = np.where(converged, newton, step_to)
-        step_to = np.where(value == 0, xa, step_to)
-        done = (value == 0) | converged | (hi[active] - lo[active] <= 1e-14 * xa)
-        x[active] = step_to
-        active = active[~done]
-    return np.where(found, 1.0 / x - 1.0, np.nan)
-
-
-def _irr_descartes(flows):
-    """IRR of rows whose Descartes bounds are <= 1 on both sides of 0: each side's root, if
-    any, is unique, so it is found directly (no grid); the one closer to 0 is returned."""
-    above = _irr_one_side(flows, positive=True)
-    below = _irr_one_side(flows, positive=False)
-    pick_below = np.isfinite(below) & (~np.isfinite(above) | (np.abs(below) < np.abs(above)))
-    rate = np.where(pick_below, below, above)
-    at_zero = (flows.sum(axis=1) == 0) & (flows != 0).any(axis=1)  # NPV(0) = 0 exactly
-    return np.where(at_zero, 0.0, np.where((flows == 0).all(axis=1), np.nan, rate))
+            first = origin - np.where(lo_better, f_lo / d_lo, f_hi / d_hi)
+            second = np.where(lo_better, hi - f_hi / d_hi, lo - f_lo / d_lo)
+        first_in = (first > lo) & (first < hi)
+        second_in = (second > lo) & (second < hi)
+        step_to = np.where(first_in, first, np.where(second_in, second, 0.5 * (lo + hi)))
+        # converged: the Newton step from the best end is below 1e-14 (1 + |s|); a step too
+        # small to move off that end (rounding) means the end itself is the root
+        converged = np.abs(first - origin) <= 1e-14 * (1.0 + np.abs(origin))
+        step_to = np.where(value == 0, s, np.where(converged & ~first_in, origin, step_to))
+        done = (value == 0) | converged | (hi - lo <= 1e-14 * (1.0 + np.abs(s)))
+        result[active] = step_to
+        if done.any():
+            keep = ~done
+            active, coefficients = active[keep], coefficients[:, keep]
+            s, lo, hi, sign_lo = step_to[keep], lo[keep], hi[keep], sign_lo[keep]
+            f_lo, f_hi, d_lo, d_hi = f_lo[keep], f_hi[keep], d_lo[keep], d_hi[keep]
+        else:
+            s = step_to
+    rates = np.full((2, n), np.inf)
+    split = int(found_above.sum())
+    rates[0, rows[:split]] = np.expm1(result[:split])
+    rates[1, rows[split:]] = np.expm1(result[split:])
+    rate = np.where(np.abs(rates[1]) < np.abs(rates[0]), rates[1], rates[0])
+    rate = np.where(np.isinf(rate), np.nan, rate)
+    exact_zero = (at_zero == 0) & (flows != 0).any(axis=1)  # NPV(0) = 0 exactly
+    return np.where(exact_zero, 0.0, rate)
 
 
 def irr(cash_flows, timing="end"):
@@ -412,10 +471,12 @@ def irr(cash_flows, timing="end"):
        and for rates in (-1, 0) (a binomial change of variable: one small matrix product),
        bounds the number of IRRs on each side. Where both bounds are <= 1 (conventional flows,
        and most flows with a refresh spend after years of income) each side holds at most one
-       root: it is bracketed between ``r = 0`` and the end of the range and found by a
-       safeguarded Newton iteration with Horner's rule, with no grid. Other draws (and
-       horizons over 40 years, where the binomial coefficients lose precision) go through
-       steps 1-3.
+       root: a coarse grid of 33 values of ``s = log(1 + r)`` (one small matrix product)
+       brackets it in one cell, and a safeguarded Newton iteration in ``s`` (Horner's rule on
+       year-major coefficients; Newton from the bracket end with the smaller ``|NPV|``,
+       bisection when both leave the cell) refines it to ``|ds| <= 1e-14 (1 + |s|)``, in 3-6
+       iterations. Other draws (and horizons over 40 years, where the binomial coefficients
+       lose precision) go through steps 1-3.
     1. Evaluate a sign-preserving scaled NPV on a fixed grid of ~160 values of
        ``s = log(1 + r)`` covering ``r`` in [-0.99, 1000] (spacing ~1.6e-3 near ``r = 0``,
        ~8 % of ``|s|`` far out) as one matrix product per block of draws.
@@ -458,7 +519,7 @@ def irr(cash_flows, timing="end"):
         if other.size and n_years <= 40:
             above, below = _root_counts(clean[other])
             direct[other[(above <= 1) & (below <= 1)]] = True
-        result[direct] = _irr_descartes(flat[direct])
+        result[direct] = _irr_bounded(flat[direct])
         rest = np.nonzero(~direct)[0]
         for start in range(0, rest.size, chunk):
             rows = rest[start:start + chunk]
