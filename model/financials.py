@@ -272,51 +272,67 @@ def _irr_chunk(flows):
     return np.where(np.isinf(result) | degenerate, np.nan, result)
 
 
-def _sign_changes(flows):
-    """Number of sign changes along the years axis, zeros ignored, shape (n,)."""
-    signs = np.sign(flows)
-    changes = (signs[:, 1:] * signs[:, :-1] < 0).sum(axis=1)
-    zeros = np.nonzero((signs == 0).any(axis=1))[0]
-    if zeros.size:  # carry the last non-zero sign forward over zeros (rows with zeros only)
-        s = signs[zeros]
-        idx = np.where(s != 0, np.arange(flows.shape[1]), 0)
-        np.maximum.accumulate(idx, axis=1, out=idx)
-        carried = np.take_along_axis(s, idx, axis=1)
-        changes[zeros] = ((carried[:, 1:] * carried[:, :-1]) < 0).sum(axis=1)
+def _sign_changes(coefficients, zero=None):
+    """Number of sign changes down axis 0 of year-major ``coefficients`` (T, m), zeros
+    ignored, shape (m,).
+
+    ``zero`` (T, m), optional: which entries count as zero (default: those equal to 0).
+    """
+    if zero is None:
+        zero = coefficients == 0
+    negative = np.signbit(coefficients)
+    changes = np.count_nonzero(negative[1:] != negative[:-1], axis=0)
+    columns = np.nonzero(zero.any(axis=0))[0]
+    if columns.size:  # carry the last non-zero sign forward over zeros (those columns only)
+        s = np.where(zero.take(columns, axis=1), 0.0, np.sign(coefficients.take(columns, axis=1)))
+        idx = np.where(s != 0, np.arange(s.shape[0])[:, None], 0)
+        np.maximum.accumulate(idx, axis=0, out=idx)
+        carried = np.take_along_axis(s, idx, axis=0)
+        changes[columns] = (carried[1:] * carried[:-1] < 0).sum(axis=0)
     return changes
 
 
+def _taylor_shift(coefficients):
+    """Coefficients of ``p(y + 1)`` from those of ``p(y)`` (year-major (T, m), power k in row k).
+
+    The classic Taylor shift by 1 (Horner's scheme repeated): for i = 0 .. T-2 and
+    j = T-2 down to i, c[j] += c[j + 1]. Additions of contiguous rows only: no binomial
+    coefficients, no matrix product, so each column's result is independent of the others.
+    """
+    c = coefficients.copy()
+    t = c.shape[0]
+    for i in range(t - 1):
+        for j in range(t - 2, i - 1, -1):
+            c[j] += c[j + 1]
+    return c
+
+
+def _root_counts(coefficients):
+    """Descartes bounds on the number of IRRs above 0 and in (-1, 0), shape (m,) each.
+
+    ``coefficients`` (T, m) are those of Q(x) = sum_k f_k x^k, x = 1 / (1 + r). IRRs above 0
+    are the positive roots z = r of Q(1 / (1 + z)) (1 + z)^(T-1) = sum_k f_k (1 + z)^(T-1-k)
+    (the Taylor shift of the reversed coefficients); IRRs in (-1, 0) are the positive roots
+    y = 1 / (1 + r) - 1 of Q(1 + y) (the Taylor shift of the coefficients). Coefficient j sums
+    at most C(T, j + 1) flows, so one below 1e-12 * C(T, j + 1) * max|f| is rounding noise and
+    treated as zero.
+    """
+    t = coefficients.shape[0]
+    noise = 1e-12 * np.abs(coefficients).max(axis=0) * _shift_sizes(t)[:, None]
+    counts = []
+    for shifted in (_taylor_shift(coefficients[::-1]), _taylor_shift(coefficients)):
+        counts.append(_sign_changes(shifted, zero=np.abs(shifted) <= noise))
+    return counts
+
+
 @functools.lru_cache(maxsize=64)
-def _descartes_matrices(n_years):
-    """Binomial matrices turning NPV coefficients into those of the polynomials whose positive
-    roots are the IRRs above zero (z = r) and between -1 and 0 (y = 1/(1 + r) - 1)."""
+def _shift_sizes(n_years):
+    """C(T, j + 1) for j = 0 .. T-1 (how many flows a shifted coefficient sums), read-only."""
     from scipy.special import comb
 
-    k = np.arange(n_years).reshape(-1, 1)
-    jj = np.arange(n_years).reshape(1, -1)
-    # Q(x) (1 + z)^(T-1) with x = 1/(1 + z): sum_j z^j sum_k C(T-1-k, j) f_k
-    above = comb(n_years - 1 - k, jj)
-    # Q(1 + y): sum_j y^j sum_k C(k, j) f_k
-    below = comb(k, jj)
-    for m in (above, below):
-        m.flags.writeable = False
-    return above, below
-
-
-def _root_counts(flows):
-    """Descartes bounds on the number of IRRs above 0 and in (-1, 0), shape (n,) each.
-
-    Coefficients smaller than 1e-12 of their possible size are treated as zero (rounding
-    noise)."""
-    above, below = _descartes_matrices(flows.shape[1])
-    biggest = np.abs(flows).max(axis=1, keepdims=True)
-    counts = []
-    for m in (above, below):
-        c = flows @ m
-        # |c_j| <= max|f| * sum_k m_kj bounds the size of each sum: below 1e-12 of it, noise
-        c[np.abs(c) <= 1e-12 * biggest * m.sum(axis=0)] = 0.0
-        counts.append(_sign_changes(c))
-    return counts
+    out = comb(n_years, np.arange(1, n_years + 1))
+    out.flags.writeable = False
+    return out
 
 
 def _horner(coefficients, x):
@@ -340,51 +356,51 @@ def _side_grid():
 
     Denser where IRRs of real projects fall (|r| below ~100 %), ending at the search range.
     """
-    inner = np.array([0.02, 0.05, 0.09, 0.14, 0.2, 0.28, 0.38, 0.5, 0.65, 0.85, 1.1, 1.5, 2.0,
-                      2.8, 3.8])
-    below = -np.concatenate([inner[inner < -np.log1p(IRR_MIN_RATE)], [-np.log1p(IRR_MIN_RATE)]])
-    above = np.concatenate([inner, [np.log1p(IRR_MAX_RATE)]])
-    return np.concatenate([below[::-1], [0.0], above]), below.size
+    inner = np.array([0.025, 0.05, 0.08, 0.12, 0.17, 0.23, 0.3, 0.4, 0.55, 0.8, 1.2, 2.0, 3.5])
+    bottom, top = np.log1p(IRR_MIN_RATE), np.log1p(IRR_MAX_RATE)
+    below = np.concatenate([inner[inner < -bottom], [-bottom]])
+    return np.concatenate([-below[::-1], [0.0], inner, [top]]), below.size
 
 
 _SIDE_GRID, _SIDE_ZERO = _side_grid()
+_SIDE_X = np.exp(-_SIDE_GRID)[:, None]  # x = 1 / (1 + r) on the grid, (G, 1)
 
 
-@functools.lru_cache(maxsize=64)
-def _side_powers(n_years):
-    """x^k on the bracketing grid (x = exp(-s)), shape (n_years, G), read-only."""
-    powers = np.exp(-np.arange(n_years, dtype=float)[:, None] * _SIDE_GRID[None, :])
-    powers.flags.writeable = False
-    return powers
+def _irr_bounded(coefficients):
+    """IRR of columns with at most one root on each side of r = 0 (Descartes bounds <= 1).
 
-
-def _irr_bounded(flows):
-    """IRR of rows with at most one root on each side of r = 0 (Descartes bounds <= 1).
-
-    Each side's root, if any, is unique: Q (see :func:`_horner`) is evaluated on a coarse grid
-    of ``s = log(1 + r)`` (one matrix product), the one sign change of each side brackets it,
-    and a safeguarded Newton iteration in ``s`` (a step leaving the bracket becomes a bisection)
-    refines it to ``|ds| <= 1e-14 (1 + |s|)``, in ~3-5 iterations. The root closer to 0 is
-    returned (NaN where there is none).
+    ``coefficients`` (T, m) are year-major flows. Each side's root, if any, is unique: Q (see
+    :func:`_horner`) is evaluated on a grid of 29 values of ``s = log(1 + r)``, the one sign
+    change of each side brackets it in a cell, and a safeguarded Newton iteration in ``s``
+    refines it from the cell's secant point: Newton from the bracket end with the smaller
+    ``|Q|`` (from the other end if that step leaves the cell, bisection if both do), until the
+    step, or the error it leaves when the steps contract quadratically, is below
+    ``1e-14 (1 + |s|)``: 3-4 evaluations for most draws. The root closer to 0 is returned (NaN
+    where there is none). Elementwise operations only, so each column's result does not
+    depend on the others (nor on how draws are chunked).
     """
-    n, t = flows.shape
+    t, n = coefficients.shape
     grid, zero = _SIDE_GRID, _SIDE_ZERO
-    values = flows @ _side_powers(t)  # Q on the grid, (n, G)
-    signs = np.sign(values)
-    at_zero = signs[:, zero]
-    # first grid point, going out from s = 0, where the sign differs from the sign at s = 0
-    changed_above = signs[:, zero + 1:] != at_zero[:, None]
-    changed_below = signs[:, :zero][:, ::-1] != at_zero[:, None]
-    found_above = (at_zero != 0) & (signs[:, -1] * at_zero < 0)
-    found_below = (at_zero != 0) & (signs[:, 0] * at_zero < 0)
-    j_above = zero + 1 + changed_above.argmax(axis=1)  # far end of the cell
-    j_below = zero - 1 - changed_below.argmax(axis=1)
-    rows = np.concatenate([np.nonzero(found_above)[0], np.nonzero(found_below)[0]])
-    far = np.concatenate([j_above[found_above], j_below[found_below]])
+    values = np.repeat(coefficients[-1][None, :], grid.size, axis=0)  # Q on the grid, (G, m)
+    for k in range(t - 2, -1, -1):
+        values *= _SIDE_X
+        values += coefficients[k]
+    positive = values > 0
+    q_zero = values[zero]
+    exact_zero = (q_zero == 0) & (coefficients != 0).any(axis=0)  # NPV(0) = 0 exactly: r = 0
+    # first grid point, going out from s = 0, whose sign differs from the sign at s = 0 (an
+    # exact zero counts as a change: it is then a cell end with Q = 0)
+    far_above = zero + 1 + (positive[zero + 1:] != positive[zero]).argmax(axis=0)
+    far_below = zero - 1 - (positive[:zero][::-1] != positive[zero]).argmax(axis=0)
+    found_above = (q_zero != 0) & (np.sign(values[-1]) * np.sign(q_zero) < 0)
+    found_below = (q_zero != 0) & (np.sign(values[0]) * np.sign(q_zero) < 0)
+    up, down = np.nonzero(found_above)[0], np.nonzero(found_below)[0]
+    rows = np.concatenate([up, down])
+    far = np.concatenate([far_above[up], far_below[down]])
     near = np.where(far > zero, far - 1, far + 1)
     lo_idx, hi_idx = np.minimum(near, far), np.maximum(near, far)
     lo, hi = grid[lo_idx], grid[hi_idx]
-    f_lo, f_hi = values[rows, lo_idx], values[rows, hi_idx]
+    f_lo, f_hi = values[lo_idx, rows], values[hi_idx, rows]
     # first iterate: the secant point of the cell in s (a grid end that is exactly a root is it)
     with np.errstate(divide="ignore", invalid="ignore"):
         s = lo - f_lo * (hi - lo) / (f_hi - f_lo)
@@ -392,12 +408,13 @@ def _irr_bounded(flows):
     s = np.where((s > lo) & (s < hi) | (f_lo == 0) | (f_hi == 0), s, 0.5 * (lo + hi))
     result = s.copy()
     active = np.nonzero((f_lo != 0) & (f_hi != 0))[0]
-    coefficients = np.ascontiguousarray(flows[rows[active]].T)  # (T, m), year-major
+    coefficients = coefficients.take(rows[active], axis=1)
     s, lo, hi = s[active], lo[active], hi[active]
     f_lo, f_hi = f_lo[active], f_hi[active]
     sign_lo = np.sign(f_lo)
     d_lo = np.full(s.size, np.nan)  # dQ/ds at the bracket ends (unknown at grid points)
     d_hi = d_lo.copy()
+    previous = np.zeros(s.size)  # the previous Newton step (0: none yet)
     for _ in range(100):
         if active.size == 0:
             break
@@ -413,32 +430,38 @@ def _irr_bounded(flows):
         # leaves the bracket, from the other end; if both do, bisection
         lo_better = np.abs(f_lo) <= np.abs(f_hi)
         origin = np.where(lo_better, lo, hi)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             first = origin - np.where(lo_better, f_lo / d_lo, f_hi / d_hi)
             second = np.where(lo_better, hi - f_hi / d_hi, lo - f_lo / d_lo)
+            step = np.abs(first - origin)
+            # the error left by this step when the steps contract quadratically
+            # (h_k = K h_(k-1)^2): K h^2 = h^3 / h_(k-1)^2
+            predicted = step * (step / previous) ** 2
         first_in = (first > lo) & (first < hi)
         second_in = (second > lo) & (second < hi)
         step_to = np.where(first_in, first, np.where(second_in, second, 0.5 * (lo + hi)))
-        # converged: the Newton step from the best end is below 1e-14 (1 + |s|); a step too
-        # small to move off that end (rounding) means the end itself is the root
-        converged = np.abs(first - origin) <= 1e-14 * (1.0 + np.abs(origin))
+        # converged: the Newton step from the best end, or the error it leaves by the
+        # contraction seen so far, is below 1e-14 (1 + |s|); a step too small to move off that
+        # end (rounding) means the end itself is the root
+        tolerance = 1e-14 * (1.0 + np.abs(origin))
+        converged = (step <= tolerance) | (first_in & (predicted <= 0.1 * tolerance))
         step_to = np.where(value == 0, s, np.where(converged & ~first_in, origin, step_to))
         done = (value == 0) | converged | (hi - lo <= 1e-14 * (1.0 + np.abs(s)))
         result[active] = step_to
+        previous = np.where(first_in, step, 0.0)
         if done.any():
             keep = ~done
-            active, coefficients = active[keep], coefficients[:, keep]
+            active, coefficients = active[keep], coefficients.compress(keep, axis=1)
             s, lo, hi, sign_lo = step_to[keep], lo[keep], hi[keep], sign_lo[keep]
             f_lo, f_hi, d_lo, d_hi = f_lo[keep], f_hi[keep], d_lo[keep], d_hi[keep]
+            previous = previous[keep]
         else:
             s = step_to
     rates = np.full((2, n), np.inf)
-    split = int(found_above.sum())
-    rates[0, rows[:split]] = np.expm1(result[:split])
-    rates[1, rows[split:]] = np.expm1(result[split:])
+    rates[0, up] = np.expm1(result[:up.size])
+    rates[1, down] = np.expm1(result[up.size:])
     rate = np.where(np.abs(rates[1]) < np.abs(rates[0]), rates[1], rates[0])
     rate = np.where(np.isinf(rate), np.nan, rate)
-    exact_zero = (at_zero == 0) & (flows != 0).any(axis=1)  # NPV(0) = 0 exactly
     return np.where(exact_zero, 0.0, rate)
 
 
@@ -468,15 +491,16 @@ def irr(cash_flows, timing="end"):
     No per-draw root finder runs in Python. The method:
 
     0. Descartes' rule of signs, applied to the NPV polynomial rewritten for rates above 0
-       and for rates in (-1, 0) (a binomial change of variable: one small matrix product),
-       bounds the number of IRRs on each side. Where both bounds are <= 1 (conventional flows,
-       and most flows with a refresh spend after years of income) each side holds at most one
-       root: a coarse grid of 33 values of ``s = log(1 + r)`` (one small matrix product)
-       brackets it in one cell, and a safeguarded Newton iteration in ``s`` (Horner's rule on
-       year-major coefficients; Newton from the bracket end with the smaller ``|NPV|``,
-       bisection when both leave the cell) refines it to ``|ds| <= 1e-14 (1 + |s|)``, in 3-6
-       iterations. Other draws (and horizons over 40 years, where the binomial coefficients
-       lose precision) go through steps 1-3.
+       and for rates in (-1, 0) (two Taylor shifts by 1: additions only), bounds the number
+       of IRRs on each side. Where both bounds are <= 1 (conventional flows, and most flows
+       with a refresh spend after years of income) each side holds at most one root: a grid
+       of 29 values of ``s = log(1 + r)`` brackets it in one cell, and a safeguarded Newton
+       iteration in ``s`` (Horner's rule on year-major coefficients; Newton from the bracket
+       end with the smaller ``|NPV|``, bisection when both leave the cell) refines it to
+       ``|ds| <= 1e-14 (1 + |s|)``, in 3-5 evaluations. These steps are elementwise over
+       draws, so a draw's IRR does not depend on the other draws in the call. Other draws
+       (and horizons over 40 years, where the shifted coefficients grow like 2^T and the
+       rounding-noise test loses its power) go through steps 1-3.
     1. Evaluate a sign-preserving scaled NPV on a fixed grid of ~160 values of
        ``s = log(1 + r)`` covering ``r`` in [-0.99, 1000] (spacing ~1.6e-3 near ``r = 0``,
        ~8 % of ``|s|`` far out) as one matrix product per block of draws.
@@ -511,15 +535,18 @@ def irr(cash_flows, timing="end"):
     result = np.empty(flat.shape[0])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         finite = np.isfinite(flat).all(axis=1)
-        clean = np.where(finite[:, None], flat, 0.0)
+        # year-major: every per-year step below reads contiguous rows (no copy when the
+        # flows are already a transposed year-major array)
+        coefficients = np.ascontiguousarray(
+            flat.T if finite.all() else np.where(finite[:, None], flat, 0.0).T)
         # one sign change: one root at most on each side (Descartes on the flows themselves);
         # otherwise count on the rewritten polynomials
-        direct = finite & (_sign_changes(clean) <= 1)
+        direct = finite & (_sign_changes(coefficients) <= 1)
         other = np.nonzero(finite & ~direct)[0]
         if other.size and n_years <= 40:
-            above, below = _root_counts(clean[other])
+            above, below = _root_counts(coefficients.take(other, axis=1))
             direct[other[(above <= 1) & (below <= 1)]] = True
-        result[direct] = _irr_bounded(flat[direct])
+        result[direct] = _irr_bounded(coefficients.compress(direct, axis=1))
         rest = np.nonzero(~direct)[0]
         for start in range(0, rest.size, chunk):
             rows = rest[start:start + chunk]
@@ -546,7 +573,7 @@ def cumulative_cash_flow(cash_flows):
     return np.cumsum(np.asarray(cash_flows, dtype=float), axis=-1)
 
 
-def payback_years(cash_flows):
+def payback_years(cash_flows, cumulative=None):
     """Undiscounted payback period: years until cumulative cash flow returns to zero.
 
     Time from the valuation date until the cumulative undiscounted cash flow first returns to
@@ -558,6 +585,8 @@ def payback_years(cash_flows):
     ----------
     cash_flows : array_like, shape (..., years)
         Net cash flow per year [USD], outflows negative.
+    cumulative : array_like, optional
+        Its cumulative sum along the years, when the caller already has it.
 
     Returns
     -------
@@ -572,7 +601,7 @@ def payback_years(cash_flows):
     .. [1] Brealey, Myers & Allen, *Principles of Corporate Finance*, ch. 5 (payback).
     """
     flows = np.asarray(cash_flows, dtype=float)
-    cumulative = np.cumsum(flows, axis=-1)
+    cumulative = np.cumsum(flows, axis=-1) if cumulative is None else np.asarray(cumulative)
     before = cumulative - flows  # cumulative at the start of each year
     crossing = (before < 0) & (cumulative >= 0)
     any_crossing = crossing.any(axis=-1)
@@ -588,13 +617,15 @@ def payback_years(cash_flows):
     return result[()]
 
 
-def peak_funding(cash_flows):
+def peak_funding(cash_flows, cumulative=None):
     """Peak funding need: the deepest point of the cumulative undiscounted cash flow.
 
     Parameters
     ----------
     cash_flows : array_like, shape (..., years)
         Net cash flow per year [USD], outflows negative.
+    cumulative : array_like, optional
+        Its cumulative sum along the years, when the caller already has it.
 
     Returns
     -------
@@ -602,7 +633,8 @@ def peak_funding(cash_flows):
         ``max(-min_k cumulative[..., k], 0)`` [USD], a non-negative amount; 0 when the
         cumulative never goes negative.
     """
-    cumulative = cumulative_cash_flow(cash_flows)
+    if cumulative is None:
+        cumulative = cumulative_cash_flow(cash_flows)
     return np.maximum(-np.min(cumulative, axis=-1), 0.0)[()]
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import numpy as np
 import pandas as pd
@@ -108,10 +110,23 @@ def run_model(scenario: Scenario, inputs: dict, n: int, with_irr: bool = True) -
     return programme_cash_flows(inputs, n, scenario.n_years, scenario.timing, with_irr=with_irr)
 
 
+def default_workers() -> int:
+    """Threads for :func:`simulate`: ``CAPEX_WORKERS`` if set, else the CPUs this process may
+    use (at most 8)."""
+    env = os.environ.get("CAPEX_WORKERS", "").strip()
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
 def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str = "mc",
-             chunk_size: int = 8192, series_draws: int = 200_000,
+             chunk_size: int = BLOCK, series_draws: int = 200_000,
              precision: float | None = None, max_draws: int = 2_000_000,
-             progress: bool = False) -> "Results":
+             progress: bool = False, workers: int | None = None) -> "Results":
     """Monte Carlo run of a scenario.
 
     Parameters
@@ -125,7 +140,8 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     design : {"mc", "lhs", "sobol"}
         Sampling design.
     chunk_size : int
-        Draws per model evaluation; bounds memory, never changes results.
+        Draws per model evaluation; bounds memory, never changes results. The default, one
+        sampling block (8,192 draws), keeps a chunk's arrays in the CPU cache.
     series_draws : int
         Per-year series are stored for the first ``series_draws`` draws (quantiles of series are
         computed from them); metrics are stored for all draws.
@@ -135,6 +151,10 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
         ``max_draws`` is reached.
     progress : bool
         Show a progress bar on stderr (terminals only, runs longer than a second).
+    workers : int, optional
+        Threads evaluating chunks at once (numpy releases the GIL inside array operations);
+        :func:`default_workers` by default. Never changes results: every chunk is a pure
+        function of its draw range, written to its own rows.
 
     Returns
     -------
@@ -154,9 +174,12 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     if precision is not None and not 0 < precision < 1:
         problems.append(Problem("precision is a relative error such as 0.005", parameter=
                                 "--precision"))
+    if workers is not None and int(workers) < 1:
+        problems.append(Problem("workers must be >= 1", parameter="--workers"))
     if problems:
         raise AssumptionError(problems)
     draws = int(draws)
+    workers = default_workers() if workers is None else int(workers)
     cal = calibrated_paths(scenario, seed)
     target = draws
     if precision is not None:
@@ -165,63 +188,113 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     model_metrics = INDUSTRY_METRICS if scenario.model == "industry" else PROGRAMME_METRICS
     series_names = INDUSTRY_SERIES if scenario.model == "industry" else PROGRAMME_SERIES
     key_metric = "revenue_gap_final" if scenario.model == "industry" else "npv"
+    metric_names = list(model_metrics) + ["gap_closed_by_end", "total_spend"]
+    uncertain = [p.name for p in scenario.uncertain()]
 
-    # results are written into preallocated arrays (no per-chunk pieces to concatenate): peak
-    # memory stays near the size of the results themselves
-    metric_buf: dict[str, np.ndarray] = {}
-    input_buf: dict[str, np.ndarray] = {}
-    series_buf: dict[str, np.ndarray] = {}
-    kept = 0
+    # Results are written into preallocated arrays (no per-chunk pieces to concatenate), so
+    # peak memory stays near the size of the results themselves. The first chunk runs alone
+    # and fixes the arrays' shapes; the others then write their own rows from worker threads.
+    buffers: dict[tuple[str, str], np.ndarray] = {}
+
+    def rows_of(kind: str, size: int) -> int:
+        return min(series_draws, size) if kind == "series" else size
+
+    def chunk_values(start: int, stop: int):
+        n = stop - start
+        inputs = sample_inputs(scenario, design_obj, start, stop, cal)
+        out = run_model(scenario, inputs, n)
+        for name in metric_names:
+            if name in out:
+                yield "metric", name, np.broadcast_to(np.asarray(out[name], float), (n,)), start
+        for name in uncertain:
+            v = np.asarray(inputs[name], dtype=float)
+            yield "input", name, (v[:, 0] if v.ndim == 2 and v.shape[1] == 1 else v), start
+        if start < series_draws:
+            take = min(n, series_draws - start)
+            for name in series_names:
+                yield "series", name, np.broadcast_to(out[name], (n, scenario.n_years))[:take], \
+                    start
+
+    def grow(size: int) -> None:
+        for (kind, name), arr in list(buffers.items()):
+            rows = rows_of(kind, size)
+            if kind == "series" and arr.shape[1] < rows:
+                grown = np.empty((arr.shape[0], rows))
+                grown[:, :arr.shape[1]] = arr
+                buffers[kind, name] = grown
+            elif kind != "series" and arr.shape[0] < rows:
+                grown = np.empty((rows, *arr.shape[1:]))
+                grown[:arr.shape[0]] = arr
+                buffers[kind, name] = grown
+
+    # per-year series are kept year-major (years, draws): the model computes them that way,
+    # so each chunk is copied as T contiguous row segments
+    def write(kind: str, name: str, value: np.ndarray, at: int) -> None:
+        if kind == "series":
+            buffers[kind, name][:, at:at + value.shape[0]] = value.T
+        else:
+            buffers[kind, name][at:at + value.shape[0]] = value
+
+    def first_chunk(start: int, stop: int) -> None:
+        for kind, name, value, at in chunk_values(start, stop):
+            rows = rows_of(kind, target)
+            buffers[kind, name] = (np.empty((value.shape[1], rows)) if kind == "series" else
+                                   np.empty((rows, *value.shape[1:])))
+            write(kind, name, value, at)
+
+    def run_chunk(start: int, stop: int) -> int:
+        for kind, name, value, at in chunk_values(start, stop):
+            write(kind, name, value, at)
+        return stop - start
+
     done = 0
     bar = _Progress(target, progress)
     t0 = time.perf_counter()
-
-    def put(buf: dict, name: str, value: np.ndarray, start: int, size: int) -> None:
-        arr = buf.get(name)
-        if arr is None or arr.shape[0] < size:  # first chunk, or the target grew (precision)
-            grown = np.empty((size, *value.shape[1:]))
-            if arr is not None:
-                grown[:arr.shape[0]] = arr
-            buf[name] = arr = grown
-        arr[start:start + value.shape[0]] = value
-
-    while True:
-        design_obj = Design(scenario, target, seed, design)
-        while done < target:
-            stop = min(done + chunk_size, target)
-            n = stop - done
-            inputs = sample_inputs(scenario, design_obj, done, stop, cal)
-            out = run_model(scenario, inputs, n)
-            for name in list(model_metrics) + ["gap_closed_by_end", "total_spend"]:
-                if name in out:
-                    put(metric_buf, name, np.broadcast_to(np.asarray(out[name], float), (n,)),
-                        done, target)
-            for p in scenario.uncertain():
-                v = np.asarray(inputs[p.name], dtype=float)
-                if v.ndim == 2 and v.shape[1] == 1:
-                    v = v[:, 0]  # one number per draw
-                put(input_buf, p.name, v, done, target)
-            if kept < series_draws:
-                take = min(n, series_draws - kept)
-                for name in series_names:
-                    put(series_buf, name,
-                        np.broadcast_to(out[name], (n, scenario.n_years))[:take], kept,
-                        min(series_draws, target))
-                kept += take
-            done = stop
-            bar.update(n)
-        if precision is None or target >= max_draws:
-            break
-        km = metric_buf[key_metric][:done]
-        mean, sd = np.nanmean(km), np.nanstd(km, ddof=1)
-        needed = (sd / (precision * abs(mean))) ** 2 if mean != 0 else max_draws
-        if needed <= target:
-            break
-        target = int(min(max_draws, max(math.ceil(needed * 1.1 / BLOCK) * BLOCK,
-                                        target + BLOCK)))
-        bar.total = target
-    bar.close()
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        while True:
+            design_obj = Design(scenario, target, seed, design)
+            grow(target)
+            ranges = [(s, min(s + chunk_size, target)) for s in range(done, target, chunk_size)]
+            if not buffers:
+                first_chunk(*ranges[0])
+                bar.update(ranges[0][1] - ranges[0][0])
+                ranges = ranges[1:]
+            if pool is None:
+                for r in ranges:
+                    bar.update(run_chunk(*r))
+            else:
+                # a bounded window of chunks in flight keeps memory bounded
+                pending = set()
+                for r in ranges:
+                    if len(pending) >= 2 * workers:
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for f in finished:
+                            bar.update(f.result())
+                    pending.add(pool.submit(run_chunk, *r))
+                for f in pending:
+                    bar.update(f.result())
+            done = target
+            if precision is None or target >= max_draws:
+                break
+            km = buffers["metric", key_metric][:done]
+            mean, sd = np.nanmean(km), np.nanstd(km, ddof=1)
+            needed = (sd / (precision * abs(mean))) ** 2 if mean != 0 else max_draws
+            if needed <= target:
+                break
+            target = int(min(max_draws, max(math.ceil(needed * 1.1 / BLOCK) * BLOCK,
+                                            target + BLOCK)))
+            bar.total = target
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
     elapsed = time.perf_counter() - t0
+    metric_buf = {name: arr for (kind, name), arr in buffers.items() if kind == "metric"}
+    input_buf = {name: arr for (kind, name), arr in buffers.items() if kind == "input"}
+    series_buf = {name: arr for (kind, name), arr in buffers.items() if kind == "series"}
+    buffers.clear()
+    kept = min(series_draws, done)
 
     ds = xr.Dataset(coords={"draw": np.arange(done), "year": scenario.years})
     for name in list(metric_buf):
@@ -231,7 +304,7 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
         ds[name].attrs.update(unit=unit, description=model_metrics.get(name, ("", name))[1])
     n_series = kept
     for name in list(series_buf):
-        arr = series_buf.pop(name)[:n_series]
+        arr = series_buf.pop(name)[:, :n_series].T  # (draws, years) view of the year-major data
         if n_series == done:
             ds[name] = (("draw", "year"), arr)
         else:

@@ -45,3 +45,25 @@ def test_kernels_equal_reference_with_price_by_launch_year():
     slow = reference_cash_flows(ins, n, t)
     for name in ("revenue", "fcf", "npv", "levelized_cost_per_gpu_hour"):
         np.testing.assert_allclose(fast[name], slow[name], rtol=1e-9, atol=1e-3, err_msg=name)
+
+
+@pytest.mark.parametrize("refresh", [True, False])
+def test_kernels_equal_reference_with_lives_below_one_year(refresh):
+    # IT lives of 0.3-2.5 years: draws under one year take the generation-by-generation
+    # kernels (several generations start in one year), the others the closed form; both must
+    # equal the per-cohort reference, draw by draw.
+    n = 800
+    lives = np.random.default_rng(11).uniform(0.3, 2.5, n)
+    sc, ins = _inputs(ROOT / "benchmarks" / "bench_programme.yaml", n, 7, refresh_it=refresh,
+                      compute_life=lives)
+    fast = programme_cash_flows(ins, n, sc.n_years)
+    slow = reference_cash_flows(ins, n, sc.n_years)
+    assert (lives < 1).any() and (lives >= 1).any()
+    for name in SERIES + METRICS:
+        np.testing.assert_allclose(fast[name], slow[name], rtol=1e-9, atol=1e-3,
+                                   equal_nan=True, err_msg=name)
+    # a draw's numbers do not depend on the other draws evaluated with it
+    alone = programme_cash_flows({k: (v[:50] if isinstance(v, np.ndarray) and v.shape[:1] == (n,)
+                                      else v) for k, v in ins.items()}, 50, sc.n_years)
+    for name in SERIES + METRICS:
+        np.testing.assert_array_equal(fast[name][:50], alone[name], err_msg=name)
