@@ -201,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    from .allocator import keep_freed_memory
+
+    keep_freed_memory()  # this process is ours: reuse freed array memory (model/allocator.py)
     try:
         return int(args.func(args) or 0)
     except AssumptionError as e:

@@ -272,6 +272,16 @@ def _irr_chunk(flows):
     return np.where(np.isinf(result) | degenerate, np.nan, result)
 
 
+def _sign_changes_upper(coefficients):
+    """An upper bound on :func:`_sign_changes`, cheaper: zeros take the sign of their sign bit.
+
+    A zero counted with some sign can only add sign changes, never remove one, so a column
+    whose bound is <= 1 has at most one sign change.
+    """
+    negative = np.signbit(coefficients)
+    return np.count_nonzero(negative[1:] != negative[:-1], axis=0)
+
+
 def _sign_changes(coefficients, zero=None):
     """Number of sign changes down axis 0 of year-major ``coefficients`` (T, m), zeros
     ignored, shape (m,).
@@ -315,13 +325,20 @@ def _root_counts(coefficients):
     (the Taylor shift of the reversed coefficients); IRRs in (-1, 0) are the positive roots
     y = 1 / (1 + r) - 1 of Q(1 + y) (the Taylor shift of the coefficients). Coefficient j sums
     at most C(T, j + 1) flows, so one below 1e-12 * C(T, j + 1) * max|f| is rounding noise and
-    treated as zero.
+    treated as zero. Columns whose plain count (:func:`_sign_changes_upper`, no zero test) is
+    already <= 1 on a side keep it: treating noise as zero can only lower a count.
     """
     t = coefficients.shape[0]
-    noise = 1e-12 * np.abs(coefficients).max(axis=0) * _shift_sizes(t)[:, None]
     counts = []
     for shifted in (_taylor_shift(coefficients[::-1]), _taylor_shift(coefficients)):
-        counts.append(_sign_changes(shifted, zero=np.abs(shifted) <= noise))
+        count = _sign_changes_upper(shifted)
+        recount = np.nonzero(count > 1)[0]
+        if recount.size:
+            sub = shifted.take(recount, axis=1)
+            noise = 1e-12 * np.abs(coefficients.take(recount, axis=1)).max(axis=0) * (
+                _shift_sizes(t)[:, None])
+            count[recount] = _sign_changes(sub, zero=np.abs(sub) <= noise)
+        counts.append(count)
     return counts
 
 
@@ -352,55 +369,67 @@ def _horner(coefficients, x):
 
 
 def _side_grid():
-    """Bracketing grid of s = log(1 + r) for the one-root sides, ascending, containing 0.
+    """Bracketing grid of |s| = |log(1 + r)| for each side of r = 0, from 0 to the end of the
+    search range: (2, G), row 0 above 0, row 1 below.
 
-    Denser where IRRs of real projects fall (|r| below ~100 %), ending at the search range.
+    Denser where IRRs of real projects fall (|r| below ~100 %).
     """
     inner = np.array([0.025, 0.05, 0.08, 0.12, 0.17, 0.23, 0.3, 0.4, 0.55, 0.8, 1.2, 2.0, 3.5])
     bottom, top = np.log1p(IRR_MIN_RATE), np.log1p(IRR_MAX_RATE)
-    below = np.concatenate([inner[inner < -bottom], [-bottom]])
-    return np.concatenate([-below[::-1], [0.0], inner, [top]]), below.size
+    assert inner[-1] < -bottom < top
+    return np.array([[0.0, *inner, top], [0.0, *inner, -bottom]])
 
 
-_SIDE_GRID, _SIDE_ZERO = _side_grid()
-_SIDE_X = np.exp(-_SIDE_GRID)[:, None]  # x = 1 / (1 + r) on the grid, (G, 1)
+_SIDE_GRID = _side_grid()
+_SIDE_X = np.exp(-_SIDE_GRID * np.array([[1.0], [-1.0]]))[:, :, None]  # x on each side, (2, G, 1)
+#: Unsafeguarded Newton steps tried on every draw before the safeguarded iteration.
+_PLAIN_NEWTON_STEPS = 4
 
 
 def _irr_bounded(coefficients):
     """IRR of columns with at most one root on each side of r = 0 (Descartes bounds <= 1).
 
-    ``coefficients`` (T, m) are year-major flows. Each side's root, if any, is unique: Q (see
-    :func:`_horner`) is evaluated on a grid of 29 values of ``s = log(1 + r)``, the one sign
-    change of each side brackets it in a cell, and a safeguarded Newton iteration in ``s``
-    refines it from the cell's secant point: Newton from the bracket end with the smaller
-    ``|Q|`` (from the other end if that step leaves the cell, bisection if both do), until the
-    step, or the error it leaves when the steps contract quadratically, is below
-    ``1e-14 (1 + |s|)``: 3-4 evaluations for most draws. The root closer to 0 is returned (NaN
-    where there is none). Elementwise operations only, so each column's result does not
-    depend on the others (nor on how draws are chunked).
+    ``coefficients`` (T, m) are year-major flows. Each side's root, if any, is unique, and the
+    side has one when Q (see :func:`_horner`) changes sign between r = 0 and the end of the
+    search range. Q is then evaluated on that side's grid of 15 values of ``s = log(1 + r)``;
+    the sign change brackets the root in a cell; Newton steps in ``s`` from the cell's secant
+    point refine it (4 plain steps, kept when they stay in the cell and converge; otherwise a
+    safeguarded iteration: Newton from the bracket end with the smaller ``|Q|``, from the
+    other end if that step leaves the cell, bisection if both do), until the step, or the
+    error it leaves when the steps contract quadratically, is below ``1e-14 (1 + |s|)``. The
+    root closer to 0 is returned (NaN where there is none). Elementwise operations only, so
+    each column's result does not depend on the others (nor on how draws are chunked).
     """
     t, n = coefficients.shape
-    grid, zero = _SIDE_GRID, _SIDE_ZERO
-    values = np.repeat(coefficients[-1][None, :], grid.size, axis=0)  # Q on the grid, (G, m)
-    for k in range(t - 2, -1, -1):
-        values *= _SIDE_X
-        values += coefficients[k]
-    positive = values > 0
-    q_zero = values[zero]
+    q_zero = coefficients.sum(axis=0)  # Q(1): the NPV at r = 0 (up to the factor x)
     exact_zero = (q_zero == 0) & (coefficients != 0).any(axis=0)  # NPV(0) = 0 exactly: r = 0
-    # first grid point, going out from s = 0, whose sign differs from the sign at s = 0 (an
-    # exact zero counts as a change: it is then a cell end with Q = 0)
-    far_above = zero + 1 + (positive[zero + 1:] != positive[zero]).argmax(axis=0)
-    far_below = zero - 1 - (positive[:zero][::-1] != positive[zero]).argmax(axis=0)
-    found_above = (q_zero != 0) & (np.sign(values[-1]) * np.sign(q_zero) < 0)
-    found_below = (q_zero != 0) & (np.sign(values[0]) * np.sign(q_zero) < 0)
-    up, down = np.nonzero(found_above)[0], np.nonzero(found_below)[0]
+    ends = np.exp(-_SIDE_GRID[:, -1:] * np.array([[1.0], [-1.0]]))  # x at r = 1000 and -0.99
+    q_ends = np.repeat(coefficients[-1][None, :], 2, axis=0)
+    for k in range(t - 2, -1, -1):
+        q_ends *= ends
+        q_ends += coefficients[k]
+    # a side holds a root when Q changes sign between r = 0 and its end
+    found = (q_zero != 0) & (np.sign(q_ends) * np.sign(q_zero) < 0)  # (2, n): above, below
+    up, down = np.nonzero(found[0])[0], np.nonzero(found[1])[0]
     rows = np.concatenate([up, down])
-    far = np.concatenate([far_above[up], far_below[down]])
-    near = np.where(far > zero, far - 1, far + 1)
-    lo_idx, hi_idx = np.minimum(near, far), np.maximum(near, far)
-    lo, hi = grid[lo_idx], grid[hi_idx]
-    f_lo, f_hi = values[lo_idx, rows], values[hi_idx, rows]
+    below = np.repeat([False, True], [up.size, down.size])
+    coefficients = coefficients.take(rows, axis=1)  # one column per side with a root
+    # Q on each problem's side grid, (G, m): s = +g above 0, s = -g below
+    signed = np.where(below, -_SIDE_GRID[1][:, None], _SIDE_GRID[0][:, None])  # (G, m)
+    x_grid = np.where(below, _SIDE_X[1], _SIDE_X[0])
+    values = np.repeat(coefficients[-1][None, :], signed.shape[0], axis=0)
+    for k in range(t - 2, -1, -1):
+        values *= x_grid
+        values += coefficients[k]
+    # the first grid point, going out from s = 0, whose sign differs from the sign at 0 (an
+    # exact zero counts as a change: it is then a cell end with Q = 0)
+    positive = values > 0
+    far = 1 + (positive[1:] != positive[0]).argmax(axis=0)
+    columns = np.arange(rows.size)
+    s_far, f_far = signed[far, columns], values[far, columns]
+    s_near, f_near = signed[far - 1, columns], values[far - 1, columns]
+    lo, hi = np.where(below, s_far, s_near), np.where(below, s_near, s_far)
+    f_lo, f_hi = np.where(below, f_far, f_near), np.where(below, f_near, f_far)
     # first iterate: the secant point of the cell in s (a grid end that is exactly a root is it)
     with np.errstate(divide="ignore", invalid="ignore"):
         s = lo - f_lo * (hi - lo) / (f_hi - f_lo)
@@ -408,10 +437,31 @@ def _irr_bounded(coefficients):
     s = np.where((s > lo) & (s < hi) | (f_lo == 0) | (f_hi == 0), s, 0.5 * (lo + hi))
     result = s.copy()
     active = np.nonzero((f_lo != 0) & (f_hi != 0))[0]
-    coefficients = coefficients.take(rows[active], axis=1)
+    coefficients = coefficients.take(active, axis=1)
     s, lo, hi = s[active], lo[active], hi[active]
     f_lo, f_hi = f_lo[active], f_hi[active]
-    sign_lo = np.sign(f_lo)
+    # Plain Newton steps in s from the secant point first (no bracket bookkeeping): from so
+    # close a start nearly every draw converges in four. A draw is accepted only if it stayed
+    # in its cell (the cell holds one root, so that root) and its last step, or the error that
+    # step leaves by the contraction seen, is below 1e-14 (1 + |s|); the others go through the
+    # safeguarded iteration below from the secant point again.
+    z = s.copy()
+    step = previous = np.zeros(s.size)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(_PLAIN_NEWTON_STEPS):
+            x = np.exp(-z)
+            value, dq = _horner(coefficients, x)
+            delta = value / (x * dq)  # s - Q / (dQ/ds), dQ/ds = -x dQ/dx
+            previous, step = step, np.abs(delta)
+            z = z + delta
+        tolerance = 1e-14 * (1.0 + np.abs(z))
+        accepted = (z > lo) & (z < hi) & ((step <= tolerance) | (
+            step * (step / previous) ** 2 <= 0.1 * tolerance))
+    result[active[accepted]] = z[accepted]
+    keep = ~accepted
+    active, coefficients = active.compress(keep), coefficients.compress(keep, axis=1)
+    s, lo, hi, f_lo, f_hi = (a.compress(keep) for a in (s, lo, hi, f_lo, f_hi))
+    negative_lo = np.signbit(f_lo)
     d_lo = np.full(s.size, np.nan)  # dQ/ds at the bracket ends (unknown at grid points)
     d_hi = d_lo.copy()
     previous = np.zeros(s.size)  # the previous Newton step (0: none yet)
@@ -421,7 +471,7 @@ def _irr_bounded(coefficients):
         x = np.exp(-s)
         value, dq = _horner(coefficients, x)
         slope = -x * dq  # dQ/ds
-        same_as_lo = np.sign(value) == sign_lo
+        same_as_lo = np.signbit(value) == negative_lo  # (an exact zero ends the iteration)
         lo, f_lo, d_lo = (np.where(same_as_lo, a, b) for a, b in ((s, lo), (value, f_lo),
                                                                    (slope, d_lo)))
         hi, f_hi, d_hi = (np.where(same_as_lo, b, a) for a, b in ((s, hi), (value, f_hi),
@@ -451,10 +501,10 @@ def _irr_bounded(coefficients):
         previous = np.where(first_in, step, 0.0)
         if done.any():
             keep = ~done
-            active, coefficients = active[keep], coefficients.compress(keep, axis=1)
-            s, lo, hi, sign_lo = step_to[keep], lo[keep], hi[keep], sign_lo[keep]
-            f_lo, f_hi, d_lo, d_hi = f_lo[keep], f_hi[keep], d_lo[keep], d_hi[keep]
-            previous = previous[keep]
+            active, coefficients = active.compress(keep), coefficients.compress(keep, axis=1)
+            s, lo, hi, f_lo, f_hi, d_lo, d_hi, previous = (
+                a.compress(keep) for a in (step_to, lo, hi, f_lo, f_hi, d_lo, d_hi, previous))
+            negative_lo = negative_lo.compress(keep)
         else:
             s = step_to
     rates = np.full((2, n), np.inf)
@@ -541,7 +591,7 @@ def irr(cash_flows, timing="end"):
             flat.T if finite.all() else np.where(finite[:, None], flat, 0.0).T)
         # one sign change: one root at most on each side (Descartes on the flows themselves);
         # otherwise count on the rewritten polynomials
-        direct = finite & (_sign_changes(coefficients) <= 1)
+        direct = finite & (_sign_changes_upper(coefficients) <= 1)
         other = np.nonzero(finite & ~direct)[0]
         if other.size and n_years <= 40:
             above, below = _root_counts(coefficients.take(other, axis=1))
