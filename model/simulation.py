@@ -24,6 +24,7 @@ from . import __version__
 from .errors import AssumptionError, Problem
 from .industry import industry_gap
 from .loading import Scenario
+from .parallel import fork_available, run_forked, shared_empty
 from .programme import programme_cash_flows
 from .sampling import BLOCK, DESIGNS, Design, input_variables, sample_inputs
 
@@ -126,7 +127,8 @@ def default_workers() -> int:
 def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str = "mc",
              chunk_size: int = BLOCK, series_draws: int = 200_000,
              precision: float | None = None, max_draws: int = 2_000_000,
-             progress: bool = False, workers: int | None = None) -> "Results":
+             progress: bool = False, workers: int | None = None,
+             parallel: str = "auto") -> "Results":
     """Monte Carlo run of a scenario.
 
     Parameters
@@ -152,9 +154,12 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     progress : bool
         Show a progress bar on stderr (terminals only, runs longer than a second).
     workers : int, optional
-        Threads evaluating chunks at once (numpy releases the GIL inside array operations);
-        :func:`default_workers` by default. Never changes results: every chunk is a pure
-        function of its draw range, written to its own rows.
+        Chunks evaluated at once; :func:`default_workers` (one per CPU) by default. Never
+        changes results: every chunk is a pure function of its draw range, written to its own
+        rows.
+    parallel : {"auto", "processes", "threads"}
+        How several workers run: forked processes writing into shared memory
+        (:mod:`model.parallel`; "auto" where ``fork`` exists, i.e. Linux), or threads.
 
     Returns
     -------
@@ -176,10 +181,19 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
                                 "--precision"))
     if workers is not None and int(workers) < 1:
         problems.append(Problem("workers must be >= 1", parameter="--workers"))
+    if parallel not in ("auto", "processes", "threads"):
+        problems.append(Problem(f"parallel {parallel!r} unknown; use auto, processes or threads",
+                                parameter="parallel"))
     if problems:
         raise AssumptionError(problems)
     draws = int(draws)
     workers = default_workers() if workers is None else int(workers)
+    if parallel == "auto":
+        parallel = "processes" if fork_available() else "threads"
+    if parallel == "processes" and not fork_available():
+        parallel = "threads"
+    # with worker processes the results live in shared memory, where the children write them
+    allocate = shared_empty if workers > 1 and parallel == "processes" else np.empty
     cal = calibrated_paths(scenario, seed)
     target = draws
     if precision is not None:
@@ -193,7 +207,7 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
 
     # Results are written into preallocated arrays (no per-chunk pieces to concatenate), so
     # peak memory stays near the size of the results themselves. The first chunk runs alone
-    # and fixes the arrays' shapes; the others then write their own rows from worker threads.
+    # and fixes the arrays' shapes; the others then write their own rows from the workers.
     buffers: dict[tuple[str, str], np.ndarray] = {}
 
     def rows_of(kind: str, size: int) -> int:
@@ -219,11 +233,11 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
         for (kind, name), arr in list(buffers.items()):
             rows = rows_of(kind, size)
             if kind == "series" and arr.shape[1] < rows:
-                grown = np.empty((arr.shape[0], rows))
+                grown = allocate((arr.shape[0], rows))
                 grown[:, :arr.shape[1]] = arr
                 buffers[kind, name] = grown
             elif kind != "series" and arr.shape[0] < rows:
-                grown = np.empty((rows, *arr.shape[1:]))
+                grown = allocate((rows, *arr.shape[1:]))
                 grown[:arr.shape[0]] = arr
                 buffers[kind, name] = grown
 
@@ -238,8 +252,8 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     def first_chunk(start: int, stop: int) -> None:
         for kind, name, value, at in chunk_values(start, stop):
             rows = rows_of(kind, target)
-            buffers[kind, name] = (np.empty((value.shape[1], rows)) if kind == "series" else
-                                   np.empty((rows, *value.shape[1:])))
+            buffers[kind, name] = (allocate((value.shape[1], rows)) if kind == "series" else
+                                   allocate((rows, *value.shape[1:])))
             write(kind, name, value, at)
 
     def run_chunk(start: int, stop: int) -> int:
@@ -250,7 +264,7 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     done = 0
     bar = _Progress(target, progress)
     t0 = time.perf_counter()
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    pool = ThreadPoolExecutor(workers) if workers > 1 and parallel == "threads" else None
     try:
         while True:
             design_obj = Design(scenario, target, seed, design)
@@ -260,7 +274,9 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
                 first_chunk(*ranges[0])
                 bar.update(ranges[0][1] - ranges[0][0])
                 ranges = ranges[1:]
-            if pool is None:
+            if workers > 1 and parallel == "processes" and len(ranges) > 1:
+                run_forked(ranges, workers, lambda r: run_chunk(*r), bar.update)
+            elif pool is None or len(ranges) <= 1:
                 for r in ranges:
                     bar.update(run_chunk(*r))
             else:
