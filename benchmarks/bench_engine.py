@@ -105,15 +105,18 @@ def main() -> None:
     simulate(sc, draws=20_000, seed=args.seed, workers=workers)  # warm-up (imports, tables)
     rates = []
     res = None
-    peaks = []
     for _ in range(args.repeat):
-        res = None  # free the previous results first: the peak is one run's
-        with PeakMemory() as memory:
-            t0 = time.perf_counter()
-            res = simulate(sc, draws=args.draws, seed=args.seed, workers=workers,
-                           series_draws=args.series_draws)
-            rates.append(args.draws * sc.n_years / (time.perf_counter() - t0))
-        peaks.append(memory.peak_kib / 1024**2)
+        res = None  # free the previous results first
+        t0 = time.perf_counter()
+        res = simulate(sc, draws=args.draws, seed=args.seed, workers=workers,
+                       series_draws=args.series_draws)
+        rates.append(args.draws * sc.n_years / (time.perf_counter() - t0))
+    # memory in a run of its own: reading /proc while timing would slow the run down
+    res = None
+    with PeakMemory() as memory:
+        res = simulate(sc, draws=args.draws, seed=args.seed, workers=workers,
+                       series_draws=args.series_draws)
+    peaks = [memory.peak_kib / 1024**2]
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     child_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
     loops = [per_draw_loop(sc, args.loop_draws, args.seed) for _ in range(3)]

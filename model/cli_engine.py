@@ -19,8 +19,10 @@ DEFAULT_DRAWS = 10_000
 DEFAULT_SEED = 0
 
 
-def add_run_options(p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True) -> None:
-    """Options shared by every command that simulates."""
+def add_run_options(p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True,
+                    workers: bool = False) -> None:
+    """Options shared by every command that simulates (``--workers`` for those that run
+    :func:`model.simulation.simulate`)."""
     if one_scenario:
         p.add_argument("--scenario", help="apply a named overlay from the file's scenarios:")
     p.add_argument("--draws", type=int, default=draws, help=f"Monte Carlo draws (default {draws})")
@@ -29,6 +31,10 @@ def add_run_options(p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True) ->
     p.add_argument("--design", choices=("mc", "lhs", "sobol"), default="mc",
                    help="sampling design (default mc)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    if workers:
+        p.add_argument("--workers", type=int, default=None,
+                       help="draws evaluated on this many CPUs at once (default: all, or "
+                            "CAPEX_WORKERS); never changes a number")
 
 
 def _check_run_args(args) -> None:
@@ -38,6 +44,9 @@ def _check_run_args(args) -> None:
     if args.seed < 0:
         problems.append(Problem(f"--seed {args.seed}: give a non-negative integer",
                                 parameter="--seed"))
+    if getattr(args, "workers", None) is not None and args.workers < 1:
+        problems.append(Problem(f"--workers {args.workers}: give at least 1",
+                                parameter="--workers"))
     if getattr(args, "precision", None) is not None and not 0 < args.precision < 1:
         problems.append(Problem("--precision is a relative error such as 0.005",
                                 parameter="--precision"))
@@ -138,7 +147,8 @@ def cmd_run(args) -> int:
     path = _default_paths([args.path] if args.path else None)[0]
     sc = load_scenario(path, scenario=args.scenario)
     res = simulate(sc, draws=args.draws, seed=args.seed, design=args.design,
-                   precision=args.precision, progress=not args.quiet and not args.json)
+                   precision=args.precision, progress=not args.quiet and not args.json,
+                   workers=args.workers)
     if args.out:
         write_run_outputs(res, Path(args.out))
     if getattr(args, "report", False):
@@ -245,7 +255,7 @@ def compare_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run_compare(targets, draws, seed, design, progress=False):
+def run_compare(targets, draws, seed, design, progress=False, workers=None):
     """Load and simulate each (file, overlay) with the same seed (common random numbers)."""
     from .loading import load_scenario
     from .simulation import simulate
@@ -258,8 +268,8 @@ def run_compare(targets, draws, seed, design, progress=False):
             problems.extend(e.problems)
     if problems:
         raise AssumptionError(problems)
-    return [simulate(sc, draws=draws, seed=seed, design=design, progress=progress)
-            for sc in scenarios]
+    return [simulate(sc, draws=draws, seed=seed, design=design, progress=progress,
+                     workers=workers) for sc in scenarios]
 
 
 def cmd_compare(args) -> int:
@@ -270,7 +280,7 @@ def cmd_compare(args) -> int:
             "compare needs at least two runs: several files, FILE:overlay entries, or "
             "--scenario repeated (use 'base' for no overlay)", parameter="PATH"))
     results = run_compare(targets, args.draws, args.seed, args.design,
-                          progress=not args.quiet and not args.json)
+                          progress=not args.quiet and not args.json, workers=args.workers)
     rows = compare_rows(results)
     if args.json:
         print(json.dumps({"draws": args.draws, "seed": args.seed, "design": args.design,
@@ -288,7 +298,7 @@ def register(sub, epilog):
                        epilog=epilog)
     p.add_argument("path", nargs="?", metavar="PATH",
                    help="assumption file (default: assumptions/anthropic_fluidstack.yaml)")
-    add_run_options(p)
+    add_run_options(p, workers=True)
     p.add_argument("--precision", type=float,
                    help="target relative Monte Carlo standard error (one standard error, not a "
                         "95 %% interval) of the mean NPV, or of the mean final-year gap for the "
@@ -302,7 +312,7 @@ def register(sub, epilog):
     p = sub.add_parser("compare", help="run several files/overlays side by side (common random "
                        "numbers)", epilog=epilog)
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, or FILE:overlay")
-    add_run_options(p, one_scenario=False)
+    add_run_options(p, one_scenario=False, workers=True)
     p.add_argument("--scenario", dest="scenarios", action="append",
                    help="overlay to compare (repeat; 'base' = no overlay)")
     p.add_argument("--json", action="store_true")

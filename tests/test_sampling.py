@@ -132,3 +132,39 @@ def test_precision_adds_draws_until_met():
     # the draws made first are unchanged by adding blocks (a one-block run gives the same)
     first = simulate(bear, draws=BLOCK, seed=4).metric("npv")
     np.testing.assert_array_equal(npv[:BLOCK], first)
+
+
+@pytest.mark.parametrize("workers, parallel", [(2, "processes"), (3, "processes"), (2, "threads")])
+def test_results_identical_whatever_the_workers(scenario, workers, parallel):
+    # every chunk is a pure function of its draw range, written to its own rows: one worker and
+    # several (processes sharing memory, or threads) give the very same numbers
+    draws = 3 * BLOCK + 517
+    one = simulate(scenario, draws=draws, seed=4, workers=1)
+    many = simulate(scenario, draws=draws, seed=4, workers=workers, parallel=parallel,
+                    chunk_size=3_000, series_draws=BLOCK + 10)
+    for name in ("npv", "irr", "payback_years", "peak_funding"):
+        np.testing.assert_array_equal(one.metric(name), many.metric(name))
+    np.testing.assert_array_equal(one.ds["fcf"].values[:BLOCK + 10], many.ds["fcf"].values)
+    for name in one.ds.data_vars:
+        if name.startswith("input_"):
+            np.testing.assert_array_equal(one.ds[name].values, many.ds[name].values)
+
+
+def test_a_failing_worker_is_reported(scenario, monkeypatch):
+    import model.simulation as simulation
+    from model.parallel import WorkerError, fork_available
+
+    if not fork_available():
+        pytest.skip("worker processes need fork (Linux)")
+    real = simulation.run_model
+
+    def fail_after_first_chunk(sc, inputs, n, **kw):
+        if n == 1_000 and fail_after_first_chunk.calls > 0:  # in a worker
+            raise FloatingPointError("boom in a worker")
+        fail_after_first_chunk.calls += 1
+        return real(sc, inputs, n, **kw)
+
+    fail_after_first_chunk.calls = 0
+    monkeypatch.setattr(simulation, "run_model", fail_after_first_chunk)
+    with pytest.raises(WorkerError, match="FloatingPointError: boom in a worker"):
+        simulate(scenario, draws=5_000, seed=1, workers=2, chunk_size=1_000)

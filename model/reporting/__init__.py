@@ -712,7 +712,8 @@ def cmd_report(args) -> int:
     for p in skipped:
         print(f"skipped {display_path(p)}: partial base (partial: true)", file=sys.stderr)
     results = [simulate(sc, draws=args.draws, seed=args.seed, design=args.design,
-                        progress=not args.quiet) for sc in scenarios]
+                        progress=not args.quiet, workers=getattr(args, "workers", None))
+               for sc in scenarios]
     written = build_report(results, out=Path(args.out) if args.out else None,
                            command=_command_text(args), sensitivity=not args.no_sensitivity)
     for res, path in zip(results, written):
@@ -738,7 +739,7 @@ def register_cli(sub, epilog, add_run_options):
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="assumption files or folders (default: "
                         "assumptions/anthropic_fluidstack.yaml)")
-    add_run_options(p)
+    add_run_options(p, workers=True)
     p.add_argument("--out", metavar="DIR",
                    help="one scenario: its report folder (default reports/<name>/); several: "
                         "the root for their folders, comparison/ and README.md (default "
