@@ -110,13 +110,24 @@ def iman_conover(u: np.ndarray, target_spearman: np.ndarray, rng: np.random.Gene
         target = nearest_correlation(target)
         target = target + 1e-9 * np.eye(k)
     p = np.linalg.cholesky(target)
-    base = special.ndtri(np.arange(1, n + 1) / (n + 1))
+    base = _van_der_waerden_scores(n)
     scores = np.column_stack([rng.permutation(base) for _ in range(k)])
     e = np.corrcoef(scores, rowvar=False).reshape(k, k)
     f = np.linalg.cholesky(e)
     target_scores = scores @ np.linalg.solve(f, p.T)
-    ranks = np.argsort(np.argsort(target_scores, axis=0), axis=0)
+    # ranks: the inverse permutation of the sort order (one sort instead of two)
+    order = np.argsort(target_scores, axis=0)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(n).reshape(-1, 1), axis=0)
     return np.take_along_axis(np.sort(u, axis=0), ranks, axis=0)
+
+
+@lru_cache(maxsize=8)
+def _van_der_waerden_scores(n: int) -> np.ndarray:
+    """Normal scores Phi^-1(i / (n + 1)), i = 1..n, read-only."""
+    base = special.ndtri(np.arange(1, n + 1) / (n + 1))
+    base.flags.writeable = False
+    return base
 
 
 class Design:
@@ -152,7 +163,7 @@ class Design:
         start, stop = self._block_range(b)
         n = stop - start
         k = len(self.names)
-        u = np.empty((n, k))
+        u = np.empty((k, n)).T  # (n, k) with each input's column contiguous
         if self.design == "sobol" and k:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # balance warning for non-2^m n
