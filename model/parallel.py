@@ -94,7 +94,10 @@ def run_forked(tasks: Sequence, workers: int, work: Callable[[object], int],
                 code = 0
                 try:
                     os.close(read_end)
-                    signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent handles ^C
+                    try:  # ^C stops the workers at once; the parent cleans up
+                        signal.signal(signal.SIGINT, signal.SIG_DFL)
+                    except ValueError:  # forked from a thread that Python does not see as main
+                        pass
                     for task in tasks[w::workers]:
                         counters[w] += work(task)
                 except BaseException:  # noqa: BLE001 - reported to the parent, then exit

@@ -168,3 +168,18 @@ def test_a_failing_worker_is_reported(scenario, monkeypatch):
     monkeypatch.setattr(simulation, "run_model", fail_after_first_chunk)
     with pytest.raises(WorkerError, match="FloatingPointError: boom in a worker"):
         simulate(scenario, draws=5_000, seed=1, workers=2, chunk_size=1_000)
+
+
+def test_workers_started_from_a_thread(scenario):
+    # a caller may run simulate() off the main thread (a GUI, a server): the forked workers
+    # must still run and give the same numbers
+    import threading
+
+    draws = 2 * BLOCK + 100
+    one = simulate(scenario, draws=draws, seed=8, workers=1)
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(
+        res=simulate(scenario, draws=draws, seed=8, workers=2, chunk_size=4_000)))
+    thread.start()
+    thread.join()
+    np.testing.assert_array_equal(one.metric("npv"), out["res"].metric("npv"))
