@@ -4,7 +4,9 @@
 ``xarray.Dataset`` (dims ``draw``, ``year``) holding every uncertain input and every output,
 with attrs for seed, draws, design, input hash and package version. Memory stays bounded: the
 model runs on chunks of draws, and per-year series are kept for at most ``series_draws`` draws
-(all of them by default up to 200,000); metrics are kept for every draw.
+(all of them by default up to 200,000); metrics are kept for every draw. Chunks run on every
+CPU at once (worker processes on Linux, :mod:`model.parallel`; threads elsewhere), and neither
+the chunk size nor the number of workers changes a number.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def run_model(scenario: Scenario, inputs: dict, n: int, with_irr: bool = True) -
 
 
 def default_workers() -> int:
-    """Threads for :func:`simulate`: ``CAPEX_WORKERS`` if set, else the CPUs this process may
+    """Workers for :func:`simulate`: ``CAPEX_WORKERS`` if set, else the CPUs this process may
     use (at most 8)."""
     env = os.environ.get("CAPEX_WORKERS", "").strip()
     if env.isdigit() and int(env) >= 1:
