@@ -282,14 +282,9 @@ def _sign_changes_upper(coefficients):
     return np.count_nonzero(negative[1:] != negative[:-1], axis=0)
 
 
-def _sign_changes(coefficients, zero=None):
-    """Number of sign changes down axis 0 of year-major ``coefficients`` (T, m), zeros
-    ignored, shape (m,).
-
-    ``zero`` (T, m), optional: which entries count as zero (default: those equal to 0).
-    """
-    if zero is None:
-        zero = coefficients == 0
+def _sign_changes(coefficients, zero):
+    """Number of sign changes down axis 0 of year-major ``coefficients`` (T, m), ignoring the
+    entries that ``zero`` (T, m) marks as zero, shape (m,)."""
     negative = np.signbit(coefficients)
     changes = np.count_nonzero(negative[1:] != negative[:-1], axis=0)
     columns = np.nonzero(zero.any(axis=0))[0]

@@ -365,3 +365,36 @@ def test_levelized_cost_zero_rate_and_nan_without_units():
     # r = 0: (100 + 100) / (10 + 10) = 10; second draw produces nothing -> NaN
     result = levelized_cost([[100.0, 100.0], [100.0, 100.0]], [[10.0, 10.0], [0.0, 0.0]], 0.0)
     np.testing.assert_allclose(result, [10.0, np.nan], rtol=1e-15)
+
+
+def test_taylor_shift_equals_binomial_expansion():
+    # truth: the coefficients of p(y + 1) are sum_k C(k, j) c_k (binomial theorem), computed
+    # here with scipy's binomial coefficients; the engine uses repeated additions
+    from scipy.special import comb
+
+    from model.financials import _taylor_shift
+
+    rng = np.random.default_rng(3)
+    coefficients = rng.normal(size=(12, 50))  # year-major: power k in row k
+    k = np.arange(12)
+    binomial = comb(k[:, None], k[None, :])  # C(k, j)
+    np.testing.assert_allclose(_taylor_shift(coefficients), binomial.T @ coefficients,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_descartes_counts_bound_the_roots_with_the_right_parity():
+    # truth: the real roots of the NPV polynomial from numpy.roots (an eigenvalue method,
+    # independent of the engine). Descartes: count >= roots on that side, same parity.
+    from model.financials import _root_counts
+
+    rng = np.random.default_rng(5)
+    flows = np.round(rng.normal(size=(300, 8)) * 100, 2)
+    above, below = _root_counts(np.ascontiguousarray(flows.T))
+    for row, n_above, n_below in zip(flows, above, below):
+        # Q(x) = sum_k f_k x^k, x = 1 / (1 + r): r > 0 <=> 0 < x < 1; -1 < r < 0 <=> x > 1
+        x = np.roots(row[::-1])
+        x = x[np.abs(x.imag) < 1e-9].real
+        roots_above = int(((x > 1e-9) & (x < 1 - 1e-9)).sum())
+        roots_below = int((x > 1 + 1e-9).sum())
+        assert n_above >= roots_above and (n_above - roots_above) % 2 == 0
+        assert n_below >= roots_below and (n_below - roots_below) % 2 == 0
