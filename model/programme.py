@@ -97,6 +97,10 @@ def delayed_shares(schedule: np.ndarray, build_delay, n: int) -> np.ndarray:
 def overlap(start: np.ndarray, length: np.ndarray, t: int) -> np.ndarray:
     """Fraction of each year k in [start, start + length): clip(min(k+1, end) - max(k, start)).
 
+    The literal form of ``active(s, L, k)`` in docs/model.md, per cohort (the per-cohort
+    reference in the tests uses it); the engine computes the same fractions year-major as
+    differences of :func:`_before`.
+
     Parameters
     ----------
     start, length : ndarray (n, C)
@@ -173,8 +177,21 @@ def it_kernels_loop(lead, it_life, lam, t: int, refresh: bool,
                     by_generation: bool = False) -> dict:
     """The kernels of :func:`it_kernels_closed`, generation by generation (any IT life).
 
-    With ``by_generation`` the result also holds ``generations``: a list of (priced kernel of
-    the generation (T, n), floor of its start (1, n)) for prices that vary by launch year.
+    Parameters
+    ----------
+    lead, it_life, lam : ndarray (1, n)
+        Lead time [years], IT life [years], log(1 - price_decline) [1/year].
+    t : int
+        Years.
+    refresh : bool
+    by_generation : bool
+        Also return ``generations``: a list of (priced kernel of the generation (T, n), floor
+        of its start (1, n)), for prices that vary by launch year.
+
+    Returns
+    -------
+    dict of ndarray (T, n), year-major
+        As :func:`it_kernels_closed`.
     """
     n = lead.shape[1]
     j = np.arange(t, dtype=float).reshape(-1, 1)
