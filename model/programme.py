@@ -29,14 +29,6 @@ from . import financials
 HOURS_PER_YEAR = 8760.0
 
 
-def _col(x, n: int) -> np.ndarray:
-    """A per-draw scalar as a column (n, 1) (fixed values broadcast)."""
-    a = np.asarray(x, dtype=float)
-    if a.ndim == 0 or a.size == 1:
-        return np.full((n, 1), float(a.reshape(-1)[0]))
-    return a.reshape(-1, 1)
-
-
 def _row(x, n: int, t: int) -> np.ndarray:
     """A per-year input as (n, T) or (1, T) (scalars and fixed series broadcast)."""
     a = np.asarray(x, dtype=float)
@@ -147,14 +139,15 @@ def it_kernels_closed(lead, it_life, lam, t: int, refresh: bool) -> dict:
         ``first``: active fraction of generation 0; ``active``: of all generations;
         ``priced``: active x (1 - decline)^age (age from each generation's start, the first
         part-year at full price); ``refreshes``: refresh purchases in year j (None without
-        refresh).
+        refresh); ``before_lead``: the part of year j before the lead time.
     """
     j = np.arange(t, dtype=float).reshape(-1, 1)
     before_lead = _before(lead, t)
     first = _before(lead + it_life, t) - before_lead
     if not refresh:
         priced = first * np.minimum(np.exp(lam * (j - lead)), 1.0)
-        return {"first": first, "active": first, "priced": priced, "refreshes": None}
+        return {"first": first, "active": first, "priced": priced, "refreshes": None,
+                "before_lead": before_lead}
     online = 1.0 - before_lead  # fraction of year j after `lead`
     tau = j - lead  # time online at the start of year j (< 0: not yet)
     started = tau >= 0.0
@@ -170,7 +163,7 @@ def it_kernels_closed(lead, it_life, lam, t: int, refresh: bool) -> dict:
     # a refresh is bought in year j when a generation g >= 1 starts inside [j, j + 1)
     refreshes = started & ((rest < 1.0) | ((age == 0.0) & (tau >= it_life)))
     return {"first": first, "active": online, "priced": priced,
-            "refreshes": refreshes.astype(float)}
+            "refreshes": refreshes.astype(float), "before_lead": before_lead}
 
 
 def it_kernels_loop(lead, it_life, lam, t: int, refresh: bool,
@@ -195,7 +188,8 @@ def it_kernels_loop(lead, it_life, lam, t: int, refresh: bool,
     """
     n = lead.shape[1]
     j = np.arange(t, dtype=float).reshape(-1, 1)
-    first = _before(lead + it_life, t) - _before(lead, t)
+    before_lead = _before(lead, t)
+    first = _before(lead + it_life, t) - before_lead
     later = np.zeros((t, n))
     priced = np.zeros((t, n))
     refreshes = np.zeros((t, n)) if refresh else None
@@ -215,7 +209,8 @@ def it_kernels_loop(lead, it_life, lam, t: int, refresh: bool,
         priced += decayed
         if by_generation:
             per_generation.append((decayed, np.floor(start).astype(np.int64)))
-    out = {"first": first, "active": first + later, "priced": priced, "refreshes": refreshes}
+    out = {"first": first, "active": first + later, "priced": priced, "refreshes": refreshes,
+           "before_lead": before_lead}
     if by_generation:
         out["generations"] = per_generation
     return out
@@ -377,8 +372,7 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
     first, active_it = kern["first"], kern["active"]
     # depreciation per unit of spend: IT straight-line over its life from online (generation 0
     # costs the IT spend, later ones refresh_ratio x that); facility over its life from online
-    before_lead = _before(lead, t)
-    facility_active = _before(lead + facility_life, t) - before_lead
+    facility_active = _before(lead + facility_life, t) - kern["before_lead"]
     dep_kernel = compute_share * (first + refresh_ratio * (active_it - first)) / it_life + (
         1.0 - compute_share) / facility_life * facility_active
     stack = [active_it, dep_kernel]

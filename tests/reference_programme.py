@@ -29,12 +29,17 @@ import numpy as np
 # is independent here is the per-cohort, per-generation computation below
 from model.programme import (  # noqa: E402
     HOURS_PER_YEAR,
-    _col,
+    _draws,
     _row,
     cash_flow_statement,
     delayed_shares,
     overlap,
 )
+
+
+def _col(x, n: int) -> np.ndarray:
+    """A per-draw scalar as a column (n, 1) (fixed values broadcast)."""
+    return _draws(x, n).reshape(-1, 1)
 
 
 def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
