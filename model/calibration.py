@@ -46,7 +46,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)  # arviz 0.x announces its 1.0 refactor
     import arviz as az
 
-from .errors import AssumptionError, CalibrationError, ObservationError, Problem, display_path
+from .errors import (AssumptionError, CacheWarning, CalibrationError, CapexWarning,
+                     ObservationError, Problem, display_path)
 from .observations import ModelPriors, Prior, load_observations, load_priors
 
 __all__ = [
@@ -77,7 +78,7 @@ DIVERGENCES_MAX = 0
 _log = logging.getLogger(__name__)
 
 
-class CalibrationWarning(UserWarning):
+class CalibrationWarning(CapexWarning):
     """A calibration failed its diagnostics but is used anyway (``strict=False``)."""
 
 
@@ -1024,10 +1025,24 @@ class Calibration:
 # fitting, caching, comparing
 
 
+def _versions() -> dict:
+    """Versions that shape a posterior: capex (its models), PyMC (the sampler), ArviZ (the
+    file format)."""
+    from importlib import metadata
+
+    out = {}
+    for pkg in ("capex", "pymc", "arviz"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
 def _cache_key(obs_bytes: bytes, spec: ModelSpec, mp: ModelPriors, settings: dict) -> str:
     material = {
         "format": CALIBRATION_FORMAT,
-        "arviz_major": AZ_MAJOR,
+        "versions": _versions(),
         "observations_sha256": hashlib.sha256(obs_bytes).hexdigest(),
         "model": spec.name,
         # the numbers only: rewording a rationale does not change the posterior
@@ -1038,6 +1053,72 @@ def _cache_key(obs_bytes: bytes, spec: ModelSpec, mp: ModelPriors, settings: dic
     }
     blob = json.dumps(material, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+#: Groups a cached calibration must hold.
+CACHE_GROUPS = ("posterior", "sample_stats", "log_likelihood", "observed_data",
+                "posterior_predictive", "prior", "prior_predictive")
+
+
+def content_hash(idata) -> str:
+    """SHA-256 over every number of every group of a posterior (names, shapes, dtypes and
+    bytes, in a fixed order): what a cache file must still hold to be used."""
+    h = hashlib.sha256()
+    for group in CACHE_GROUPS:
+        if not _az_has_group(idata, group):
+            h.update(f"[{group}: absent]".encode())
+            continue
+        ds = _az_group(idata, group)
+        for name in sorted(map(str, ds.variables)):
+            arr = np.ascontiguousarray(np.asarray(ds[name].values))
+            if arr.dtype.kind in "OUS":  # coordinates of text
+                data = "\x1f".join(map(str, arr.ravel().tolist())).encode()
+            else:
+                data = arr.tobytes()
+            h.update(f"{group}/{name}/{arr.dtype.str}/{arr.shape}".encode())
+            h.update(data)
+    return h.hexdigest()
+
+
+def _cached_posterior_problem(idata, key: str, spec: ModelSpec) -> str | None:
+    """Why a posterior read from the cache cannot be used, or None when it can."""
+    missing = [g for g in CACHE_GROUPS if not _az_has_group(idata, g)]
+    if missing:
+        return f"groups missing ({', '.join(missing)})"
+    post = _az_group(idata, "posterior")
+    attrs = post.attrs
+    if attrs.get("capex_key") != key:
+        return "it belongs to other observations, priors, settings or versions"
+    need = set(spec.free_params) | set(spec.curve_params) | {"noise"}
+    absent = sorted(v for v in need if v not in post)
+    if absent:
+        return f"variables missing ({', '.join(absent)})"
+    if attrs.get("capex_content_sha256") != content_hash(idata):
+        return "its numbers do not match its content hash (changed or damaged)"
+    return None
+
+
+def check_cache_dir(cache_dir: Path) -> None:
+    """Stop (exit 2) before sampling when the cache location cannot be a folder.
+
+    Raises
+    ------
+    AssumptionError
+    """
+    p = Path(cache_dir)
+    probe = p
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise AssumptionError(Problem(
+            f"the calibration cache {display_path(p)} cannot be a folder because "
+            f"{display_path(probe)} is a file; set CAPEX_CACHE_DIR to a folder (or remove the "
+            "file)", display_path(p), None, "CAPEX_CACHE_DIR"))
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise AssumptionError(Problem(
+            f"the calibration cache folder {display_path(probe)} is not writable; set "
+            "CAPEX_CACHE_DIR to a folder you can write to", display_path(p), None,
+            "CAPEX_CACHE_DIR"))
 
 
 def default_cache_dir() -> Path:
@@ -1130,6 +1211,8 @@ def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: i
     from_cache = False
     if cache_dir is None:
         cache_dir = default_cache_dir()
+    if cache_dir is not False:
+        check_cache_dir(Path(cache_dir))
     if key in _MEMO and cache_dir is not False:
         cal = _MEMO[key]
         if not cal.diagnostics["ok"]:
@@ -1140,22 +1223,32 @@ def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: i
     if cache_dir is not False:
         cache_path = Path(cache_dir) / f"{observations_path.stem}.{model}.{key[:16]}.nc"
         if cache_path.exists():
+            why = None
             try:
                 idata = _az_from_netcdf(cache_path)
+                why = _cached_posterior_problem(idata, key, spec)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is re-sampled
+                why = f"it cannot be read ({exc.__class__.__name__})"
+            if why is None:
                 from_cache = True
-            except Exception as exc:  # corrupt or unreadable: re-sample
-                _log.warning("ignoring unreadable cached calibration %s (%s)", cache_path, exc)
+            else:
                 idata = None
-        if idata is not None and idata["posterior"].attrs.get("capex_key") != key:
-            _log.warning("ignoring cached calibration %s: its key does not match", cache_path)
-            idata, from_cache = None, False
+                warnings.warn(f"ignoring the cached calibration {display_path(cache_path)}: "
+                              f"{why}; sampling it again", CacheWarning, stacklevel=2)
     if idata is None:
         idata = _sample(spec, mp, fitted, settings, cores)
-        idata["posterior"].attrs["capex_key"] = key
-        idata["posterior"].attrs["capex_model"] = model
-        idata["posterior"].attrs["capex_observations"] = str(observations_path)
+        post_attrs = idata["posterior"].attrs
+        post_attrs["capex_key"] = key
+        post_attrs["capex_model"] = model
+        post_attrs["capex_observations"] = str(observations_path)
+        post_attrs["capex_content_sha256"] = content_hash(idata)
         if cache_path is not None:
-            _az_to_netcdf(idata, cache_path)
+            try:
+                _az_to_netcdf(idata, cache_path)
+            except OSError as exc:
+                warnings.warn(f"could not write the calibration cache {display_path(cache_path)} "
+                              f"({exc.strerror}); the fit is used but not kept", CacheWarning,
+                              stacklevel=2)
     cal = Calibration(idata, spec, obs, mp, settings, key, from_cache=from_cache,
                       cache_path=cache_path)
     if cache_dir is not False:

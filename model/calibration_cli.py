@@ -16,6 +16,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from .jsonout import print_json
 from .errors import AssumptionError, Problem
 from .units import format_amount, parse_amount
 
@@ -84,7 +85,7 @@ def cmd_calibrate(args) -> int:
             out["loo"] = json.loads(comparison.to_json(orient="index"))
             out["loo_reliable"] = bool(comparison.attrs.get("reliable", False))
             out["favoured"] = comparison.attrs.get("favoured")
-        print(json.dumps(out, indent=2, default=str))
+        print_json(out, default=str)
     else:
         for (label, fit), d in zip(results, payload):
             _print_fit(label, fit, d)

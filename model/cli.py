@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
+from .jsonout import print_json
 from .errors import AssumptionError, Problem
 
 DEFAULT_SCENARIO = Path("assumptions") / "anthropic_fluidstack.yaml"
@@ -67,27 +68,15 @@ def _default_paths(paths: list[str] | None) -> list[str]:
 
 # ------------------------------------------------------------------------------- commands
 def cmd_validate(args) -> int:
-    from .loading import load_scenario
+    from .loading import load_with_overlays
 
     paths = args.paths or ["assumptions"]
     files = [f for f, _ in expand_paths(paths)]
     problems: list[Problem] = []
     lines = []
     for f in files:
-        try:
-            sc = load_scenario(f, allow_partial=True)
-        except AssumptionError as e:
-            problems.extend(e.problems)
-            continue
-        file_problems = []
-        for overlay in sc.overlays:
-            try:
-                load_scenario(f, scenario=overlay, allow_partial=True)
-            except AssumptionError as e:
-                file_problems.extend(
-                    Problem(f"[scenario {overlay}] {p.message}", p.file, p.line, p.parameter,
-                            p.column) for p in e.problems)
-        if file_problems:
+        sc, _, file_problems = load_with_overlays(f, allow_partial=True)
+        if sc is None or file_problems:
             problems.extend(file_problems)
             continue
         c = sc.provenance_counts()
@@ -98,8 +87,8 @@ def cmd_validate(args) -> int:
         lines.append(f"ok  {f}: {kind}, {c['parameters']} parameters ({c['sourced']} sourced, "
                      f"{c['hypothetical']} hypothetical), {len(sc.uncertain())} uncertain{ov}")
     if args.json:
-        print(json.dumps({"ok": not problems, "files": [str(f) for f in files],
-                          "problems": [str(p) for p in problems]}, indent=2))
+        print_json({"ok": not problems, "files": [str(f) for f in files],
+                          "problems": [str(p) for p in problems]})
     else:
         for line in lines:
             print(line)
@@ -114,7 +103,7 @@ def cmd_sources(args) -> int:
     sc = load_scenario(args.path, scenario=args.scenario, allow_partial=True)
     cited = sc.cited_sources()
     if args.json:
-        print(json.dumps({
+        print_json({
             "scenario": sc.label,
             "sources": [{"key": k, "title": s.title, "publisher": s.publisher,
                          "published": s.published, "address": s.address,
@@ -122,7 +111,7 @@ def cmd_sources(args) -> int:
                         for k, (s, names) in cited.items()],
             "hypothetical": {p.name: p.provenance.hypothetical for p in sc.numeric()
                              if p.provenance and p.provenance.is_hypothetical},
-        }, indent=2))
+        })
         return 0
     print(f"Bibliography of {sc.title} ({sc.path})")
     print()
@@ -204,6 +193,17 @@ def main(argv: list[str] | None = None) -> int:
     from .allocator import keep_freed_memory
 
     keep_freed_memory()  # this process is ours: reuse freed array memory (model/allocator.py)
+    from .jsonout import recording
+
+    with recording():
+        return _run_command(args)
+
+
+def _run_command(args) -> int:
+    """Run one parsed command; turn the project's errors and environment failures into exit 2
+    with a message, and everything else into exit 1 (a bug)."""
+    import errno
+
     try:
         return int(args.func(args) or 0)
     except AssumptionError as e:
@@ -218,13 +218,28 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        print("capex: ran out of memory; use fewer --draws (or --series-draws), or a machine "
+              "with more memory. Nothing was written.", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS):
+            where = f" ({e.filename})" if e.filename else ""
+            print(f"capex: cannot write{where}: {e.strerror}; free some space, or choose a "
+                  "folder you can write to. The previous output is unchanged.", file=sys.stderr)
+            return 2
+        return _internal_error(e)
     except Exception as e:  # noqa: BLE001 - the one place internal errors are reported
-        if os.environ.get("CAPEX_DEBUG"):
-            traceback.print_exc()
-        print(f"capex: internal error: {e.__class__.__name__}: {e}", file=sys.stderr)
-        print("capex: this is a bug in capex, not in your input; rerun with CAPEX_DEBUG=1 for "
-              "the traceback and report it.", file=sys.stderr)
-        return 1
+        return _internal_error(e)
+
+
+def _internal_error(e: BaseException) -> int:
+    if os.environ.get("CAPEX_DEBUG"):
+        traceback.print_exception(e)
+    print(f"capex: internal error: {e.__class__.__name__}: {e}", file=sys.stderr)
+    print("capex: this is a bug in capex, not in your input; rerun with CAPEX_DEBUG=1 for "
+          "the traceback and report it.", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,18 +5,31 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .jsonout import print_json
 from .errors import AssumptionError, Problem
 from .units import format_amount
 
 DEFAULT_DRAWS = 10_000
 DEFAULT_SEED = 0
+
+
+def count(text: str) -> int:
+    """A whole number as users write it on the command line: 10000, 10_000, 1e6, 1M."""
+    import argparse
+
+    from .units import parse_amount
+
+    try:
+        x = parse_amount(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; write e.g. 10000 or 1e6")
+    if x != int(x) or abs(x) > 1e15:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; write e.g. 10000")
+    return int(x)
 
 
 def add_run_options(p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True,
@@ -25,13 +38,17 @@ def add_run_options(p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True,
     :func:`model.simulation.simulate`)."""
     if one_scenario:
         p.add_argument("--scenario", help="apply a named overlay from the file's scenarios:")
-    p.add_argument("--draws", type=int, default=draws, help=f"Monte Carlo draws (default {draws})")
+    p.add_argument("--draws", type=count, default=draws,
+                   help=f"Monte Carlo draws, e.g. 10000 or 1e6 (default {draws:,})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED,
                    help="random seed (default 0): same inputs + same seed = same numbers")
     p.add_argument("--design", choices=("mc", "lhs", "sobol"), default="mc",
                    help="sampling design (default mc)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     if workers:
+        p.add_argument("--series-draws", type=count, default=200_000,
+                       help="keep the yearly series (fan charts) of this many draws; metrics "
+                            "are kept for every draw (default 200,000)")
         p.add_argument("--workers", type=int, default=None,
                        help="draws evaluated on this many CPUs at once (default: all, or "
                             "CAPEX_WORKERS); never changes a number")
@@ -44,6 +61,9 @@ def _check_run_args(args) -> None:
     if args.seed < 0:
         problems.append(Problem(f"--seed {args.seed}: give a non-negative integer",
                                 parameter="--seed"))
+    if getattr(args, "series_draws", 1) < 1:
+        problems.append(Problem(f"--series-draws {args.series_draws}: give at least 1",
+                                parameter="--series-draws"))
     if getattr(args, "workers", None) is not None and args.workers < 1:
         problems.append(Problem(f"--workers {args.workers}: give at least 1",
                                 parameter="--workers"))
@@ -52,30 +72,6 @@ def _check_run_args(args) -> None:
                                 parameter="--precision"))
     if problems:
         raise AssumptionError(problems)
-
-
-def atomic_dir(final: Path):
-    """Context manager: build a folder aside, swap it in on success, leave the old one on error."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def _cm():
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-        try:
-            yield tmp
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        old = None
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            final.rename(old)
-        tmp.rename(final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-    return _cm()
 
 
 def fmt_metric(x: float, unit: str) -> str:
@@ -130,12 +126,15 @@ def summary_table(results) -> str:
     return "\n".join(lines)
 
 
-def write_run_outputs(results, out: Path) -> None:
-    """results.nc, summary.csv and summary.json into ``out`` (atomically)."""
-    with atomic_dir(out) as tmp:
-        results.to_netcdf(tmp / "results.nc")
-        results.summary().to_csv(tmp / "summary.csv", index_label="metric")
-        (tmp / "summary.json").write_text(json.dumps(results.to_json_dict(), indent=2))
+def write_run_outputs(results, out: Path, command: str = "capex run") -> None:
+    """results.nc, summary.csv and summary.json into the owned folder ``out`` (staged aside,
+    swapped in atomically; see :mod:`model.outputs`)."""
+    from .outputs import OwnedOutput
+
+    with OwnedOutput(out, command=command, kind="run") as folder:
+        results.to_netcdf(folder.path_for("results.nc"))
+        results.summary().to_csv(folder.path_for("summary.csv"), index_label="metric")
+        folder.write_text("summary.json", json.dumps(results.to_json_dict(), indent=2) + "\n")
 
 
 def cmd_run(args) -> int:
@@ -146,11 +145,19 @@ def cmd_run(args) -> int:
     _check_run_args(args)
     path = _default_paths([args.path] if args.path else None)[0]
     sc = load_scenario(path, scenario=args.scenario)
+    if args.out:  # before the work: a folder that cannot take the output stops here
+        from .outputs import check_target
+
+        check_target(Path(args.out))
+    if getattr(args, "report", False) and args.report_out:
+        from .outputs import check_target
+
+        check_target(Path(args.report_out), "--report-out")
     res = simulate(sc, draws=args.draws, seed=args.seed, design=args.design,
                    precision=args.precision, progress=not args.quiet and not args.json,
-                   workers=args.workers)
+                   workers=args.workers, series_draws=args.series_draws)
     if args.out:
-        write_run_outputs(res, Path(args.out))
+        write_run_outputs(res, Path(args.out), command=_run_command(args, path))
     if getattr(args, "report", False):
         from .reporting import build_report
 
@@ -160,7 +167,7 @@ def cmd_run(args) -> int:
     else:
         report_paths = []
     if args.json:
-        print(json.dumps(res.to_json_dict(), indent=2))
+        print_json(res.to_json_dict())
     else:
         print(summary_table(res))
         if args.out:
@@ -168,6 +175,17 @@ def cmd_run(args) -> int:
         for p in report_paths:
             print(f"report: {p}")
     return 0
+
+
+def _run_command(args, path) -> str:
+    import shlex
+
+    parts = ["capex", "run", str(path)]
+    if args.scenario:
+        parts += ["--scenario", args.scenario]
+    parts += ["--draws", str(args.draws), "--seed", str(args.seed), "--design", args.design,
+              "--out", str(args.out)]
+    return shlex.join(parts)
 
 
 def parse_compare_targets(paths: list[str], scenarios: list[str] | None) -> list[tuple]:
@@ -283,8 +301,8 @@ def cmd_compare(args) -> int:
                           progress=not args.quiet and not args.json, workers=args.workers)
     rows = compare_rows(results)
     if args.json:
-        print(json.dumps({"draws": args.draws, "seed": args.seed, "design": args.design,
-                          "common_random_numbers": True, "runs": rows}, indent=2))
+        print_json({"draws": args.draws, "seed": args.seed, "design": args.design,
+                          "common_random_numbers": True, "runs": rows})
     else:
         print(f"{args.draws:,} draws each, seed {args.seed}, common random numbers "
               "(differences are not sampling noise of independent runs)\n")

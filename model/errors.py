@@ -102,6 +102,20 @@ class CalibrationError(AssumptionError):
     """A calibration failed its convergence diagnostics (raised only when asked to be strict)."""
 
 
+class CapexWarning(UserWarning):
+    """Something the user should know that does not stop the run (printed as ``capex:
+    warning: ...`` on stderr and listed under ``warnings`` in every ``--json`` output)."""
+
+
+class PlausibilityWarning(CapexWarning):
+    """A value inside its valid range but outside the range that is plausible for it."""
+
+
+class CacheWarning(CapexWarning):
+    """A cached calibration could not be trusted (tampered, truncated, partial, foreign) and
+    was re-sampled."""
+
+
 def raise_if(problems: list[Problem], kind: type[AssumptionError] = AssumptionError) -> None:
     """Raise ``kind`` (or the base class when several kinds mix) if ``problems`` is not empty."""
     if problems:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from . import schema as S
 from .distributions import (
@@ -53,107 +52,7 @@ _META_KEYS = {"unit", "source", "hypothetical", "years_move", "interpolation", "
               "description", "calibrated", *LOCATOR_KEYS}
 
 
-# ============================================================================ YAML with lines
-class LDict(dict):
-    """A mapping that remembers the line of each key (``.lines``) and its own ``.line``/``.file``."""
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.lines: dict = {}
-        self.line: int | None = None
-        self.file: str | None = None
-
-
-class LList(list):
-    """A sequence that remembers the line of each item."""
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.lines: list[int] = []
-        self.line: int | None = None
-
-
-def _to_python(node, loader, file: str, problems: list[Problem]):
-    if isinstance(node, yaml.MappingNode):
-        out = LDict()
-        out.line = node.start_mark.line + 1
-        out.file = file
-        loader.flatten_mapping(node)
-        for knode, vnode in node.value:
-            key = _to_python(knode, loader, file, problems)
-            if isinstance(key, (dict, list)):
-                problems.append(Problem("a mapping key must be a plain word or number; "
-                                        "remove the brackets", file, knode.start_mark.line + 1))
-                continue
-            if key in out:
-                problems.append(Problem(f"key {key!r} appears twice; keep one", file,
-                                        knode.start_mark.line + 1, str(key)))
-            out[key] = _to_python(vnode, loader, file, problems)
-            out.lines[key] = knode.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        out = LList()
-        out.line = node.start_mark.line + 1
-        for item in node.value:
-            out.append(_to_python(item, loader, file, problems))
-            out.lines.append(item.start_mark.line + 1)
-        return out
-    return loader.construct_object(node, deep=True)
-
-
-class _Loader_YAML(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text (validated by the provenance rules instead)."""
-
-
-_Loader_YAML.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def read_yaml(path: Path, shown: str) -> tuple[object, list[Problem]]:
-    """Parse a YAML file keeping line numbers. Returns (data, problems)."""
-    problems: list[Problem] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem("file not found; check the path", shown)]
-    except IsADirectoryError:
-        return None, [Problem("is a folder, not a file; name a .yaml file", shown)]
-    except (UnicodeDecodeError, OSError) as e:
-        return None, [Problem(f"cannot be read as UTF-8 text ({e.__class__.__name__}); save it "
-                              "as UTF-8", shown)]
-    if not text.strip():
-        return None, [Problem("the file is empty; start from 'capex new NAME'", shown, 1)]
-    try:
-        loader = _Loader_YAML(text)
-    except yaml.reader.ReaderError as e:
-        line = text.count("\n", 0, e.position) + 1
-        return None, [Problem(f"character {e.character!r} is not allowed in YAML; delete it",
-                              shown, line)]
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, [Problem("the file has no content (only comments); start from "
-                                  "'capex new NAME'", shown, 1)]
-        data = _to_python(node, loader, shown, problems)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        what = (e.problem or e.context or "syntax error").strip()
-        return None, [Problem(f"YAML syntax error: {what}; check indentation, colons and quotes "
-                              "around this point", shown, mark.line + 1 if mark else None,
-                              column=mark.column + 1 if mark else None)]
-    except yaml.reader.ReaderError as e:
-        line = text.count("\n", 0, e.position) + 1
-        return None, [Problem(f"character {e.character!r} is not allowed in YAML; delete it",
-                              shown, line)]
-    except yaml.YAMLError as e:
-        return None, [Problem(f"YAML error: {e}; check the file's syntax", shown, 1)]
-    except (ValueError, TypeError, OverflowError, RecursionError) as e:
-        return None, [Problem(f"YAML value cannot be read ({e}); quote it as a string", shown, 1)]
-    finally:
-        loader.dispose()
-    return data, problems
+from .files import LDict, LList, read_yaml  # noqa: E402  (YAML with lines, bounded)
 
 
 # ============================================================================ model objects
@@ -264,6 +163,8 @@ class Scenario:
     extra_hash_files: list[Path] = field(default_factory=list)
     partial: bool = False
     unused: list[str] = field(default_factory=list)
+    #: located warnings (values outside their plausible range), ``file:line: name: ...``
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def years(self) -> np.ndarray:
@@ -329,7 +230,48 @@ def load_scenario(path, scenario: str | None = None, allow_partial: bool = False
         With every problem found (file:line: parameter: what is wrong; how to fix).
     """
     path = Path(path)
-    return _Loader(path, allow_partial).load(scenario)
+    sc = _Loader(path, allow_partial).load(scenario)
+    emit_warnings(sc)
+    return sc
+
+
+def emit_warnings(sc: "Scenario") -> None:
+    """Issue a :class:`~model.errors.PlausibilityWarning` for each of the scenario's warnings."""
+    import warnings as _warnings
+
+    from .errors import PlausibilityWarning
+
+    for w in sc.warnings:
+        _warnings.warn(w, PlausibilityWarning, stacklevel=3)
+
+
+def load_with_overlays(path, allow_partial: bool = False
+                       ) -> tuple[Scenario | None, dict[str, Scenario], list[Problem]]:
+    """Load a file and each of its overlays, reading and parsing every file once.
+
+    Returns
+    -------
+    (base, overlays, problems)
+        ``base`` is None when the file itself is invalid; ``overlays`` maps each valid overlay
+        to its scenario; ``problems`` lists every problem (an overlay's prefixed with
+        ``[scenario NAME]``).
+    """
+    loader = _Loader(Path(path), allow_partial)
+    try:
+        base = loader.load(None)
+    except AssumptionError as e:
+        return None, {}, list(e.problems)
+    emit_warnings(base)
+    out: dict[str, Scenario] = {}
+    problems: list[Problem] = []
+    for name in base.overlays:
+        try:
+            out[name] = loader.load(name)
+            emit_warnings(out[name])
+        except AssumptionError as e:
+            problems.extend(Problem(f"[scenario {name}] {p.message}", p.file, p.line,
+                                    p.parameter, p.column) for p in e.problems)
+    return base, out, problems
 
 
 def scenario_names(path) -> list[str]:
@@ -347,6 +289,26 @@ class _Loader:
         self.problems: list[Problem] = []
         self.files: list[Path] = []
         self._merged = None
+        #: values outside their plausible range (loaded, with a warning)
+        self.warnings: list[Problem] = []
+        #: shown path of a parent file -> (child file, line of its extends:)
+        self.extended_by: dict[str, tuple] = {}
+
+    def error(self, kind=AssumptionError) -> AssumptionError:
+        """The problems found, those in a parent file also naming the ``extends:`` line that
+        brought it in (a chain names every link)."""
+        out = []
+        for p in self.problems:
+            links, f = [], p.file
+            while f in self.extended_by and len(links) < 20:
+                child, line = self.extended_by[f]
+                links.append(f"{child}:{line}" if line else str(child))
+                f = child
+            if links:
+                p = Problem(f"{p.message} (in a parent file: extended from "
+                            f"{' <- '.join(links)})", p.file, p.line, p.parameter, p.column)
+            out.append(p)
+        return kind(out)
 
     # -------------------------------------------------------------- extends
     def _read_chain(self, path: Path, shown: str, seen: tuple[Path, ...], line_from=None,
@@ -358,11 +320,16 @@ class _Loader:
                                          line_from[0], line_from[1], "extends"))
             return []
         data, probs = read_yaml(path, shown)
-        if probs and data is None and line_from is not None and "not found" in probs[0].message:
-            self.problems.append(Problem(
-                f"extends file {written or shown!r} not found; the path is relative to this file",
-                line_from[0], line_from[1], "extends"))
+        if probs and data is None and line_from is not None and probs[0].line is None:
+            # the parent cannot be read at all: say so at the child's extends: line
+            msg = probs[0].message
+            if "not found" in msg:
+                msg = "not found; the path is relative to this file"
+            self.problems.append(Problem(f"extends file {written or shown!r}: {msg}",
+                                         line_from[0], line_from[1], "extends"))
             return []
+        if line_from is not None:
+            self.extended_by[shown] = line_from
         self.problems.extend(probs)
         if data is None and probs:
             return []
@@ -385,7 +352,10 @@ class _Loader:
         return chain
 
     def merged(self):
+        """The file and its parents merged (read and parsed once per loader)."""
         if self._merged is not None:
+            self.problems = list(self._merge_problems)
+            self.warnings = []
             return self._merged
         chain = self._read_chain(self.path, display_path(self.path), ())
         if not chain:
@@ -438,20 +408,25 @@ class _Loader:
                     merged["top"][key] = val
                     merged["top_where"][key] = where
         self._merged = merged
+        self._merge_problems = list(self.problems)
         return merged
 
     # -------------------------------------------------------------- main
     def load(self, overlay: str | None) -> Scenario:
         merged = self.merged()
         if merged is None:
-            raise AssumptionError(self.problems)
+            raise self.error()
         shown = display_path(self.path)
         top, where = merged["top"], merged["top_where"]
 
         def w(key):
             return where.get(key, (shown, None))
 
+        broken_chain = any(p.parameter == "extends" for p in self.problems)
+
         def bad(msg, key, param=None):
+            if broken_chain and msg.startswith("missing"):
+                return  # the parent that would give it could not be read (reported)
             self.problems.append(Problem(msg, *w(key), param or key))
 
         # --- header
@@ -512,6 +487,12 @@ class _Loader:
                 self.problems.append(Problem(
                     "an overlay must be a mapping of parameters to replace", f, line, str(oname)))
                 continue
+            if not isinstance(oname, str) or not _NAME.match(oname):
+                self.problems.append(Problem(
+                    f"overlay name {oname!r} must be a slug (lowercase letters, digits, '-' or "
+                    "'_'; it becomes a folder name); rename it, e.g. bear or high-prices", f,
+                    line, "scenarios"))
+                continue
             overlays[str(oname)] = str(raw.get("description") or "")
             if oname == overlay:
                 for k, v in raw.items():
@@ -534,7 +515,7 @@ class _Loader:
             self.problems.append(Problem(
                 f"unknown scenario overlay {overlay!r}; {hint}available: {names}", shown, None,
                 "--scenario"))
-            raise ScenarioError(self.problems)
+            raise self.error(ScenarioError)
 
         params_raw = dict(merged["parameters"])
         params_raw.update(overlay_params)
@@ -600,7 +581,7 @@ class _Loader:
                                           model is not None)
 
         if self.problems:
-            raise AssumptionError(self.problems)
+            raise self.error()
 
         files = list(dict.fromkeys(self.files))
         extra = [p.calibrated["observations"] for p in params.values() if p.calibrated]
@@ -614,27 +595,46 @@ class _Loader:
             path=self.path, files=files, description=description, currency_year=currency_year,
             timing=timing, overlay=overlay, input_hash=h.hexdigest(), extra_hash_files=extra,
             partial=self.partial, unused=unused,
+            warnings=[str(w) for w in dict.fromkeys(self.warnings)],
         )
 
     def _years(self, raw, where):
         if raw is None:
-            self.problems.append(Problem("missing 'years:'; add 'years: {start: 2025, end: 2040}'",
-                                         *where, "years"))
+            if not any(p.parameter == "extends" for p in self.problems):
+                self.problems.append(Problem("missing 'years:'; add 'years: {start: 2025, end: "
+                                             "2040}'", *where, "years"))
             return None, None
-        if not isinstance(raw, dict) or "start" not in raw or "end" not in raw:
-            self.problems.append(Problem("years must be a mapping {start: YYYY, end: YYYY}",
-                                         *where, "years"))
+        if not isinstance(raw, dict):
+            self.problems.append(Problem("years must be a mapping; write 'years: {start: 2025, "
+                                         "end: 2040}'", *where, "years"))
+            return None, None
+        lines = getattr(raw, "lines", {})
+        ok = True
+        for k in raw:
+            if k not in ("start", "end"):
+                close = did_you_mean(str(k), ("start", "end"))
+                hint = f"did you mean {close!r}?" if close else "only start and end are allowed"
+                self.problems.append(Problem(f"unknown key {k!r} in years; {hint} (the model "
+                                             "runs in steps of one year)", where[0],
+                                             lines.get(k, where[1]), "years"))
+                ok = False
+        for k in ("start", "end"):
+            if k not in raw:
+                self.problems.append(Problem(f"years has no {k}; write 'years: {{start: 2025, "
+                                             "end: 2040}'", *where, "years"))
+                ok = False
+        if not ok:
             return None, None
         s, e = raw["start"], raw["end"]
-        ok = all(isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200
-                 for v in (s, e))
-        if not ok:
-            self.problems.append(Problem("years.start and years.end must be years such as 2025",
+        if not all(isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200
+                   for v in (s, e)):
+            self.problems.append(Problem("years.start and years.end must be years between 1900 "
+                                         "and 2200; write e.g. 'years: {start: 2025, end: 2040}'",
                                          *where, "years"))
             return None, None
         if e < s:
-            self.problems.append(Problem(f"years.end ({e}) is before years.start ({s})", *where,
-                                         "years"))
+            self.problems.append(Problem(f"years.end ({e}) is before years.start ({s}); swap "
+                                         "them", *where, "years"))
             return None, None
         if e - s > 100:
             self.problems.append(Problem("the horizon is longer than 100 years; shorten it",
@@ -910,6 +910,7 @@ class _ParamContext:
             if dist is None:
                 return None
             self._check_bounds(spec, dist, f, L("value") if "value" in raw else line, pname)
+            self._check_plausible(spec, dist, f, L("value") if "value" in raw else line, pname)
             if len(self.loader.problems) > n_before:
                 return None
             return Parameter(pname, spec, "scalar", dist=dist, **common)
@@ -947,6 +948,7 @@ class _ParamContext:
             if d is None:
                 continue
             self._check_bounds(spec, d, f, yline, f"{pname}[{y}]")
+            self._check_plausible(spec, d, f, yline, f"{pname}[{y}]")
             points.append((y, d))
         points.sort(key=lambda t: t[0])
         if len({y for y, _ in points}) != len(points):
@@ -986,26 +988,45 @@ class _ParamContext:
             self._bad("calibrated needs {observations: file.csv, model: name}", f,
                       L("calibrated"), pname)
             return None
-        obs = Path(f).parent / str(calibrated["observations"]) if f else Path(
-            str(calibrated["observations"]))
-        if not obs.is_file():
-            self._bad(f"observations file {str(calibrated['observations'])!r} not found "
-                      "(relative to this file)", f, L("calibrated"), pname)
+        from .files import CSV_SUFFIXES, YAML_SUFFIXES, check_input_path
+
+        allowed = ("observations", "model", "draws", "tune", "chains", "priors", "seed")
+        for k in calibrated:
+            if k not in allowed:
+                close = did_you_mean(str(k), allowed)
+                hint = f"did you mean {close!r}?" if close else f"allowed: {', '.join(allowed)}"
+                self._bad(f"unknown calibrated field {k!r}; {hint}", f, L("calibrated"), pname)
+        base = Path(f).parent if f else Path(".")
+        obs = base / str(calibrated["observations"])
+        why = check_input_path(obs, str(calibrated["observations"]), CSV_SUFFIXES,
+                               "observation CSV file")
+        if why is not None:
+            self._bad(f"observations file {str(calibrated['observations'])!r}: {why.message} "
+                      "(the path is relative to this file)", f, L("calibrated"), pname)
             return None
+        if "priors" in calibrated:
+            why = check_input_path(base / str(calibrated["priors"]), str(calibrated["priors"]),
+                                   YAML_SUFFIXES, "priors YAML file")
+            if why is not None:
+                self._bad(f"priors file {str(calibrated['priors'])!r}: {why.message} (the path "
+                          "is relative to this file)", f, L("calibrated"), pname)
+                return None
+        for k in ("draws", "tune", "chains", "seed"):
+            v = calibrated.get(k)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0 or
+                                  (k != "seed" and v < 1) or v > 1_000_000):
+                self._bad(f"calibrated {k} must be a whole number (got {v!r}); e.g. {k}: 1000",
+                          f, L("calibrated"), pname)
         try:
             from .calibration import MODELS
         except ImportError:  # calibration unavailable: report, do not crash
             MODELS = ()
         model = calibrated.get("model")
-        if MODELS and model not in MODELS:
-            self._bad(f"calibration model {model!r} unknown; use one of {', '.join(MODELS)}", f,
-                      L("calibrated"), pname)
+        if MODELS and (not isinstance(model, str) or model not in MODELS):
+            close = did_you_mean(str(model), MODELS)
+            hint = f"did you mean {close!r}?" if close else f"use one of {', '.join(MODELS)}"
+            self._bad(f"calibration model {model!r} unknown; {hint}", f, L("calibrated"), pname)
             return None
-        allowed = {"observations", "model", "draws", "tune", "chains", "priors", "seed"}
-        for k in calibrated:
-            if k not in allowed:
-                self._bad(f"unknown calibrated field {k!r}; allowed: {', '.join(sorted(allowed))}",
-                          f, L("calibrated"), pname)
         if len(self.loader.problems) > n_before:
             return None
         cal = dict(calibrated)
@@ -1073,6 +1094,23 @@ class _ParamContext:
         except (TypeError, ValueError, ArithmeticError) as e:
             self._bad(f"distribution cannot be built ({e}); check its numbers", f, line, pname)
         return None
+
+    def _check_plausible(self, spec: S.ParamSpec, dist: Distribution, f, line, pname):
+        """Warn when the central 90 % of a value's distribution leaves its plausible range."""
+        if spec.plausible is None:
+            return
+        lo, hi = spec.plausible
+        with np.errstate(all="ignore"):
+            q05, q95 = (dist.mean(), dist.mean()) if dist.is_fixed else \
+                dist.ppf(np.array([0.05, 0.95]))
+        if q05 >= lo and q95 <= hi:
+            return
+        what = f"value {q05:g}" if dist.is_fixed else f"its 90 % range [{q05:.4g}, {q95:.4g}]"
+        self.loader.warnings.append(Problem(
+            f"{what} lies outside the plausible range {lo:g}-{hi:g} [{spec.unit}] for "
+            f"{pname.split('[')[0]}; check the number and its unit (shares and rates are "
+            "decimals: 8 % is 0.08), or say in the source's quote or the rationale why it is "
+            "right", f, line, pname))
 
     def _check_bounds(self, spec: S.ParamSpec, dist: Distribution, f, line, pname):
         if dist.is_fixed:

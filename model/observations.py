@@ -69,6 +69,23 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _YEAR = re.compile(r"^\d{4}$")
 _PUBLISHED = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?|n\.d\.)$")
 _URL = re.compile(r"^https?://\S+\.\S+$")
+#: Years a date in an observation, data or priors file may fall in.
+DATE_RANGE = (1990, 2100)
+
+
+def _published_ok(text: str) -> bool:
+    """``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` naming a real date in :data:`DATE_RANGE`, or
+    ``n.d.``."""
+    if text == "n.d.":
+        return True
+    if not _PUBLISHED.match(text):
+        return False
+    parts = [int(x) for x in text.split("-")]
+    try:
+        _dt.date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    except ValueError:
+        return False
+    return DATE_RANGE[0] <= parts[0] <= DATE_RANGE[1]
 
 
 def decimal_year(date: _dt.date) -> float:
@@ -122,44 +139,14 @@ def load_observations(path: str | Path) -> pd.DataFrame:
     def bad(message: str, line: int | None = None, column: str | None = None) -> None:
         problems.append(Problem(message, shown, line, column))
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ObservationError(
-            Problem(f"observation file not found; check the path (looked in {path.resolve()})",
-                    shown)
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ObservationError(
-            Problem(f"cannot read the file ({exc}); save it as UTF-8 CSV", shown)
-        ) from None
+    from .files import CSV_SUFFIXES, InputFileError, read_text
 
-    lines = text.splitlines(keepends=True)
-    reader = csv.reader(lines)
-    header: list[str] | None = None
-    header_line = 0
-    raw_rows: list[tuple[int, list[str]]] = []
-    prev_end = 0
     try:
-        for cells in reader:
-            start = prev_end + 1
-            prev_end = reader.line_num
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            if cells[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = [c.strip() for c in cells]
-                header_line = start
-                continue
-            raw_rows.append((start, cells))
-    except csv.Error as exc:
-        raise ObservationError(
-            Problem(f"not valid CSV ({exc}); check quoting (a field with a comma or a quote "
-                    'must be in double quotes, with inner quotes doubled "")', shown,
-                    reader.line_num)
-        ) from None
+        text = read_text(path, shown, CSV_SUFFIXES, "CSV file", encoding="utf-8-sig")
+    except InputFileError as e:
+        raise ObservationError(e.problem) from None
 
+    header, header_line, raw_rows = _csv_rows(text, shown)
     if header is None:
         raise ObservationError(
             Problem("the file is empty; write a header line "
@@ -197,6 +184,7 @@ def load_observations(path: str | Path) -> pd.DataFrame:
             records.append(rec)
             dims.setdefault(rec["unit"], line)
 
+    _check_duplicates(records, bad)
     if len(dims) > 1:
         first = ", ".join(f"{u} (from line {ln})" for u, ln in dims.items())
         bad(f"one file holds one series but units mix: {first}; split the file by unit",
@@ -210,6 +198,69 @@ def load_observations(path: str | Path) -> pd.DataFrame:
     df.attrs["unit"] = next(iter(dims))
     df.attrs["series"] = path.stem
     return df
+
+
+def _csv_rows(text: str, shown: str) -> tuple[list[str] | None, int, list[tuple[int, list[str]]]]:
+    """Header, its line, and (line, cells) of every data row; blank and ``#`` lines skipped.
+
+    Raises
+    ------
+    ObservationError
+        The text is not valid CSV (bad quoting, a NUL byte, a field over the size limit).
+    """
+    reader = csv.reader(text.splitlines(keepends=True))
+    header: list[str] | None = None
+    header_line = 0
+    raw_rows: list[tuple[int, list[str]]] = []
+    prev_end = 0
+    try:
+        for cells in reader:
+            start = prev_end + 1
+            prev_end = reader.line_num
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            if cells[0].lstrip().startswith("#"):
+                continue
+            if header is None:
+                header = [c.strip() for c in cells]
+                header_line = start
+                continue
+            raw_rows.append((start, cells))
+    except csv.Error as exc:
+        raise ObservationError(
+            Problem(f"not valid CSV ({exc}); check quoting (a field with a comma or a quote "
+                    'must be in double quotes, with inner quotes doubled "")', shown,
+                    reader.line_num)
+        ) from None
+    return header, header_line, raw_rows
+
+
+def _check_duplicates(records: list[dict], bad) -> None:
+    """Rows that repeat another exactly, and observations that contradict one another.
+
+    Two observations of the same date and measure with different values conflict. Projections
+    are forecasts made at some date: two for the same year conflict only when they were also
+    published on the same date (otherwise they are two forecasts, both worth keeping).
+    """
+    exact: dict[tuple, int] = {}
+    seen: dict[tuple, dict] = {}
+    fields = ("date", "value", "unit", "measure", "kind", "source_title", "publisher",
+              "published", "address", "quote", "confidence", "fact_id", "note")
+    for rec in records:
+        whole = tuple(rec[f] for f in fields)
+        if whole in exact:
+            bad(f"repeats line {exact[whole]} exactly; delete one of the two rows", rec["line"],
+                "date")
+            continue
+        exact[whole] = rec["line"]
+        key = (rec["date"], rec["measure"], rec["kind"]) + (
+            (rec["published"],) if rec["kind"] == "projection" else ())
+        first = seen.setdefault(key, rec)
+        if first is not rec and first["value"] != rec["value"]:
+            bad(f"conflicts with line {first['line']}: the same {rec['kind']} (date "
+                f"{rec['date']}, measure {rec['measure']}) with value {rec['value']:g} instead "
+                f"of {first['value']:g}; keep the better-sourced row and delete the other",
+                rec["line"], "value")
 
 
 def _validate_row(row: dict, line: int, bad) -> dict | None:
@@ -237,17 +288,25 @@ def _validate_row(row: dict, line: int, bad) -> dict | None:
     t = None
     year = None
     if measure == "calendar_year":
-        if _YEAR.match(date):
+        if _YEAR.match(date) and DATE_RANGE[0] <= int(date) <= DATE_RANGE[1]:
             year = int(date)
             t = float(year)
+        elif _YEAR.match(date):
+            fail(f"year {date} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct it", "date")
         else:
             fail(f"date {date!r}: a calendar_year row gives the year only, e.g. 2025", "date")
     elif _DATE.match(date):
         try:
             d = _dt.date.fromisoformat(date)
-            t = decimal_year(d)
         except ValueError:
-            fail(f"date {date!r} is not a valid date; write YYYY-MM-DD", "date")
+            fail(f"date {date!r} is not a calendar date (no such day); write a real YYYY-MM-DD",
+                 "date")
+        else:
+            if DATE_RANGE[0] <= d.year <= DATE_RANGE[1]:
+                t = decimal_year(d)
+            else:
+                fail(f"date {date} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct the year",
+                     "date")
     else:
         fail(f"date {date!r} is not YYYY-MM-DD; give the day the figure refers to (for a "
              "month or an end of year, e.g. 2025-12-31; say so in note)", "date")
@@ -288,9 +347,10 @@ def _validate_row(row: dict, line: int, bad) -> dict | None:
     if not published:
         fail("published is empty; give the source's date (YYYY, YYYY-MM or YYYY-MM-DD, or "
              "n.d.)", "published")
-    elif not _PUBLISHED.match(published):
-        fail(f"published {published!r} is not YYYY, YYYY-MM, YYYY-MM-DD or n.d.; write the "
-             "source's publication date", "published")
+    elif not _published_ok(published):
+        fail(f"published {published!r} is not a real date written YYYY, YYYY-MM, YYYY-MM-DD "
+             f"(in {DATE_RANGE[0]}-{DATE_RANGE[1]}) or n.d.; write the source's publication "
+             "date", "published")
     address = row.get("address", "")
     if address and not _URL.match(address):
         fail(f"address {address!r} is not a web address; give the http(s) URL the figure was "
@@ -411,28 +471,11 @@ class ModelPriors:
         }
 
 
-def _compose(text: str):
-    import yaml
+def _close(word, options) -> str:
+    import difflib
 
-    return yaml.compose(text, Loader=yaml.SafeLoader)
-
-
-def _construct(node):
-    import yaml
-
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
-def _mapping(node) -> list[tuple[str, object, int]]:
-    """(key, value node, 1-based line) for a mapping node."""
-    out = []
-    for k, v in node.value:
-        out.append((str(k.value), v, k.start_mark.line + 1))
-    return out
+    hit = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f"did you mean {hit[0]!r}?" if hit else f"allowed: {', '.join(options)}"
 
 
 def load_priors(path: str | Path) -> dict[str, ModelPriors]:
@@ -451,6 +494,8 @@ def load_priors(path: str | Path) -> dict[str, ModelPriors]:
               hypothetical: "..."         # or source: {title, publisher, published, url}
             growth: ...
 
+    The file is read within the bounds of :mod:`model.files` (size, aliases, no tags).
+
     Parameters
     ----------
     path : str or Path
@@ -465,9 +510,9 @@ def load_priors(path: str | Path) -> dict[str, ModelPriors]:
     ------
     ObservationError
         With every problem found (file:line), e.g. a prior with both or neither of ``source``
-        and ``hypothetical``.
+        and ``hypothetical``, an invalid date, a list where a value belongs.
     """
-    import yaml
+    from .files import InputFileError, LDict, YAML_SUFFIXES, parse_yaml, read_text
 
     path = Path(path)
     shown = display_path(path)
@@ -477,65 +522,52 @@ def load_priors(path: str | Path) -> dict[str, ModelPriors]:
         problems.append(Problem(message, shown, line, parameter))
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ObservationError(
-            Problem(f"priors file not found; check the path (looked in {path.resolve()})", shown)
-        ) from None
-    try:
-        root = _compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ObservationError(
-            Problem(f"not valid YAML ({getattr(exc, 'problem', exc)}); fix the indentation or "
-                    "quoting", shown, mark.line + 1 if mark else None)
-        ) from None
-    if root is None or not isinstance(root, yaml.MappingNode):
+        text = read_text(path, shown, YAML_SUFFIXES, "priors YAML file")
+    except InputFileError as e:
+        raise ObservationError(e.problem) from None
+    root, probs = parse_yaml(text, shown, "a priors file (models: ...)")
+    if probs:
+        raise ObservationError(probs)
+    if not isinstance(root, LDict):
         raise ObservationError(Problem("the top level must be a mapping with a 'models:' key; "
                                        "see assumptions/observations/priors.yaml", shown, 1))
-    top = {k: (v, ln) for k, v, ln in _mapping(root)}
-    for k, (_, ln) in top.items():
+    for k in root:
         if k != "models":
             bad(f"unknown top-level key {k!r}; only 'models' is allowed (comments start "
-                "with #)", ln)
-    if "models" not in top or not isinstance(top["models"][0], yaml.MappingNode):
-        bad("missing 'models:' mapping (model name -> reference_date and priors)", 1)
+                "with #)", root.lines.get(k))
+    models = root.get("models")
+    if not isinstance(models, LDict):
+        bad("missing 'models:' mapping (model name -> reference_date and priors); add it",
+            root.lines.get("models", 1))
         raise ObservationError(problems)
 
     out: dict[str, ModelPriors] = {}
-    for model, mnode, mline in _mapping(top["models"][0]):
-        if not isinstance(mnode, yaml.MappingNode):
-            bad("a model block must be a mapping of reference_date and parameter priors",
-                mline, model)
+    for model, mnode in models.items():
+        mline = models.lines.get(model)
+        model = str(model)
+        if not isinstance(mnode, LDict):
+            bad("a model block must be a mapping of reference_date and parameter priors; "
+                "indent them under the model's name", mline, model)
             continue
         ref = None
         params: dict[str, Prior] = {}
-        for key, pnode, pline in _mapping(mnode):
+        for key, pnode in mnode.items():
+            pline = mnode.lines.get(key)
+            key = str(key)
             who = f"{model}.{key}"
             if key == "reference_date":
-                val = _construct(pnode)
-                if isinstance(val, _dt.datetime):
-                    val = val.date()
-                if isinstance(val, str):
-                    try:
-                        val = _dt.date.fromisoformat(val)
-                    except ValueError:
-                        val = None
-                if isinstance(val, _dt.date):
-                    ref = _start_of_day(val)
-                else:
-                    bad("reference_date must be a date (YYYY-MM-DD)", pline, who)
+                ref = _reference_date(pnode, pline, who, bad)
                 continue
-            if not isinstance(pnode, yaml.MappingNode):
+            if not isinstance(pnode, LDict):
                 bad("a prior must be a mapping (distribution, its parameters, unit, and source "
-                    "or hypothetical)", pline, who)
+                    "or hypothetical); write it as an indented block", pline, who)
                 continue
             prior = _parse_prior(key, pnode, pline, who, bad)
             if prior is not None:
                 params[key] = prior
         if ref is None and not any(p.parameter == f"{model}.reference_date" for p in problems):
-            bad("missing reference_date (the date at which level and growth are defined, "
-                "e.g. 2026-01-01)", mline, model)
+            bad("missing reference_date (the date at which level and growth are defined); add "
+                "e.g. 'reference_date: 2026-01-01'", mline, model)
         out[model] = ModelPriors(model, ref if ref is not None else math.nan, params, mline,
                                  shown)
     if problems:
@@ -543,59 +575,90 @@ def load_priors(path: str | Path) -> dict[str, ModelPriors]:
     return out
 
 
-def _parse_prior(name: str, node, line: int, who: str, bad) -> Prior | None:
-    import yaml
+def _reference_date(value, line, who, bad) -> float | None:
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) \
+        else None
+    if text is None or not _DATE.match(text):
+        bad(f"reference_date {value!r} must be a date written YYYY-MM-DD, e.g. 2026-01-01; "
+            "correct it", line, who)
+        return None
+    try:
+        d = _dt.date.fromisoformat(text)
+    except ValueError:
+        bad(f"reference_date {text} is not a calendar date (no such day); correct it", line,
+            who)
+        return None
+    if not DATE_RANGE[0] <= d.year <= DATE_RANGE[1]:
+        bad(f"reference_date {text} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct the "
+            "year", line, who)
+        return None
+    return _start_of_day(d)
 
-    items = {k: (v, ln) for k, v, ln in _mapping(node)}
+
+def _scalar_text(value) -> str | None:
+    """A YAML scalar as stripped text (None for mappings and lists)."""
+    if isinstance(value, (dict, list)) or value is None:
+        return None
+    return str(value).strip()
+
+
+def _parse_prior(name: str, node, line: int, who: str, bad) -> Prior | None:
+    lines = node.lines
     ok = True
 
-    def fail(msg: str, ln: int | None = None) -> None:
+    def fail(msg: str, key: str | None = None) -> None:
         nonlocal ok
         ok = False
-        bad(msg, ln or line, who)
+        bad(msg, lines.get(key, line) if key else line, who)
 
-    dist = _construct(items["distribution"][0]) if "distribution" in items else None
-    if dist not in PRIOR_FAMILIES:
-        fail(f"distribution {dist!r} is not one of {', '.join(PRIOR_FAMILIES)}; write e.g. "
-             "'distribution: lognormal' with median and sigma",
-             items.get("distribution", (None, line))[1])
+    dist = node.get("distribution")
+    if isinstance(dist, (dict, list)) or dist not in PRIOR_FAMILIES:
+        shown_dist = dist if not isinstance(dist, (dict, list)) else type(dist).__name__
+        hint = _close(dist, PRIOR_FAMILIES) if isinstance(dist, str) else \
+            f"use one of {', '.join(PRIOR_FAMILIES)}"
+        fail(f"distribution {shown_dist!r} is not a prior family; {hint} (write e.g. "
+             "'distribution: lognormal' with median and sigma)", "distribution")
         return None
     needed = PRIOR_FAMILIES[dist]
-    allowed = set(needed) | {"distribution", "unit", "source", "hypothetical"}
-    for k, (_, ln) in items.items():
+    allowed = tuple(needed) + ("distribution", "unit", "source", "hypothetical")
+    for k in node:
         if k not in allowed:
-            fail(f"unknown key {k!r} for a {dist} prior; allowed: {', '.join(sorted(allowed))}",
-                 ln)
-    unit = _construct(items["unit"][0]) if "unit" in items else None
-    if not isinstance(unit, str) or not unit.strip():
-        fail("unit is missing; give the parameter's unit (e.g. USD/year, 1/year, log)")
+            fail(f"unknown key {k!r} for a {dist} prior; {_close(k, allowed)}", k)
+    unit = _scalar_text(node.get("unit"))
+    if not unit:
+        fail("unit is missing; give the parameter's unit (e.g. USD/year, 1/year, log)",
+             "unit" if "unit" in node else None)
         unit = ""
     factor = 1.0
     if unit and unit.startswith("USD"):
         try:
             _, factor = parse_unit(unit)
         except UnknownUnit as exc:
-            fail(str(exc), items["unit"][1])
+            fail(str(exc), "unit")
     args = {}
     for k in needed:
-        if k not in items:
-            fail(f"{dist} needs {', '.join(needed)}; {k} is missing")
+        if k not in node:
+            fail(f"{dist} needs {', '.join(needed)}; add {k}")
             continue
-        raw = _construct(items[k][0])
+        raw = node[k]
+        if isinstance(raw, (dict, list)):
+            fail(f"{k} must be a number, not a {'mapping' if isinstance(raw, dict) else 'list'};"
+                 f" write e.g. {k}: 0.5", k)
+            continue
         try:
             x = parse_amount(raw)
         except ValueError as exc:
-            fail(f"{k}: {exc}", items[k][1])
+            fail(f"{k}: {exc}", k)
             continue
         if k == "median":
             x *= factor
         if k in ("sigma", "median") and not x > 0:
-            fail(f"{k} must be positive", items[k][1])
+            fail(f"{k} must be positive (got {x:g}); give a value above 0", k)
             continue
         args[k] = x
 
-    has_src = "source" in items
-    has_hyp = "hypothetical" in items
+    has_src = "source" in node
+    has_hyp = "hypothetical" in node
     source = None
     hypo = None
     if has_src and has_hyp:
@@ -605,33 +668,180 @@ def _parse_prior(name: str, node, line: int, who: str, bad) -> Prior | None:
         fail("no provenance: add source: {title, publisher, published, url} or "
              "hypothetical: <why these numbers>")
     elif has_hyp:
-        hypo = _construct(items["hypothetical"][0])
-        if not isinstance(hypo, str) or not hypo.strip():
-            fail("hypothetical is empty; write the rationale for the numbers",
-                 items["hypothetical"][1])
+        hypo = _scalar_text(node["hypothetical"])
+        if not hypo:
+            fail("hypothetical is empty; write the rationale for the numbers", "hypothetical")
     else:
-        snode, sline = items["source"]
-        if not isinstance(snode, yaml.MappingNode):
-            fail("source must be a mapping {title, publisher, published, url}", sline)
+        snode = node["source"]
+        sline = lines.get("source", line)
+        if not isinstance(snode, dict):
+            fail("source must be a mapping {title, publisher, published, url}; write it as an "
+                 "indented block", "source")
         else:
             source = {}
-            for k, v, ln in _mapping(snode):
-                val = _construct(v)
-                if k not in _SOURCE_KEYS + _SOURCE_OPTIONAL:
-                    fail(f"unknown source key {k!r}; use {', '.join(_SOURCE_KEYS)} (optionally "
-                         f"{', '.join(_SOURCE_OPTIONAL)})", ln)
+            keys = _SOURCE_KEYS + _SOURCE_OPTIONAL
+            for k, val in snode.items():
+                kline = getattr(snode, "lines", {}).get(k, sline)
+                if k not in keys:
+                    ok = False
+                    bad(f"unknown source key {k!r}; {_close(k, keys)}", kline, who)
                     continue
-                source[k] = "" if val is None else str(val).strip()
+                text = _scalar_text(val)
+                if text is None and val is not None:
+                    ok = False
+                    bad(f"source.{k} must be text, not a list or mapping; write it on one line",
+                        kline, who)
+                    continue
+                source[k] = text or ""
             for k in _SOURCE_KEYS:
                 if not source.get(k):
-                    fail(f"source.{k} is missing or empty; a source needs "
-                         f"{', '.join(_SOURCE_KEYS)}", sline)
+                    ok = False
+                    bad(f"source.{k} is missing or empty; a source needs "
+                        f"{', '.join(_SOURCE_KEYS)}", sline, who)
             if source.get("url") and not _URL.match(source["url"]):
-                fail(f"source.url {source['url']!r} is not a web address; give the http(s) "
-                     "URL", sline)
-            if source.get("published") and not _PUBLISHED.match(source["published"]):
-                fail(f"source.published {source['published']!r} is not YYYY, YYYY-MM, "
-                     "YYYY-MM-DD or n.d.", sline)
+                ok = False
+                bad(f"source.url {source['url']!r} is not a web address; give the http(s) URL",
+                    sline, who)
+            if source.get("published") and not _published_ok(source["published"]):
+                ok = False
+                bad(f"source.published {source['published']!r} is not a real date written "
+                    "YYYY, YYYY-MM, YYYY-MM-DD or n.d.; correct it", sline, who)
     if not ok:
         return None
-    return Prior(name, dist, args, unit.strip(), source, hypo.strip() if hypo else None, line)
+    return Prior(name, dist, args, unit.strip(), source, hypo, line)
+
+
+# --------------------------------------------------------------------------------------------
+# data files (``capex fit``)
+
+#: Required columns of a data file besides its value column.
+DATA_COLUMNS = ("unit", "source_title", "publisher", "published", "address", "quote",
+                "confidence")
+#: Optional columns of a data file.
+DATA_OPTIONAL = ("date", "fact_id", "note")
+_COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def load_data(path: str | Path, column: str = "value") -> pd.DataFrame:
+    """Read and validate a data file: one number per row, each row with its unit and source.
+
+    A data file holds a sample to fit a distribution to (``capex fit``)::
+
+        value,unit,source_title,publisher,published,address,quote,confidence,date,note
+        2.10,USD/GPU-hour,H100 rental prices ...,...,2025-03,https://...,"...",secondary,,
+
+    Other numeric columns may sit beside ``value``; ``column`` names the one used.
+
+    Parameters
+    ----------
+    path : str or Path
+    column : str
+        The column holding the numbers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``line``, ``value`` [canonical unit], ``unit`` (canonical) and the source
+        columns; ``df.attrs`` holds ``path``, ``unit`` and ``column``.
+
+    Raises
+    ------
+    ObservationError
+        With every problem found (file:line).
+    """
+    from .files import CSV_SUFFIXES, InputFileError, read_text
+
+    path = Path(path)
+    shown = display_path(path)
+    problems: list[Problem] = []
+
+    def bad(message: str, line: int | None = None, col: str | None = None) -> None:
+        problems.append(Problem(message, shown, line, col))
+
+    try:
+        text = read_text(path, shown, CSV_SUFFIXES, "CSV file", encoding="utf-8-sig")
+    except InputFileError as e:
+        raise ObservationError(e.problem) from None
+    header, header_line, raw_rows = _csv_rows(text, shown)
+    if header is None:
+        raise ObservationError(Problem(
+            f"the file is empty; write a header line ({column},{','.join(DATA_COLUMNS)}) and "
+            "one row per value, each with its source", shown))
+    missing = [c for c in (column, *DATA_COLUMNS) if c not in header]
+    if missing:
+        close = _close(column, [h for h in header if h not in DATA_COLUMNS + DATA_OPTIONAL]) \
+            if column in missing else ""
+        bad(f"missing column(s) {', '.join(missing)}; the header must name {column} and "
+            f"{','.join(DATA_COLUMNS)}" + (f" (for --column: {close})" if close else ""),
+            header_line)
+    bad_names = [h for h in header if not _COLUMN_NAME.match(h)]
+    if bad_names:
+        bad(f"column name(s) {', '.join(map(repr, bad_names))} are not lowercase words; rename "
+            "them (letters, digits, '_')", header_line)
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        bad(f"column(s) {', '.join(dupes)} appear more than once; keep one of each",
+            header_line)
+    if problems:
+        raise ObservationError(problems)
+    if not raw_rows:
+        bad("no data rows; add at least one row (one value per row, each with its source)",
+            header_line)
+        raise ObservationError(problems)
+    records = []
+    units: dict[str, int] = {}
+    for line, cells in raw_rows:
+        if len(cells) != len(header):
+            bad(f"{len(cells)} fields but the header has {len(header)}; quote fields that "
+                'contain commas ("...") and give every column (leave optional ones empty)', line)
+            continue
+        row = {h: c.strip() for h, c in zip(header, cells)}
+        ok = True
+
+        def fail(msg, col, _line=line):
+            nonlocal ok
+            ok = False
+            bad(msg, _line, col)
+
+        try:
+            value = parse_amount(row[column])
+        except ValueError as exc:
+            fail(f"{column}: {exc}", column)
+            value = None
+        try:
+            dim, factor = parse_unit(row["unit"])
+        except UnknownUnit as exc:
+            fail(str(exc), "unit")
+            dim, factor = None, 1.0
+        for col in ("source_title", "publisher", "address", "quote"):
+            if not row[col]:
+                fail(f"{col} is empty; every row needs a source (source_title, publisher, "
+                     "published, address, quote): cite where the figure was read", col)
+        if not _published_ok(row["published"]):
+            fail(f"published {row['published']!r} is not a real date written YYYY, YYYY-MM, "
+                 "YYYY-MM-DD or n.d.; write the source's publication date", "published")
+        if row["address"] and not _URL.match(row["address"]):
+            fail(f"address {row['address']!r} is not a web address; give the http(s) URL the "
+                 "figure was read from", "address")
+        if row["confidence"] not in CONFIDENCES:
+            fail(f"confidence {row['confidence']!r} is not one of {', '.join(CONFIDENCES)}; "
+                 "direct: the producer's own document, secondary: a third party, derived: "
+                 "arithmetic from other rows", "confidence")
+        if row.get("date") and not _published_ok(row["date"]):
+            fail(f"date {row['date']!r} is not a real date written YYYY, YYYY-MM or "
+                 "YYYY-MM-DD; correct it or leave it empty", "date")
+        if not ok:
+            continue
+        units.setdefault(dim, line)
+        records.append({"line": line, "value": value * factor, "unit": dim,
+                        **{c: row[c] for c in DATA_COLUMNS if c != "unit"},
+                        **{c: row.get(c, "") for c in DATA_OPTIONAL}})
+    if len(units) > 1:
+        mixed = ", ".join(f"{u} (from line {ln})" for u, ln in units.items())
+        bad(f"one file holds values of one unit but units mix: {mixed}; split the file by unit",
+            max(units.values()))
+    if problems:
+        raise ObservationError(problems)
+    df = pd.DataFrame.from_records(records)
+    df.attrs.update(path=str(path), unit=next(iter(units)), column=column)
+    return df

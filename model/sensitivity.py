@@ -102,6 +102,7 @@ import pandas as pd
 from scipy import special, stats
 from scipy.linalg import solve_triangular
 
+from .jsonout import print_json
 from .errors import AssumptionError, Problem
 from .loading import Scenario, nearest_correlation
 from .sampling import Design, InputVariable, input_variables, inputs_from_uniforms, \
@@ -1300,7 +1301,7 @@ def cmd_sensitivity(args) -> int:
     if args.json:
         d = res.to_json_dict()
         d["figures"] = [str(p) for p in written]
-        print(json.dumps(d, indent=2))
+        print_json(d)
     else:
         print(res.summary_text())
         if written:

@@ -113,6 +113,67 @@ def run_model(scenario: Scenario, inputs: dict, n: int, with_irr: bool = True) -
     return programme_cash_flows(inputs, n, scenario.n_years, scenario.timing, with_irr=with_irr)
 
 
+#: Working arrays of one chunk, per draw-year (the model's temporaries, measured) [bytes].
+CHUNK_BYTES_PER_DRAW_YEAR = 8 * 80
+
+
+def available_memory() -> int | None:
+    """Memory this process can still take without swapping [bytes]: ``MemAvailable`` of
+    /proc/meminfo (Linux), else free physical pages; None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_estimate(scenario: Scenario, draws: int, series_draws: int, workers: int,
+                    chunk_size: int = BLOCK) -> int:
+    """Memory a run keeps and works in [bytes]: per-draw metrics and uncertain inputs, per-year
+    series of the first ``series_draws`` draws, and each worker's chunk temporaries.
+
+    The estimate is checked against :func:`available_memory` before any sampling."""
+    t = scenario.n_years
+    n_metrics = (len(INDUSTRY_METRICS) if scenario.model == "industry" else
+                 len(PROGRAMME_METRICS)) + 2
+    n_series = len(INDUSTRY_SERIES if scenario.model == "industry" else PROGRAMME_SERIES)
+    input_columns = 0
+    for p in scenario.uncertain():
+        by_year = p.form == "calibrated" or (p.form == "series" and len(p.points) > 1)
+        input_columns += t if by_year else 1
+    kept = 8 * int(draws) * (n_metrics + input_columns)
+    series = 8 * min(int(series_draws), int(draws)) * t * n_series
+    working = CHUNK_BYTES_PER_DRAW_YEAR * min(chunk_size, int(draws)) * t * max(1, workers)
+    return kept + series + working
+
+
+def check_memory(scenario: Scenario, draws: int, series_draws: int, workers: int) -> None:
+    """Stop (exit 2) before sampling when a run would need more memory than the machine has.
+
+    Raises
+    ------
+    AssumptionError
+        With the estimate, what is available, and what to change.
+    """
+    need = memory_estimate(scenario, draws, series_draws, workers)
+    have = available_memory()
+    if have is None or need <= have:
+        return
+    per_draw = need / max(int(draws), 1)
+    fits = int(0.8 * have / per_draw) if per_draw else 0
+    raise AssumptionError(Problem(
+        f"{int(draws):,} draws need about {need / 1e9:.1f} GB of memory but {have / 1e9:.1f} GB "
+        f"is available; use fewer draws (about {fits:,} fit), keep yearly series for fewer "
+        "draws (--series-draws), or run on a machine with more memory",
+        str(scenario.path), None, "--draws"))
+
+
 def default_workers() -> int:
     """Workers for :func:`simulate`: ``CAPEX_WORKERS`` if set, else the CPUs this process may
     use (at most 8)."""
@@ -190,6 +251,8 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
         raise AssumptionError(problems)
     draws = int(draws)
     workers = default_workers() if workers is None else int(workers)
+    check_memory(scenario, max_draws if precision is not None else draws, series_draws,
+                 workers)
     if parallel == "auto":
         parallel = "processes" if fork_available() else "threads"
     if parallel == "processes" and not fork_available():

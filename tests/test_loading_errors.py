@@ -46,7 +46,7 @@ CASES = [
     ("share_outside", 32, "outside the valid range [0, 1]"),
     ("schedule_sum", 18, "shares sum to 1.1, not 1"),
     ("series_year_outside", 18, "series year 2036 is outside years 2025-2030"),
-    ("extends_missing", 6, "extends file 'no_such_base.yaml' not found"),
+    ("extends_missing", 6, "extends file 'no_such_base.yaml': not found"),
     ("cycle_a", 4, "makes a cycle"),
     ("corr_unknown", 92, "did you mean 'utilisation'"),
     ("corr_fixed", 92, "'pue' is fixed"),

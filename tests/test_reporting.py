@@ -322,7 +322,7 @@ def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_
                  str(root)]) == 0
     err = capsys.readouterr().err
     assert "skipped" in err and "base.yaml" in err
-    assert {p.name for p in root.iterdir()} == {"alpha", "beta", "comparison", "README.md"}
+    assert {p.name for p in root.iterdir()} == {"alpha", "beta", "comparison", "README.md", ".capex-output.json"}
     compare = (root / "comparison" / "compare.md").read_text()
     assert "[alpha](../alpha/report.md)" in compare and "[beta](../beta/report.md)" in compare
     assert (root / "comparison" / "compare.html").is_file()
@@ -338,7 +338,7 @@ def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_
     assert _cli([str(programme_file), "--overlays", "--draws", "300", "--no-sensitivity",
                  "--quiet", "--out", str(tmp_path / "ov")]) == 0
     assert {p.name for p in (tmp_path / "ov").iterdir()} == {
-        "rep-test", "rep-test--bear", "comparison", "README.md"}
+        "rep-test", "rep-test--bear", "comparison", "README.md", ".capex-output.json"}
     # a partial file named explicitly is an error, and nothing is written
     with pytest.raises(AssumptionError, match="partial base"):
         _cli([str(folder / "base.yaml"), "--out", str(tmp_path / "none")])
@@ -449,7 +449,7 @@ def test_crash_in_second_report_keeps_both_previous(programme_file, tmp_path, mo
     with pytest.raises(RuntimeError, match="template bug"):
         build_report(runs, out=root, sensitivity=False)
     assert _tree(root) == before
-    assert not [p for p in root.iterdir() if p.name.startswith(".")]
+    assert not [p for p in root.iterdir() if p.name.startswith(".capex-staging") or p.name.startswith(".capex-backup")]
 
 
 def test_same_folder_twice_is_an_error(programme_file, tmp_path):

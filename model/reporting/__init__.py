@@ -34,13 +34,12 @@ Optional parts
 from __future__ import annotations
 
 import base64
+import re
 import importlib.util
 import json
-import os
 import shlex
 import struct
 import sys
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -62,9 +61,33 @@ SENSITIVITY_SETTINGS = {"methods": ("tornado", "rank", "sobol", "breakeven"), "s
 
 
 # ============================================================================ templates
-def _md_cell(text) -> str:
-    """Text safe inside a Markdown table cell (no pipes, no newlines)."""
-    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")  # what could open an HTML tag, comment or autolink
+_MD_ENTITY = re.compile(r"&(?=#?\w+;)")  # what could form an entity
+_MD_LINE_START = re.compile(r"^(?:([#>]|[-+](?=\s))|(\d+)\.(?=\s))")
+
+
+def md_escape(text) -> str:
+    """User text made inert in Markdown: one line; ``\\ ` * _ [ ] |`` backslash-escaped (no
+    emphasis, links, code or table cells can be opened); a ``<`` that could open a tag, and an
+    ``&`` that could form an entity, as entities (``<script>`` shows as text; ``< 0.01`` stays); a leading ``#``, ``>``, ``- ``, ``+ ``
+    or ``1. `` escaped (no heading, quote or list)."""
+    s = " ".join(str(text).split())
+    s = _MD_ENTITY.sub("&amp;", s)
+    s = _MD_TAG.sub("&lt;", s)
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return _MD_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\.", s)
+
+
+def md_code(text) -> str:
+    """Text inside a Markdown code span or block: one line, no backtick (which would end it)."""
+    return " ".join(str(text).split()).replace("`", "'")
+
+
+def md_url(text) -> str:
+    """An address inside ``<...>``: http(s) only, no space, ``<`` or ``>``."""
+    s = "".join(str(text).split()).replace("<", "%3C").replace(">", "%3E")
+    return s if re.match(r"^https?://", s, re.I) else "about:blank"
 
 
 def _environment() -> Environment:
@@ -76,7 +99,9 @@ def _environment() -> Environment:
         lstrip_blocks=False,
         keep_trailing_newline=True,
     )
-    env.filters["md"] = _md_cell
+    env.filters["md"] = md_escape
+    env.filters["code"] = md_code
+    env.filters["url"] = md_url
     return env
 
 
@@ -102,30 +127,6 @@ def _fig_entry(fig: F.Figure, folder: Path) -> dict:
     return {"name": fig.name, "title": fig.title, "caption": fig.caption, "alt": fig.alt,
             "width": w, "height": h,
             "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")}
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8", newline="\n")
-
-
-def _atomic_file(path: Path, text: str) -> None:
-    """Write a file via a temporary sibling and ``os.replace`` (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a report is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _json_default(o):
@@ -372,19 +373,19 @@ def _subtitle(res) -> str:
             f"input hash {sc.input_hash[:12]} · {str(a.get('created', ''))[:10]}")
 
 
-def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_result,
+def _write_one(res, out, final: Path | None, command: str | None, sens_result,
                sens_settings: dict) -> dict:
-    """Write every file of one report into ``folder`` (the staging directory)."""
+    """Write every file of one report into ``out`` (an :class:`~model.outputs.OwnedOutput`
+    being staged)."""
     sc = res.scenario
-    os.chmod(folder, 0o777 & ~_umask())  # the staging folder is private (mkdtemp)
-    figdir = folder / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
+    folder = out.path
+    figdir = out.path_for("figures/x").parent
 
     # data files first: the numbers the report shows come from the same object
     run_json = res.to_json_dict()
-    _write_text(folder / "summary.json", _dumps(run_json))
-    res.summary().to_csv(folder / "summary.csv", index_label="metric")
-    res.to_netcdf(folder / "results.nc", series="quantiles")
+    out.write_text("summary.json", _dumps(run_json))
+    res.summary().to_csv(out.path_for("summary.csv"), index_label="metric")
+    res.to_netcdf(out.path_for("results.nc"), series="quantiles")
 
     sens = None
     sens_missing = None
@@ -392,7 +393,7 @@ def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_
         sens_missing = sens_result
     elif sens_result is not None:
         sens = _sensitivity_section(res, sens_result, figdir, sens_settings)
-        _write_text(folder / "sensitivity.json", _dumps(sens_result.to_json_dict()))
+        out.write_text("sensitivity.json", _dumps(sens_result.to_json_dict()))
 
     sections = _sections(res)
     for s in sections:
@@ -427,9 +428,9 @@ def _write_one(res, folder: Path, final: Path | None, command: str | None, sens_
         "series_unit": f"{F.currency_words(sc)}" + (" per year" if res.model == "industry"
                                                    else "; cumulative FCF at year end"),
     }
-    _write_text(folder / "manifest.json", _dumps(man))
-    _write_text(folder / "report.md", render("report.md.j2", r=ctx))
-    _write_text(folder / "report.html", render("report.html.j2", r=ctx))
+    out.write_text("manifest.json", _dumps(man))
+    out.write_text("report.md", render("report.md.j2", r=ctx))
+    out.write_text("report.html", render("report.html.j2", r=ctx))
     return {"label": sc.label, "folder": final, "headline": head, "manifest": man,
             "summary": run_json}
 
@@ -495,29 +496,38 @@ def _compare_context(results_list, folder_names: list[str]) -> dict:
             "design": a["design"], "common_random_numbers": same}
 
 
-def _write_comparison(results_list, folder_names, folder: Path, command: str | None) -> None:
+def _write_comparison(results_list, folder_names, out, command: str | None) -> None:
     ctx = _compare_context(results_list, folder_names)
-    os.chmod(folder, 0o777 & ~_umask())
-    figdir = folder / "figures"
+    figdir = out.path_for("figures/x").parent
     ctx["figures"] = [_fig_entry(f, figdir) for f in F.comparison_figures(results_list)]
     ctx["command"] = command or ""
     ctx["created"] = content.now_utc()
-    _write_text(folder / "compare.md", render("compare.md.j2", c=ctx))
-    _write_text(folder / "compare.html", render("compare.html.j2", c=ctx))
-    _write_text(folder / "compare.json", _dumps({
+    out.write_text("compare.md", render("compare.md.j2", c=ctx))
+    out.write_text("compare.html", render("compare.html.j2", c=ctx))
+    out.write_text("compare.json", _dumps({
         "runs": [r["label"] for r in ctx["runs"]], "draws": ctx["draws"], "seed": ctx["seed"],
         "design": ctx["design"], "common_random_numbers": ctx["common_random_numbers"],
         "table": ctx["table"]}))
 
 
 # ============================================================================ index
-def write_index(root: Path) -> Path:
-    """(Re)write ``root/README.md``: an index of every report folder under ``root``."""
+def write_index(root: Path, command: str = "") -> Path:
+    """(Re)write ``root/README.md``: an index of every report folder under ``root``.
+
+    Only folders capex owns are listed; the root's marker records the index file."""
+    from ..outputs import OutputError, atomic_write, read_marker, root_file_writable, \
+        sha256_file, write_root_marker
+
     root = Path(root)
+    if not root_file_writable(root, "README.md"):
+        raise OutputError(Problem("README.md here was not written by capex; capex writes the "
+                                  "index of the reports as README.md: move the file or choose "
+                                  "another --out", display_path(root / "README.md"), None,
+                                  "--out"))
     entries = []
     for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         man_path, sum_path = d / "manifest.json", d / "summary.json"
-        if not (man_path.is_file() and sum_path.is_file()):
+        if read_marker(d) is None or not (man_path.is_file() and sum_path.is_file()):
             continue
         man = json.loads(man_path.read_text(encoding="utf-8"))
         summ = json.loads(sum_path.read_text(encoding="utf-8"))
@@ -546,11 +556,44 @@ def write_index(root: Path) -> Path:
     text = render("index.md.j2", entries=entries, comparison=comparison,
                   comparison_dir=COMPARISON_DIR)
     path = root / "README.md"
-    _atomic_file(path, text)
+    atomic_write(path, text)
+    marker = read_marker(root) or {}
+    write_root_marker(root, command or marker.get("command", ""), "report-root",
+                      {**marker.get("files", {}), "README.md": sha256_file(path)})
     return path
 
 
 # ============================================================================ entry point
+def report_targets(names: list[str], out) -> tuple[Path | None, list[Path]]:
+    """The report root (None for one report with ``--out``) and each report's folder."""
+    if out is None:
+        return DEFAULT_ROOT, [DEFAULT_ROOT / n for n in names]
+    if len(names) > 1:
+        return Path(out), [Path(out) / n for n in names]
+    return None, [Path(out)]
+
+
+def check_report_targets(root: Path | None, finals: list[Path], several: bool,
+                         command: str = "") -> None:
+    """Stop before any work when a report folder (or the root holding them) cannot be used.
+
+    Raises
+    ------
+    model.outputs.OutputError
+    """
+    from ..outputs import check_target, ensure_owned_root, root_file_writable
+
+    if root is not None:
+        ensure_owned_root(root, command)
+        if not root_file_writable(root, "README.md"):
+            raise AssumptionError(Problem(
+                "README.md here was not written by capex; capex writes the index of the "
+                "reports as README.md: move the file or choose another --out",
+                display_path(root / "README.md"), None, "--out"))
+    for final in finals + ([root / COMPARISON_DIR] if several and root is not None else []):
+        check_target(final)
+
+
 def build_report(results_list, out=None, command: str | None = None, sensitivity=True,
                  sensitivity_settings: dict | None = None, index: bool | None = None
                  ) -> list[Path]:
@@ -599,17 +642,10 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
     if several and COMPARISON_DIR in names:
         raise AssumptionError(Problem(f"a scenario named {COMPARISON_DIR!r} clashes with the "
                                       "comparison page's folder; rename it", parameter="name"))
-    if out is None:
-        root = DEFAULT_ROOT
-        finals = [root / n for n in names]
-    elif several:
-        root = Path(out)
-        finals = [root / n for n in names]
-    else:
-        root = None
-        finals = [Path(out)]
+    root, finals = report_targets(names, out)
     if index is None:
         index = root is not None
+    check_report_targets(root, finals, several)
 
     if command is None:
         command = "model.reporting.build_report (Python API)"
@@ -628,21 +664,21 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
             sens_results.append(run_sensitivity(res, sens_settings))
 
     written: list[Path] = []
-    with ExitStack() as stack:
-        from ..cli_engine import atomic_dir
+    from ..outputs import OwnedOutput
 
+    with ExitStack() as stack:
         for res, final, sr in zip(results_list, finals, sens_results):
-            tmp = stack.enter_context(atomic_dir(final))
-            _write_one(res, tmp, final, command, sr, sens_settings)
+            out = stack.enter_context(OwnedOutput(final, command=command, kind="report"))
+            _write_one(res, out, final, command, sr, sens_settings)
             written.append(final)
         if several:
             final = root / COMPARISON_DIR
-            tmp = stack.enter_context(atomic_dir(final))
-            _write_comparison(results_list, names, tmp, command)
+            out = stack.enter_context(OwnedOutput(final, command=command, kind="comparison"))
+            _write_comparison(results_list, names, out, command)
             written.append(final)
     # every folder is in place; the index reflects what is on disk now
     if index and root is not None:
-        written.append(write_index(root))
+        written.append(write_index(root, command))
     return written
 
 
@@ -709,6 +745,9 @@ def cmd_report(args) -> int:
     _check_run_args(args)
     args.paths = _default_paths(args.paths or None)
     scenarios, skipped = load_targets(args.paths, args.scenario, args.overlays)
+    names = [report_folder_name(sc) for sc in scenarios]
+    root, finals = report_targets(names, Path(args.out) if args.out else None)
+    check_report_targets(root, finals, len(names) > 1)  # before the work
     for p in skipped:
         print(f"skipped {display_path(p)}: partial base (partial: true)", file=sys.stderr)
     results = [simulate(sc, draws=args.draws, seed=args.seed, design=args.design,

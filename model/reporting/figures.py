@@ -666,8 +666,11 @@ def save(figure, folder: Path, name: str | None = None) -> bytes:
     ``figure`` is a :class:`Figure` or a bare matplotlib figure. The figure is closed (its
     memory released) afterwards.
     """
+    from ..outputs import check_inside
+
     fig = figure.fig if isinstance(figure, Figure) else figure
     name = name or figure.name
+    check_inside(folder, Path(f"{name}.png"))  # figure names become file names: stay inside
     folder.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "capex", "svg.fonttype": "path"}):
