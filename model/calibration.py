@@ -938,33 +938,38 @@ class Calibration:
         -------
         dict
             ``{"fan": path, "prior_check": path, "posterior_check": path}``.
+
+        ``directory`` is an owned output folder: new or empty, or one capex wrote (see
+        :mod:`model.outputs`); it is replaced as a whole.
         """
         import matplotlib
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
+        from .outputs import OwnedOutput
+
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         if years is None:
             last = int(math.floor(float(self.fitted["t"].max())))
             years = list(range(last, last + 6))
         stem = f"{self.observations.attrs.get('series', 'series')}.{self.model_name}"
-        out = {}
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        self.plot_predictive(ax, years)
-        out["fan"] = directory / f"{stem}.fan.png"
-        fig.tight_layout()
-        fig.savefig(out["fan"], dpi=110)
-        plt.close(fig)
-        for kind in ("prior", "posterior"):
-            fig, ax = plt.subplots(figsize=(6, 4))
-            self.plot_check(ax, kind)
-            out[f"{kind}_check"] = directory / f"{stem}.{kind}_check.png"
+        names = {}
+        with OwnedOutput(directory, command="Calibration.save_figures", kind="figures") as out:
+            fig, ax = plt.subplots(figsize=(7, 4.5))
+            self.plot_predictive(ax, years)
+            names["fan"] = f"{stem}.fan.png"
             fig.tight_layout()
-            fig.savefig(out[f"{kind}_check"], dpi=110)
+            fig.savefig(out.path_for(names["fan"]), dpi=110)
             plt.close(fig)
-        return out
+            for kind in ("prior", "posterior"):
+                fig, ax = plt.subplots(figsize=(6, 4))
+                self.plot_check(ax, kind)
+                names[f"{kind}_check"] = f"{stem}.{kind}_check.png"
+                fig.tight_layout()
+                fig.savefig(out.path_for(names[f"{kind}_check"]), dpi=110)
+                plt.close(fig)
+        return {k: directory / v for k, v in names.items()}
 
     # ---------------------------------------------------------------- export
     def to_json_dict(self) -> dict:

@@ -28,7 +28,7 @@ def _parse_targets(items: list[str] | None) -> list[tuple[int, float]]:
         try:
             out.append((int(year), parse_amount(value)))
         except ValueError:
-            problems.append(Problem(f"--target {item!r}: write YEAR:VALUE, e.g. 2028:70B",
+            problems.append(Problem(f"--target {item!r} is not YEAR:VALUE; write e.g. 2028:70B",
                                     parameter="--target"))
     if problems:
         raise AssumptionError(problems)

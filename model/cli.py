@@ -45,7 +45,7 @@ def expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
             found = sorted(x for x in path.glob("*.yaml") if x.is_file())
             found += sorted(x for x in path.glob("*.yml") if x.is_file())
             if not found:
-                problems.append(Problem("folder holds no .yaml assumption files", p))
+                problems.append(Problem("folder holds no .yaml assumption files; name a file or a folder of assumption files", p))
             out.extend((f, True) for f in found)
         elif path.is_file():
             out.append((path, False))

@@ -57,18 +57,18 @@ def add_run_options(p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True,
 def _check_run_args(args) -> None:
     problems = []
     if args.draws < 2:
-        problems.append(Problem(f"--draws {args.draws}: give at least 2", parameter="--draws"))
+        problems.append(Problem(f"--draws {args.draws} is too few; give at least 2", parameter="--draws"))
     if args.seed < 0:
-        problems.append(Problem(f"--seed {args.seed}: give a non-negative integer",
+        problems.append(Problem(f"--seed {args.seed} is negative; give a non-negative integer",
                                 parameter="--seed"))
     if getattr(args, "series_draws", 1) < 1:
-        problems.append(Problem(f"--series-draws {args.series_draws}: give at least 1",
+        problems.append(Problem(f"--series-draws {args.series_draws} is too few; give at least 1",
                                 parameter="--series-draws"))
     if getattr(args, "workers", None) is not None and args.workers < 1:
-        problems.append(Problem(f"--workers {args.workers}: give at least 1",
+        problems.append(Problem(f"--workers {args.workers} is too few; give at least 1",
                                 parameter="--workers"))
     if getattr(args, "precision", None) is not None and not 0 < args.precision < 1:
-        problems.append(Problem("--precision is a relative error such as 0.005",
+        problems.append(Problem("--precision must lie between 0 and 1; give a relative error such as 0.005",
                                 parameter="--precision"))
     if problems:
         raise AssumptionError(problems)
@@ -295,7 +295,7 @@ def cmd_compare(args) -> int:
     targets = parse_compare_targets(args.paths, args.scenarios)
     if len(targets) < 2:
         raise AssumptionError(Problem(
-            "compare needs at least two runs: several files, FILE:overlay entries, or "
+            "compare needs at least two runs; give several files, FILE:overlay entries, or "
             "--scenario repeated (use 'base' for no overlay)", parameter="PATH"))
     results = run_compare(targets, args.draws, args.seed, args.design,
                           progress=not args.quiet and not args.json, workers=args.workers)

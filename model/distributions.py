@@ -337,7 +337,7 @@ def make_distribution(spec: dict, scale: float = 1.0) -> Distribution:
     elif quantile_keys:
         if [k for k in natural_keys if k not in _OPTIONAL.get(family, ())]:
             raise DistSpecError(
-                f"{family}: give either natural parameters or quantiles, not both", quantile_keys[0]
+                f"{family}: natural parameters and quantiles are both given; give one or the other", quantile_keys[0]
             )
         qs = [(_quantile_prob(k), num(k), k) for k in quantile_keys]
         extra = {k: num(k) for k in natural_keys}
@@ -361,11 +361,11 @@ def _discrete(spec: dict, scale: float) -> Distribution:
     values = spec.get("values")
     probs = spec.get("probs")
     if not isinstance(values, list) or not values:
-        raise DistSpecError("discrete needs 'values: [v1, v2, ...]'", "values")
+        raise DistSpecError("discrete needs a list of values; add 'values: [v1, v2, ...]'", "values")
     if probs is None:
-        raise DistSpecError("discrete needs 'probs: [p1, p2, ...]' summing to 1", "probs")
+        raise DistSpecError("discrete needs probabilities; add 'probs: [p1, p2, ...]' summing to 1", "probs")
     if not isinstance(probs, list) or len(probs) != len(values):
-        raise DistSpecError("discrete: 'probs' must be a list as long as 'values'", "probs")
+        raise DistSpecError("discrete: 'probs' is not as long as 'values'; give one probability per value", "probs")
     try:
         vals = [parse_amount(v) * scale for v in values]
         prs = [parse_amount(p) for p in probs]
@@ -414,7 +414,7 @@ def _from_natural(family: str, p: dict) -> Distribution:
         else:
             need("mean", "sd")
             if p["mean"] <= 0:
-                raise DistSpecError("lognormal: mean must be > 0", "mean")
+                raise DistSpecError("lognormal: mean must be > 0; a lognormal lives on (0, inf), use normal for values that can be negative", "mean")
             if p["sd"] <= 0:
                 raise DistSpecError(f"lognormal: sd must be > 0 (got {p['sd']:g}); give a positive spread", "sd")
             sigma = math.sqrt(math.log1p((p["sd"] / p["mean"]) ** 2))
@@ -439,7 +439,7 @@ def _from_natural(family: str, p: dict) -> Distribution:
             return Distribution("triangular", (("low", lo), ("mode", mode), ("high", hi)), given)
         lam = p.get("lambda", 4.0)
         if lam <= 0:
-            raise DistSpecError("pert: lambda must be > 0 (4 is the classic PERT)", "lambda")
+            raise DistSpecError("pert: lambda must be > 0; use 4, the classic PERT", "lambda")
         return _pert(lo, mode, hi, lam, given)
     if family == "beta":
         need("alpha", "beta")
@@ -451,7 +451,7 @@ def _from_natural(family: str, p: dict) -> Distribution:
         return Distribution(
             "beta", (("alpha", p["alpha"]), ("beta", p["beta"]), ("low", lo), ("high", hi)), given
         )
-    raise DistSpecError(f"{family}: cannot be built from natural parameters")
+    raise DistSpecError(f"{family}: cannot be built from natural parameters; give quantiles instead")
 
 
 def _pert(lo, mode, hi, lam, given) -> Distribution:
@@ -469,7 +469,7 @@ def _pert(lo, mode, hi, lam, given) -> Distribution:
 def _from_quantiles(family: str, qs: list[tuple[float, float, str]], extra: dict) -> Distribution:
     """Fit ``family`` to quantiles ``qs`` = [(prob, value, key), ...] sorted by prob."""
     if family not in _N_FREE:
-        raise DistSpecError(f"{family} cannot be given by quantiles", qs[0][2])
+        raise DistSpecError(f"{family} cannot be given by quantiles; give its natural parameters", qs[0][2])
     probs = np.array([q[0] for q in qs])
     vals = np.array([q[1] for q in qs])
     given = tuple((k, v) for _, v, k in qs) + tuple(extra.items())

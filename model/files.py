@@ -12,9 +12,9 @@ Every input file capex reads goes through :func:`read_text`, which checks, befor
 * it is UTF-8 text.
 
 YAML is parsed by :func:`parse_yaml`: libyaml's C parser where PyYAML has it (line numbers
-kept), explicit tags (``!!python/...``, ``!!binary``, ``!custom``) refused with their line,
-alias expansion bounded before anything is expanded (a "billion laughs" file is refused in
-milliseconds), dates kept as text, duplicate keys reported.
+kept, built straight from its event stream), explicit tags (``!!python/...``, ``!!binary``,
+``!custom``) refused with their line, alias expansion bounded as it happens (a "billion laughs"
+file is refused after a few lines), dates kept as text, duplicate keys reported.
 """
 
 from __future__ import annotations
@@ -173,100 +173,195 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 _STR = "tag:yaml.org,2002:str"
-_SEQ = "tag:yaml.org,2002:seq"
-_MAP = "tag:yaml.org,2002:map"
 _MERGE = "tag:yaml.org,2002:merge"
+_RESOLVERS = _Loader.yaml_implicit_resolvers
+_ANY_START = _RESOLVERS.get(None, [])
 
 
-def _line(node) -> int:
-    return node.start_mark.line + 1
+def _resolve_plain(value: str) -> str:
+    """The tag of a plain scalar (int, float, bool, null, merge or str), as PyYAML resolves it
+    (YAML 1.1), without dates."""
+    for tag, regexp in _RESOLVERS.get(value[:1] if value else "", []) + _ANY_START:
+        if regexp.match(value):
+            return tag
+    return _STR
 
 
-def _expected_tag(loader, node) -> str:
-    if isinstance(node, yaml.ScalarNode):
-        if node.style in (None, ""):
-            return loader.resolve(yaml.ScalarNode, node.value, (True, False))
-        return _STR
-    return _SEQ if isinstance(node, yaml.SequenceNode) else _MAP
+class _Constructor(yaml.constructor.SafeConstructor):
+    """PyYAML's safe constructors for the few tags a plain scalar can have."""
+
+    def __init__(self):
+        super().__init__()
 
 
-def _check_nodes(loader, root, shown: str) -> list[Problem]:
-    """Explicit tags, and the size the document expands to through aliases.
+_CONSTRUCTOR = _Constructor()
 
-    One pass over the distinct nodes (an alias is the same node object again), memoised, so a
-    billion-laughs document is measured in microseconds and refused before anything expands.
+
+def _scalar(tag: str, value: str):
+    constructor = _CONSTRUCTOR.yaml_constructors.get(tag)
+    if tag == _STR or constructor is None:  # e.g. YAML 1.1's '=' (value key): plain text
+        return value
+    return constructor(_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+
+
+class _Builder:
+    """Builds :class:`LDict` / :class:`LList` straight from libyaml's event stream.
+
+    One pass, no recursion (libyaml bounds the nesting depth), every node with its line.
+    Explicit tags are refused with their line; an alias refers to the anchored object (no copy)
+    and adds its size to the document's *expanded* size, which may not exceed
+    :data:`ALIAS_EXPANSION_FACTOR` times the nodes written (or those plus
+    :data:`ALIAS_EXPANSION_SLACK`), so a billion-laughs document stops after a few events.
     """
-    problems: list[Problem] = []
-    size: dict[int, int] = {}
-    tagged: set[int] = set()
-    stack = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            if isinstance(node, yaml.MappingNode):
-                size[key] = 1 + sum(size[id(k)] + size[id(v)] for k, v in node.value)
-            elif isinstance(node, yaml.SequenceNode):
-                size[key] = 1 + sum(size[id(c)] for c in node.value)
-            else:
-                size[key] = 1
-            continue
-        if key in size or key in tagged:
-            continue
-        tagged.add(key)
-        want = _expected_tag(loader, node)
-        if node.tag != want and not (node.tag == _MERGE and isinstance(node, yaml.ScalarNode)):
-            problems.append(Problem(
-                f"explicit YAML tag {node.tag!r} is not allowed; remove it (write plain values; "
-                "quote a value to make it text)", shown, _line(node)))
-        stack.append((node, True))
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                stack.append((v, False))
-                stack.append((k, False))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((c, False) for c in node.value)
-    expanded = size.get(id(root), 0)
-    distinct = len(size)
-    limit = max(distinct * ALIAS_EXPANSION_FACTOR, distinct + ALIAS_EXPANSION_SLACK)
-    if expanded > limit:
-        problems.append(Problem(
-            f"the document's aliases (*name) expand it to {expanded:,} values from {distinct:,} "
-            "written (an 'alias bomb'); write the values out, or use fewer nested aliases",
-            shown, 1))
-    return problems
 
+    def __init__(self, shown: str):
+        self.shown = shown
+        self.problems: list[Problem] = []
+        self.anchors: dict[str, tuple[object, int]] = {}
+        self.written = 0
+        self.expanded = 0
+        self.documents = 0
 
-def _to_python(node, loader, file: str, problems: list[Problem]):
-    if isinstance(node, yaml.MappingNode):
-        out = LDict()
-        out.line = _line(node)
-        out.file = file
-        loader.flatten_mapping(node)
-        for knode, vnode in node.value:
-            key = _to_python(knode, loader, file, problems)
-            if isinstance(key, (dict, list)):
-                problems.append(Problem("a mapping key must be a plain word or number; "
-                                        "remove the brackets", file, _line(knode)))
+    def _limit(self) -> int:
+        return max(self.written * ALIAS_EXPANSION_FACTOR, self.written + ALIAS_EXPANSION_SLACK)
+
+    def _tag_problem(self, event) -> bool:
+        tag = event.tag
+        if tag is None or tag == "!":
+            return False
+        implicit = getattr(event, "implicit", None)
+        if isinstance(event, yaml.ScalarEvent) and implicit and (implicit[0] or implicit[1]):
+            return False  # a tag PyYAML reports though none was written
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)) and implicit:
+            return False
+        self.problems.append(Problem(
+            f"explicit YAML tag {tag!r} is not allowed; remove it (write plain values; quote a "
+            "value to make it text)", self.shown, event.start_mark.line + 1))
+        return True
+
+    def build(self, events):
+        stack: list[list] = []  # [container, key or _NO_KEY, size, anchor, merges]
+        root = None
+        no_key = _NO_KEY
+        for ev in events:
+            if isinstance(ev, (yaml.StreamStartEvent, yaml.StreamEndEvent,
+                               yaml.DocumentEndEvent)):
                 continue
-            if key in out:
-                problems.append(Problem(f"key {key!r} appears twice; keep one", file,
-                                        _line(knode), str(key)))
-            out[key] = _to_python(vnode, loader, file, problems)
-            out.lines[key] = _line(knode)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        out = LList()
-        out.line = _line(node)
-        for item in node.value:
-            out.append(_to_python(item, loader, file, problems))
-            out.lines.append(_line(item))
-        return out
-    return loader.construct_object(node, deep=True)
+            if isinstance(ev, yaml.DocumentStartEvent):
+                self.documents += 1
+                if self.documents > 1:
+                    self.problems.append(Problem(
+                        "the file holds more than one YAML document ('---'); keep one",
+                        self.shown, ev.start_mark.line + 1))
+                    return None
+                continue
+            line = ev.start_mark.line + 1
+            if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                container, _, size, anchor, merges = stack.pop()
+                if merges:
+                    self._merge(container, merges)
+                if anchor is not None:
+                    self.anchors[anchor] = (container, size)
+                value, size_done = container, size
+            elif isinstance(ev, yaml.AliasEvent):
+                hit = self.anchors.get(ev.anchor)
+                if hit is None:
+                    self.problems.append(Problem(f"alias *{ev.anchor} names no anchor; define "
+                                                 f"&{ev.anchor} before using it", self.shown,
+                                                 line))
+                    return None
+                value, size_done = hit
+                self.expanded += size_done
+                if self.expanded > self._limit():
+                    self.problems.append(Problem(
+                        f"the document's aliases (*name) expand it to more than "
+                        f"{self._limit():,} values from {self.written:,} written (an 'alias "
+                        "bomb'); write the values out, or use fewer nested aliases", self.shown,
+                        line))
+                    return None
+            else:
+                self.written += 1
+                self.expanded += 1
+                self._tag_problem(ev)  # recorded; the node is still built to keep the shape
+                if isinstance(ev, yaml.ScalarEvent):
+                    plain = ev.style in (None, "")
+                    tag = _resolve_plain(ev.value) if plain else _STR
+                    value = _MergeKey() if tag == _MERGE else _scalar(tag, ev.value)
+                    size_done = 1
+                    if ev.anchor is not None:
+                        self.anchors[ev.anchor] = (value, 1)
+                elif isinstance(ev, yaml.MappingStartEvent):
+                    d = LDict()
+                    d.line, d.file = line, self.shown
+                    stack.append([d, no_key, 1, ev.anchor, []])
+                    continue
+                elif isinstance(ev, yaml.SequenceStartEvent):
+                    seq = LList()
+                    seq.line = line
+                    stack.append([seq, no_key, 1, ev.anchor, []])
+                    continue
+                else:
+                    continue
+            if not stack:
+                root = value
+                continue
+            top = stack[-1]
+            top[2] += size_done
+            container = top[0]
+            if isinstance(container, LList):
+                container.append(value)
+                container.lines.append(line)
+            elif top[1] is no_key:  # a key
+                if isinstance(value, (dict, list)):
+                    self.problems.append(Problem("a mapping key must be a plain word or "
+                                                 "number; remove the brackets", self.shown,
+                                                 line))
+                    top[1] = _BAD_KEY
+                else:
+                    top[1] = (value, line)
+            else:
+                key = top[1]
+                top[1] = no_key
+                if key is _BAD_KEY:
+                    continue
+                k, kline = key
+                if isinstance(k, _MergeKey):
+                    top[4].append((value, kline))
+                    continue
+                if k in container:
+                    self.problems.append(Problem(f"key {k!r} appears twice; keep one",
+                                                 self.shown, kline, str(k)))
+                container[k] = value
+                container.lines[k] = kline
+        return root
+
+    def _merge(self, container: LDict, merges) -> None:
+        """YAML merge keys (``<<: *base``): keys given in the mapping win, then the merged
+        mappings in their order."""
+        for value, line in merges:
+            sources = value if isinstance(value, list) else [value]
+            for src in sources:
+                if not isinstance(src, dict):
+                    self.problems.append(Problem("'<<' merges a mapping (or a list of them); "
+                                                 "point it at a mapping's anchor", self.shown,
+                                                 line))
+                    return
+                for k, v in src.items():
+                    if k not in container:
+                        container[k] = v
+                        container.lines[k] = getattr(src, "lines", {}).get(k, line)
+
+
+class _MergeKey:
+    """The ``<<`` key of a mapping (a YAML merge)."""
+
+
+_NO_KEY = object()
+_BAD_KEY = object()
 
 
 def parse_yaml(text: str, shown: str, what: str = "an assumption file") -> tuple[object, list[Problem]]:
-    """Parse YAML text keeping line numbers.
+    """Parse YAML text keeping line numbers, within bounds (see :class:`_Builder`).
 
     Returns
     -------
@@ -274,24 +369,11 @@ def parse_yaml(text: str, shown: str, what: str = "an assumption file") -> tuple
         ``data`` is built from :class:`LDict` / :class:`LList` (with ``.lines``) and plain
         scalars; None when the text cannot be parsed (then ``problems`` says why).
     """
-    problems: list[Problem] = []
     if not text.strip():
         return None, [Problem("the file is empty; start from 'capex new NAME'", shown, 1)]
+    builder = _Builder(shown)
     try:
-        loader = _Loader(text)
-    except yaml.reader.ReaderError as e:
-        line = text.count("\n", 0, e.position) + 1
-        return None, [Problem(f"character {e.character!r} is not allowed in YAML; delete it",
-                              shown, line)]
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, [Problem(f"the file has no content (only comments); it should be {what}",
-                                  shown, 1)]
-        problems = _check_nodes(loader, node, shown)
-        if problems:
-            return None, problems
-        data = _to_python(node, loader, shown, problems)
+        data = builder.build(yaml.parse(text, Loader=_Loader))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what_ = (e.problem or e.context or "syntax error").strip()
@@ -308,9 +390,12 @@ def parse_yaml(text: str, shown: str, what: str = "an assumption file") -> tuple
     except (ValueError, TypeError, OverflowError, RecursionError) as e:
         return None, [Problem(f"a YAML value cannot be read ({e}); quote it as a string",
                               shown, 1)]
-    finally:
-        loader.dispose()
-    return data, problems
+    if builder.problems:
+        return None, builder.problems
+    if data is None and builder.written == 0:
+        return None, [Problem(f"the file has no content (only comments); it should be {what}",
+                              shown, 1)]
+    return data, []
 
 
 def read_yaml(path: Path, shown: str, what: str = "an assumption file") -> tuple[object, list[Problem]]:

@@ -343,7 +343,7 @@ class _Loader:
         parent = data.get("extends")
         if parent is not None:
             if not isinstance(parent, str) or not parent.strip():
-                self.problems.append(Problem("'extends' must be a file path", shown,
+                self.problems.append(Problem("'extends' is not a file path; write extends: base.yaml", shown,
                                              data.lines.get("extends"), "extends"))
             else:
                 ppath = path.parent / parent
@@ -379,7 +379,7 @@ class _Loader:
                     if val is None:
                         continue
                     if not isinstance(val, LDict):
-                        self.problems.append(Problem(f"'{key}' must be a mapping", *where, key))
+                        self.problems.append(Problem(f"'{key}' is not a mapping; indent its entries under it", *where, key))
                         continue
                     for k, v in val.items():
                         merged[key][k] = (v, f, val.lines.get(k))
@@ -388,7 +388,7 @@ class _Loader:
                         continue
                     if not isinstance(val, LList):
                         self.problems.append(Problem(
-                            "'correlations' must be a list of [input_a, input_b, rho]", *where,
+                            "'correlations' is not a list; write one [input_a, input_b, rho] per line", *where,
                             key))
                         continue
                     for item, line in zip(val, val.lines):
@@ -400,7 +400,7 @@ class _Loader:
                 elif key == "partial":
                     if doc is chain[-1]:
                         if not isinstance(val, bool):
-                            self.problems.append(Problem("partial must be true or false", *where,
+                            self.problems.append(Problem("partial is not true or false; write partial: true", *where,
                                                          key))
                         else:
                             self.partial = val
@@ -449,19 +449,19 @@ class _Loader:
             bad("missing 'name:'; give a short slug such as anthropic-fluidstack", "name")
             name = self.path.stem
         elif not isinstance(name, str) or not _NAME.match(name):
-            bad(f"name {name!r} must be a slug (lowercase letters, digits, '-' or '_')", "name")
+            bad(f"name {name!r} is not a slug; use lowercase letters, digits, '-' or '_'", "name")
             name = self.path.stem
         title = top.get("title", name)
         title = str(title) if title is not None else name
         description = str(top.get("description") or "")
         currency = top.get("currency", "USD")
         if not isinstance(currency, str) or not re.match(r"^[A-Z]{3}$", currency):
-            bad(f"currency {currency!r} must be a 3-letter code such as USD", "currency")
+            bad(f"currency {currency!r} is not a 3-letter code; write one such as USD", "currency")
             currency = "USD"
         currency_year = top.get("currency_year")
         if currency_year is not None and (not isinstance(currency_year, int)
                                           or isinstance(currency_year, bool)):
-            bad("currency_year must be a year such as 2025", "currency_year")
+            bad("currency_year is not a year; write one such as 2025", "currency_year")
             currency_year = None
         timing = top.get("timing", "end")
         if timing not in ("end", "mid"):
@@ -485,7 +485,7 @@ class _Loader:
         for oname, (raw, f, line) in merged["scenarios"].items():
             if not isinstance(raw, LDict):
                 self.problems.append(Problem(
-                    "an overlay must be a mapping of parameters to replace", f, line, str(oname)))
+                    "an overlay is not a mapping; indent the parameters it replaces under its name", f, line, str(oname)))
                 continue
             if not isinstance(oname, str) or not _NAME.match(oname):
                 self.problems.append(Problem(
@@ -502,7 +502,7 @@ class _Loader:
                         items = v if isinstance(v, LList) else LList()
                         if not isinstance(v, LList) and v is not None:
                             self.problems.append(Problem(
-                                "'correlations' must be a list of [input_a, input_b, rho]", f,
+                                "'correlations' is not a list; write one [input_a, input_b, rho] per line", f,
                                 raw.lines.get(k), "correlations"))
                         overlay_corr = [(item, f, line) for item, line in
                                         zip(items, items.lines)]
@@ -654,8 +654,8 @@ class _Loader:
         if p is None:
             return None
         if p.form != "series" or p.is_uncertain:
-            self.problems.append(Problem("inflation must be a series of fixed yearly rates "
-                                         "(values: {2023: 0.041, ...})", f, line, "inflation"))
+            self.problems.append(Problem("inflation is not a series of fixed yearly rates; "
+                                         "write values: {2023: 0.041, ...}", f, line, "inflation"))
             return None
         return {y: d.mean() for y, d in p.points}
 
@@ -665,7 +665,7 @@ class _Loader:
         for item, f, line in entries:
             if not isinstance(item, list) or len(item) != 3:
                 self.problems.append(Problem(
-                    "a correlation is a list [input_a, input_b, rho]", f, line, "correlations"))
+                    "a correlation is not a list of three; write [input_a, input_b, rho]", f, line, "correlations"))
                 continue
             a, b, rho = item
             who = f"correlations[{a}, {b}]"
@@ -689,7 +689,7 @@ class _Loader:
                         "input (years_move: together)", f, line, who))
                     ok = False
             if ok and a == b:
-                self.problems.append(Problem("an input cannot be correlated with itself", f, line,
+                self.problems.append(Problem("an input cannot be correlated with itself; name two different inputs", f, line,
                                              who))
                 ok = False
             try:
@@ -801,10 +801,12 @@ class _ParamContext:
             value = raw
             if isinstance(raw, dict):
                 value = raw.get("value")
-                extra = [k for k in raw if k not in ("value", "note", "description")]
-                for k in extra:
-                    self._bad(f"unknown field {k!r} for a switch; write '{pname}: <value>'", f,
-                              L(k), pname)
+                allowed = ("value", "note", "description")
+                for k in [k for k in raw if k not in allowed]:
+                    close = did_you_mean(str(k), allowed)
+                    hint = f"did you mean {close!r}? or" if close else "remove it, or"
+                    self._bad(f"unknown field {k!r} for a switch; {hint} write '{pname}: "
+                              "<value>'", f, L(k), pname)
             if spec.kind == "bool":
                 if not isinstance(value, bool):
                     self._bad(f"{value!r} is not true/false; write '{pname}: true' or false", f,
@@ -863,7 +865,7 @@ class _ParamContext:
                 self._bad("currency_year applies only to money parameters; remove it", f,
                           L("currency_year"), pname)
             elif not isinstance(cy, int) or isinstance(cy, bool):
-                self._bad("currency_year must be a year such as 2023", f, L("currency_year"),
+                self._bad("currency_year is not a year; write one such as 2023", f, L("currency_year"),
                           pname)
             elif self.currency_year is not None and cy != self.currency_year:
                 conv = self._inflate(cy, self.currency_year)
@@ -884,7 +886,7 @@ class _ParamContext:
         if spec.kind == "scalar" and "values" in raw and "dist" not in raw:
             pass  # reported below as "not a series"
         if has_values and has_scalar:
-            self._bad("give either 'values:' (a series) or 'value:'/'dist:', not both", f, line,
+            self._bad("has both 'values:' (a series) and 'value:'/'dist:'; keep one", f, line,
                       pname)
             return None
         if spec.kind == "schedule" and not has_values:
@@ -919,7 +921,7 @@ class _ParamContext:
         values = raw["values"]
         vlines = getattr(values, "lines", {})
         if not isinstance(values, dict) or not values:
-            self._bad("'values' must be a mapping {year: value}", f, L("values"), pname)
+            self._bad("'values' is not a mapping; write {year: value, ...}", f, L("values"), pname)
             return None
         points = []
         n_values = len(values)
@@ -930,7 +932,7 @@ class _ParamContext:
                 if isinstance(year, bool) or isinstance(year, float) and not float(year).is_integer():
                     raise ValueError
             except (TypeError, ValueError):
-                self._bad(f"series key {year!r} is not a year", f, yline, pname)
+                self._bad(f"series key {year!r} is not a year; write years such as 2025", f, yline, pname)
                 continue
             if not self.start <= y <= self.end:
                 self._bad(f"series year {y} is outside years {self.start}-{self.end}; drop it or "
@@ -982,10 +984,10 @@ class _ParamContext:
     def _calibrated(self, spec, raw, calibrated, provenance, f, line, L, n_before):
         pname = spec.name
         if spec.kind != "series":
-            self._bad("only series parameters can be calibrated", f, L("calibrated"), pname)
+            self._bad("only series parameters can be calibrated; give this one a value or a distribution", f, L("calibrated"), pname)
             return None
         if not isinstance(calibrated, dict) or "observations" not in calibrated:
-            self._bad("calibrated needs {observations: file.csv, model: name}", f,
+            self._bad("calibrated lacks its observations; write calibrated: {observations: file.csv, model: name}", f,
                       L("calibrated"), pname)
             return None
         from .files import CSV_SUFFIXES, YAML_SUFFIXES, check_input_path

@@ -159,9 +159,9 @@ def load_observations(path: str | Path) -> pd.DataFrame:
     if missing:
         bad(f"missing column(s) {', '.join(missing)}; the header must name "
             f"{','.join(COLUMNS)} (and optionally note)", header_line)
-    if unknown:
-        bad(f"unknown column(s) {', '.join(unknown)}; allowed: "
-            f"{', '.join(COLUMNS + OPTIONAL_COLUMNS)} (put remarks in note)", header_line)
+    for col in unknown:
+        bad(f"unknown column {col!r}; {_close(col, COLUMNS + OPTIONAL_COLUMNS)} (put remarks in "
+            "note)", header_line)
     if dupes:
         bad(f"column(s) {', '.join(dupes)} appear more than once; keep one of each", header_line)
     if missing or dupes:
@@ -294,7 +294,7 @@ def _validate_row(row: dict, line: int, bad) -> dict | None:
         elif _YEAR.match(date):
             fail(f"year {date} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct it", "date")
         else:
-            fail(f"date {date!r}: a calendar_year row gives the year only, e.g. 2025", "date")
+            fail(f"date {date!r} is not a year; a calendar_year row gives the year only, e.g. 2025", "date")
     elif _DATE.match(date):
         try:
             d = _dt.date.fromisoformat(date)
@@ -665,7 +665,7 @@ def _parse_prior(name: str, node, line: int, who: str, bad) -> Prior | None:
         fail("give exactly one of source and hypothetical, not both; keep the source if the "
              "numbers come from it")
     elif not has_src and not has_hyp:
-        fail("no provenance: add source: {title, publisher, published, url} or "
+        fail("no provenance; add source: {title, publisher, published, url} or "
              "hypothetical: <why these numbers>")
     elif has_hyp:
         hypo = _scalar_text(node["hypothetical"])

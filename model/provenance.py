@@ -129,7 +129,11 @@ def parse_source(key: str, raw, file: str, line: int | None, lines: dict,
         return None, problems
     unknown = [k for k in raw if k not in SOURCE_KEYS]
     for k in unknown:
-        bad(f"unknown source field {k!r}; allowed: {', '.join(SOURCE_KEYS)}", k)
+        import difflib
+
+        close = difflib.get_close_matches(str(k), SOURCE_KEYS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(SOURCE_KEYS)}"
+        bad(f"unknown source field {k!r}; {hint}", k)
     for req in ("title", "publisher"):
         v = raw.get(req)
         if not isinstance(v, str) or not v.strip():

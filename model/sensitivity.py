@@ -526,20 +526,20 @@ def sensitivity(scenario: Scenario, output: str | None = None,
         problems.append(Problem("is a partial base (partial: true); analyse a file that extends "
                                 "it", str(scenario.path)))
     if int(draws) < 10:
-        problems.append(Problem(f"--draws {draws}: give at least 10", parameter="--draws"))
+        problems.append(Problem(f"--draws {draws} is too few; give at least 10", parameter="--draws"))
     if int(seed) < 0:
-        problems.append(Problem(f"--seed {seed}: give a non-negative integer",
+        problems.append(Problem(f"--seed {seed} is negative; give a non-negative integer",
                                 parameter="--seed"))
     n = int(sobol_n)
     if n < 16 or n & (n - 1):
-        problems.append(Problem(f"--sobol-n {sobol_n}: use a power of two of at least 16 "
+        problems.append(Problem(f"--sobol-n {sobol_n} is not a power of two of at least 16; use one of at least 16 "
                                 "(e.g. 1024, 4096) so the Sobol' sequence stays balanced",
                                 parameter="--sobol-n"))
     if not 0 < conf_level < 1:
-        problems.append(Problem("confidence level must be between 0 and 1, e.g. 0.95",
+        problems.append(Problem("confidence level is not between 0 and 1; give e.g. 0.95",
                                 parameter="conf_level"))
     if int(num_resamples) < 10:
-        problems.append(Problem(f"{num_resamples}: give at least 10 bootstrap resamples",
+        problems.append(Problem(f"{num_resamples} bootstrap resamples are too few; give at least 10",
                                 parameter="--resamples"))
     variables = input_variables(scenario)
     if not variables and not problems:
@@ -1277,16 +1277,22 @@ def cmd_sensitivity(args) -> int:
 
     problems = []
     if args.draws < 10:
-        problems.append(Problem(f"--draws {args.draws}: give at least 10", parameter="--draws"))
+        problems.append(Problem(f"--draws {args.draws} is too few; give at least 10", parameter="--draws"))
     if args.seed < 0:
-        problems.append(Problem(f"--seed {args.seed}: give a non-negative integer",
+        problems.append(Problem(f"--seed {args.seed} is negative; give a non-negative integer",
                                 parameter="--seed"))
     if args.top < 1:
-        problems.append(Problem(f"--top {args.top}: give at least 1", parameter="--top"))
+        problems.append(Problem(f"--top {args.top} is too few; give at least 1", parameter="--top"))
     if problems:
         raise AssumptionError(problems)
     path = _default_paths([args.path] if args.path else None)[0]
     sc = load_scenario(path, scenario=args.scenario)
+    if args.plots:  # before the work: a folder that cannot take the figures stops here
+        from pathlib import Path
+
+        from .outputs import check_target
+
+        check_target(Path(args.plots), "--plots")
     res = sensitivity(sc, output=args.output, methods=args.method, draws=args.draws,
                       seed=args.seed, design=args.design, sobol_n=args.sobol_n,
                       num_resamples=args.resamples, top=args.top,
@@ -1297,7 +1303,8 @@ def cmd_sensitivity(args) -> int:
 
         from .sensitivity_plots import save_figures
 
-        written = save_figures(res, Path(args.plots))
+        written = save_figures(res, Path(args.plots),
+                               command=f"capex sensitivity {path} --plots {args.plots}")
     if args.json:
         d = res.to_json_dict()
         d["figures"] = [str(p) for p in written]

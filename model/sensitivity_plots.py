@@ -286,20 +286,23 @@ PLOTS = {"tornado": plot_tornado, "spider": plot_spider, "sobol": plot_sobol,
          "provenance": plot_provenance, "stress": plot_stress}
 
 
-def save_figures(r: SensitivityResult, folder: Path, dpi: int = 130) -> list[Path]:
-    """Write every figure the result has data for as ``sensitivity_<name>.png``."""
+def save_figures(r: SensitivityResult, folder: Path, dpi: int = 130,
+                 command: str = "") -> list[Path]:
+    """Write every figure the result has data for as ``sensitivity_<name>.png`` into the owned
+    output folder ``folder`` (staged aside and swapped in; see :mod:`model.outputs`)."""
+    from .outputs import OwnedOutput
+
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     have = {"tornado": r.tornado is not None, "spider": r.spider is not None,
             "sobol": r.sobol is not None, "provenance": r.groups_provenance is not None,
             "stress": r.stress is not None}
-    out = []
-    for name, fn in PLOTS.items():
-        if not have[name]:
-            continue
-        fig = fn(r)
-        path = folder / f"sensitivity_{name}.png"
-        fig.savefig(path, dpi=dpi)
-        plt.close(fig)
-        out.append(path)
-    return out
+    names = []
+    with OwnedOutput(folder, command=command, kind="figures") as out:
+        for name, fn in PLOTS.items():
+            if not have[name]:
+                continue
+            fig = fn(r)
+            fig.savefig(out.path_for(f"sensitivity_{name}.png"), dpi=dpi)
+            plt.close(fig)
+            names.append(f"sensitivity_{name}.png")
+    return [folder / n for n in names]

@@ -233,17 +233,17 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
         problems.append(Problem("is a partial base (partial: true); run a file that extends it",
                                 str(scenario.path)))
     if int(draws) < 2:
-        problems.append(Problem(f"--draws {draws}: need at least 2 draws", parameter="--draws"))
+        problems.append(Problem(f"--draws {draws} is too few; give at least 2", parameter="--draws"))
     if design not in DESIGNS:
         problems.append(Problem(f"design {design!r} unknown; use one of {', '.join(DESIGNS)}",
                                 parameter="--design"))
     if chunk_size < 1:
-        problems.append(Problem("chunk size must be >= 1", parameter="chunk_size"))
+        problems.append(Problem("chunk size is below 1; give at least 1", parameter="chunk_size"))
     if precision is not None and not 0 < precision < 1:
-        problems.append(Problem("precision is a relative error such as 0.005", parameter=
+        problems.append(Problem("precision is not between 0 and 1; give a relative error such as 0.005", parameter=
                                 "--precision"))
     if workers is not None and int(workers) < 1:
-        problems.append(Problem("workers must be >= 1", parameter="--workers"))
+        problems.append(Problem("workers is below 1; give at least 1", parameter="--workers"))
     if parallel not in ("auto", "processes", "threads"):
         problems.append(Problem(f"parallel {parallel!r} unknown; use auto, processes or threads",
                                 parameter="parallel"))

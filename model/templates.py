@@ -28,7 +28,7 @@ def write_template(name: str, model: str = "programme", out: Path | None = None,
     """
     if not _NAME.match(name):
         raise AssumptionError(Problem(
-            f"name {name!r} must be a slug (lowercase letters, digits, '-' or '_'), "
+            f"name {name!r} is not a slug; use lowercase letters, digits, '-' or '_', "
             "e.g. my-programme", parameter="NAME"))
     out = out or Path(f"{name.replace('-', '_')}.yaml")
     if out.exists() and not force:

@@ -153,7 +153,8 @@ def parse_amount(value) -> float:
         When the value is not a finite number.
     """
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is a yes/no value, not a number")
+        raise ValueError(f"{value!r} is a yes/no value, not a number; write a number such as 0.5 "
+                         "(quote it if you mean text)")
     if isinstance(value, (int, float)):
         x = float(value)
     elif isinstance(value, str):
@@ -172,7 +173,7 @@ def parse_amount(value) -> float:
             )
         x = float(num) * mult
     else:
-        raise ValueError(f"{value!r} is not a number")
+        raise ValueError(f"{value!r} is not a number; write one such as 50B or 0.08")
     if not math.isfinite(x):
         raise ValueError(f"{value!r} is not a finite number; give a finite value")
     return x

@@ -409,7 +409,7 @@ def test_cache_predictions_and_export(sim_dir, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    figs = again.save_figures(tmp_path, years=[2026, 2027, 2028])
+    figs = again.save_figures(tmp_path / "figures", years=[2026, 2027, 2028])
     assert all(Path(f).stat().st_size > 1000 for f in figs.values())
 
 

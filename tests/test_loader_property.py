@@ -40,6 +40,8 @@ def _load(tmp_path, text: str):
         result = load_scenario(path)
     except AssumptionError as e:
         assert e.problems and all(str(p) for p in e.problems)
+        for p in e.problems:  # every message says what is wrong; then what to do
+            assert "; " in p.message and p.message.split("; ", 1)[1].strip(), str(p)
         return None
     assert isinstance(result, Scenario)
     return result

@@ -631,7 +631,7 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
         results_list = [results_list]
     results_list = list(results_list)
     if not results_list:
-        raise AssumptionError(Problem("nothing to report: no runs given"))
+        raise AssumptionError(Problem("nothing to report: no runs given; pass at least one Results"))
     several = len(results_list) > 1
     names = [report_folder_name(r.scenario) for r in results_list]
     if len(set(names)) != len(names):
@@ -718,7 +718,7 @@ def load_targets(paths: list[str], scenario: str | None = None, overlays: bool =
     if problems:
         raise AssumptionError(problems)
     if not scenarios:
-        raise AssumptionError(Problem("no runnable scenario found (only partial bases)",
+        raise AssumptionError(Problem("no runnable scenario found (only partial bases); name a file that extends them",
                                       parameter="PATH"))
     return scenarios, skipped
 

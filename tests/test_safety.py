@@ -1,0 +1,569 @@
+"""Never lose a user's file, never trust an input blindly (the safety issue, point by point).
+
+Each test names the point it checks. Fixtures in tests/fixtures/attack/ are hostile or broken
+inputs; every one must end in exit 2 with a located message and a fix, and no file outside the
+output folder may change.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import outputs
+from model.cli import main
+from model.errors import AssumptionError, CacheWarning, PlausibilityWarning
+from model.loading import load_scenario
+from model.observations import load_data, load_observations, load_priors
+
+ROOT = Path(__file__).resolve().parents[1]
+ATTACK = ROOT / "tests" / "fixtures" / "attack"
+VALID = ROOT / "tests" / "fixtures" / "valid_minimal.yaml"
+
+
+def capex(*args, env=None, cwd=None, timeout=120):
+    """Run the capex command in a fresh process; return (exit code, stdout, stderr)."""
+    full_env = {**os.environ, **(env or {})}
+    p = subprocess.run([sys.executable, "-m", "model", *map(str, args)], capture_output=True,
+                       text=True, env=full_env, cwd=cwd or ROOT, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under ``folder`` with its bytes and mode (to prove nothing changed)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        st_ = p.lstat()
+        out[str(p.relative_to(folder))] = (p.read_bytes() if p.is_file() else None,
+                                           stat.S_IMODE(st_.st_mode))
+    return out
+
+
+def hostile_files() -> list[Path]:
+    """The attack fixtures that are assumption files meant to be refused (xss.yaml is valid:
+    its attack is on the reports; priors_* are priors files)."""
+    return sorted(p for p in ATTACK.glob("*.yaml")
+                  if not p.name.startswith("priors_") and p.name != "xss.yaml")
+
+
+def located(problems_text: str) -> list[str]:
+    """The ``file:line: ...`` lines of an error output."""
+    return [ln for ln in problems_text.splitlines() if not ln.startswith("capex:")]
+
+
+# ============================================================================ 1. owned outputs
+def test_run_out_refuses_a_folder_it_does_not_own(tmp_path):
+    docs = tmp_path / "mydocs"
+    docs.mkdir()
+    (docs / "thesis.txt").write_text("important")
+    before = snapshot(tmp_path)
+    code, _, err = capex("run", VALID, "--draws", 200, "--out", docs, "--quiet")
+    assert code == 2
+    assert "thesis.txt" in err and "not a capex output folder" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_report_out_keeps_a_users_file_in_a_capex_folder(tmp_path):
+    rep = tmp_path / "rep"
+    assert main(["report", str(VALID), "--draws", "200", "--no-sensitivity", "--quiet",
+                 "--out", str(rep)]) == 0
+    assert outputs.read_marker(rep)["kind"] == "report"
+    (rep / "notes.md").write_text("my notes")
+    before = snapshot(tmp_path)
+    code, _, err = capex("report", VALID, "--draws", 200, "--no-sensitivity", "--quiet",
+                         "--out", rep)
+    assert code == 2 and "notes.md" in err and "did not write" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_capex_folder_is_replaced_and_its_marker_lists_every_file(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", str(VALID), "--draws", "200", "--out", str(out), "--quiet"]) == 0
+    first = outputs.read_marker(out)
+    assert set(first["files"]) == {"results.nc", "summary.csv", "summary.json"}
+    assert main(["run", str(VALID), "--draws", "300", "--out", str(out), "--quiet"]) == 0
+    second = outputs.read_marker(out)
+    for name, digest in second["files"].items():  # the hashes are those of the files
+        assert outputs.sha256_file(out / name) == digest
+    assert json.loads((out / "summary.json").read_text())["draws"] == 300
+    assert outputs.foreign_entries(out) == []
+
+
+def test_out_is_a_file_the_working_directory_or_under_a_file(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = capex("run", VALID, "--draws", 200, "--out", afile, "--quiet")
+    assert code == 2 and "is a file, not a folder" in err and afile.read_text() == "x"
+    code, _, err = capex("run", VALID, "--draws", 200, "--out", ".", "--quiet", cwd=tmp_path)
+    assert code == 2 and "current folder" in err
+    code, _, err = capex("run", VALID, "--draws", 200, "--out", afile / "sub", "--quiet")
+    assert code == 2 and "is a file, so no folder can be made" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # no stray folder
+
+
+def test_an_empty_existing_folder_is_used(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["run", str(VALID), "--draws", "200", "--out", str(empty), "--quiet"]) == 0
+    assert (empty / "summary.json").is_file()
+
+
+# ============================================================================ 2. atomic, umask
+def test_folders_and_files_follow_the_umask(tmp_path):
+    code = ("import os, sys; os.umask(0o027); from model.cli import main; "
+            f"sys.exit(main(['run', {str(VALID)!r}, '--draws', '200', '--quiet', '--out', "
+            f"{str(tmp_path / 'run')!r}]))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o750
+    assert stat.S_IMODE((tmp_path / "run" / "summary.json").stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("failure", [errno.ENOSPC, errno.EACCES])
+def test_full_disk_or_no_permission_is_exit_2_and_the_previous_output_stays(tmp_path,
+                                                                           monkeypatch, capsys,
+                                                                           failure):
+    out = tmp_path / "run"
+    assert main(["run", str(VALID), "--draws", "200", "--out", str(out), "--quiet"]) == 0
+    before = snapshot(tmp_path)
+    real = outputs.OwnedOutput.write_text
+
+    def failing(self, relative, text):
+        raise OSError(failure, os.strerror(failure), str(relative))
+
+    monkeypatch.setattr(outputs.OwnedOutput, "write_text", failing)
+    assert main(["run", str(VALID), "--draws", "300", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and ("disk is full" in err or "permission" in err)
+    monkeypatch.setattr(outputs.OwnedOutput, "write_text", real)
+    assert snapshot(tmp_path) == before  # previous output intact, no staging debris
+
+
+def test_dead_runs_staging_folders_are_removed_by_the_next_run(tmp_path):
+    dead_pid = 2 ** 22 + 12345  # above pid_max on this kind of machine: never alive
+    assert not outputs._pid_alive(dead_pid)
+    debris = tmp_path / f"{outputs.STAGING_PREFIX}run.{dead_pid}.abcd1234"
+    debris.mkdir()
+    (debris / "results.nc").write_bytes(b"x" * 1000)
+    live = tmp_path / f"{outputs.STAGING_PREFIX}other.{os.getppid()}.abcd1234"
+    live.mkdir()  # a live process's staging folder is left alone
+    temp = tmp_path / f".README.md.{dead_pid}.0badf00d.tmp"
+    temp.write_text("half")
+    assert main(["run", str(VALID), "--draws", "200", "--out", str(tmp_path / "run"),
+                 "--quiet"]) == 0
+    assert not debris.exists() and not temp.exists() and live.exists()
+
+
+def test_two_step_swap_is_finished_or_undone_by_the_next_run(tmp_path, monkeypatch):
+    """Without RENAME_EXCHANGE a swap is two renames; a death between them leaves the previous
+    folder under a backup name, which the next run restores before doing anything else."""
+    out = tmp_path / "run"
+    assert main(["run", str(VALID), "--draws", "200", "--out", str(out), "--quiet"]) == 0
+    before = (out / "summary.json").read_bytes()
+    monkeypatch.setenv("CAPEX_NO_RENAME_EXCHANGE", "1")
+    real_rename = os.rename
+    calls = []
+
+    def dying_rename(a, b):
+        calls.append((a, b))
+        real_rename(a, b)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the process dies between the two renames
+
+    monkeypatch.setattr(os, "rename", dying_rename)
+    with pytest.raises(KeyboardInterrupt):
+        outputs.two_step_swap(_staged(tmp_path, "run"), out)
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert not out.exists()  # neither visible now ...
+    outputs.remove_dead_staging(tmp_path)  # ... until the next run resolves it
+    assert (out / "summary.json").read_bytes() == before
+    assert main(["run", str(VALID), "--draws", "300", "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "summary.json").read_text())["draws"] == 300
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".capex")]
+
+
+def _staged(parent: Path, name: str) -> Path:
+    dead_pid = 2 ** 22 + 54321  # the process that staged it has died
+    p = parent / f"{outputs.STAGING_PREFIX}{name}.{dead_pid}.feedf00d"
+    p.mkdir()
+    (p / "summary.json").write_text("{}")
+    return p
+
+
+def _complete(folder: Path) -> bool:
+    marker = outputs.read_marker(folder)
+    if marker is None or outputs.foreign_entries(folder, marker):
+        return False
+    return all(outputs.sha256_file(folder / f) == h for f, h in marker["files"].items())
+
+
+def _tiny_figures(monkeypatch):
+    """Small stand-ins for the report's figures: the write phase (staging, marker, swap) is what
+    is tested, and real figures take about a second each to draw."""
+    from matplotlib.figure import Figure as MplFigure
+
+    from model.reporting import figures
+
+    def tiny(res):
+        out = []
+        for name in ("capex_vs_revenue", "cumulative_fcf", "npv_distribution",
+                     "irr_distribution", "payback_distribution"):
+            fig = MplFigure(figsize=(1, 0.5), dpi=50)
+            fig.subplots().plot([0, 1], [0, 1])
+            out.append(figures.Figure(name, fig, name, "caption", "alt"))
+        return out
+
+    monkeypatch.setattr(figures, "model_figures", tiny)
+
+
+@pytest.mark.slow
+def test_kill_at_random_instants_while_replacing_a_report(tmp_path, monkeypatch):
+    """>= 50 SIGKILLs at random instants of a report's write phase (forked writers, so each
+    starts at once): the previous or the new report is always complete under its name, and
+    the next run leaves no debris."""
+    import signal
+
+    from model.reporting import build_report
+    from model.simulation import simulate
+
+    _tiny_figures(monkeypatch)
+    sc = load_scenario(VALID)
+    runs = [simulate(sc, draws=300, seed=s, workers=1) for s in range(4)]
+    rep = tmp_path / "rep"
+    build_report(runs[0], out=rep, sensitivity=False)
+
+    def write(res) -> int:
+        pid = os.fork()
+        if pid == 0:  # the writer: replace the report, then exit at once
+            try:
+                build_report(res, out=rep, sensitivity=False)
+            finally:
+                os._exit(0)
+        return pid
+
+    t0 = time.perf_counter()
+    os.waitpid(write(runs[1]), 0)
+    write_time = time.perf_counter() - t0
+    rng = np.random.default_rng(7)
+    seeds_seen = set()
+    for i in range(60):
+        pid = write(runs[i % 4])
+        time.sleep(rng.uniform(0.0, 1.3 * write_time))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        assert rep.is_dir() and _complete(rep), f"kill {i}: the report folder is incomplete"
+        seeds_seen.add(json.loads((rep / "summary.json").read_text())["seed"])
+    assert len(seeds_seen) > 1  # some kills came after a swap, some before
+    build_report(runs[0], out=rep, sensitivity=False)  # the next run cleans up
+    assert _complete(rep)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no debris
+
+
+# ============================================================================ 3. paths inside
+def test_an_overlay_name_that_climbs_out_is_refused_by_validate(tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("keep")
+    code, _, err = capex("validate", ATTACK / "overlay_traversal.yaml")
+    assert code == 2
+    assert "overlay_traversal.yaml:95: scenarios: overlay name '../../../../victim' must be a " \
+           "slug" in err
+    code, _, err = capex("report", ATTACK / "overlay_traversal.yaml", "--overlays", "--out",
+                         tmp_path / "rep", "--draws", 200, "--no-sensitivity")
+    assert code == 2 and (victim / "keep.txt").read_text() == "keep"
+    assert not (tmp_path / "rep").exists()
+
+
+def test_a_name_that_is_a_path_is_refused():
+    with pytest.raises(AssumptionError, match="is not a slug"):
+        load_scenario(ATTACK / "name_traversal.yaml")
+
+
+def test_written_paths_are_checked_to_stay_inside(tmp_path):
+    with pytest.raises(outputs.OutputError, match="outside the output folder"):
+        outputs.check_inside(tmp_path, Path("../escape.png"))
+    with pytest.raises(outputs.OutputError):
+        outputs.check_inside(tmp_path, Path("/etc/passwd"))
+    assert outputs.check_inside(tmp_path, Path("figures/a.png")) == \
+        (tmp_path / "figures" / "a.png").resolve()
+
+
+# ============================================================================ 4. bounded reading
+def test_billion_laughs_is_refused_at_once():
+    t0 = time.perf_counter()
+    code, _, err = capex("validate", ATTACK / "alias_bomb.yaml", timeout=60)
+    assert code == 2 and "alias bomb" in err
+    assert time.perf_counter() - t0 < 60  # a regression would run for minutes
+
+
+@pytest.mark.parametrize("fixture,phrase", [
+    ("extends_dev_zero", "under /dev, a virtual file system"),
+    ("extends_proc", "under /proc, a virtual file system"),
+    ("extends_passwd", "is not a YAML file"),
+])
+def test_extends_reads_only_regular_yaml_files(fixture, phrase):
+    code, _, err = capex("validate", ATTACK / f"{fixture}.yaml", timeout=60)
+    assert code == 2 and phrase in err
+    assert f"{fixture}.yaml:4: extends:" in err  # the child's extends: line
+
+
+def test_extends_of_a_fifo_is_refused(tmp_path):
+    fifo = tmp_path / "base.yaml"
+    os.mkfifo(fifo)
+    (tmp_path / "child.yaml").write_text("schema: 1\nname: child\nextends: base.yaml\n")
+    code, _, err = capex("validate", tmp_path / "child.yaml", timeout=60)
+    assert code == 2 and "not a regular file" in err
+
+
+def test_an_error_in_a_parent_names_the_childs_extends_line(tmp_path):
+    (tmp_path / "base.yaml").write_text(VALID.read_text().replace("value: 0.21", "value: 2.1"))
+    (tmp_path / "child.yaml").write_text("schema: 1\nname: child\n\nextends: base.yaml\n")
+    with pytest.raises(AssumptionError) as info:
+        load_scenario(tmp_path / "child.yaml")
+    (p,) = info.value.problems
+    assert p.file.endswith("base.yaml") and p.parameter == "tax_rate"
+    assert "extended from" in p.message and "child.yaml:4" in p.message
+
+
+def test_explicit_tags_are_refused_with_their_line():
+    with pytest.raises(AssumptionError) as info:
+        load_scenario(ATTACK / "python_tag.yaml")
+    (p,) = info.value.problems
+    assert p.line == 92 and "explicit YAML tag" in p.message and "python/object" in p.message
+
+
+def test_every_input_has_a_size_cap(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAPEX_MAX_INPUT_BYTES", "1000")
+    with pytest.raises(AssumptionError, match="larger than the 0.001 MB an input may be"):
+        load_scenario(VALID)
+    obs = ROOT / "assumptions" / "observations"
+    for loader, path in ((load_observations, obs / "anthropic_revenue.csv"),
+                         (load_priors, obs / "priors.yaml")):
+        with pytest.raises(AssumptionError, match="CAPEX_MAX_INPUT_BYTES"):
+            loader(path)
+
+
+def test_unknown_keys_in_years_are_refused():
+    for fixture, hint in (("years_step", "only start and end"), ("unknown_years_key",
+                                                                  "did you mean 'end'")):
+        with pytest.raises(AssumptionError) as info:
+            load_scenario(ATTACK / f"{fixture}.yaml")
+        (p,) = info.value.problems
+        assert p.parameter == "years" and hint in p.message and p.line == 5
+
+
+@pytest.mark.slow
+def test_a_five_megabyte_file_validates(tmp_path):
+    """A large (5 MB) but valid file: a bibliography of 20,000 sources. Its time is recorded in
+    benchmarks/ (budget 2 s); here it must simply validate."""
+    lines = [VALID.read_text().replace("sources:\n", "sources:\n", 1)]
+    text = VALID.read_text()
+    head, rest = text.split("parameters:", 1)
+    extra = "".join(
+        f"  extra-{i}:\n    title: A long title of a report about data centres number {i} "
+        f"{'x' * 120}\n    publisher: Publisher {i}\n    published: 2025-01-01\n"
+        f"    url: https://example.org/{i}\n" for i in range(20_000))
+    big = head.replace("sources:\n", "sources:\n" + extra, 1) + "parameters:" + rest
+    path = tmp_path / "big.yaml"
+    path.write_text(big)
+    assert 4e6 < path.stat().st_size < 10e6
+    del lines
+    sc = load_scenario(path)
+    assert len(sc.sources) > 20_000
+
+
+# ============================================================================ 5. memory guard
+def test_a_run_larger_than_memory_is_refused_before_sampling():
+    t0 = time.perf_counter()
+    code, _, err = capex("run", VALID, "--draws", "1e9", "--quiet")
+    assert code == 2 and "GB of memory" in err and "--series-draws" in err
+    assert time.perf_counter() - t0 < 60
+
+
+def test_the_memory_estimate_grows_with_draws():
+    from model.simulation import memory_estimate
+
+    sc = load_scenario(VALID)
+    a = memory_estimate(sc, 10_000, 200_000, 2)
+    b = memory_estimate(sc, 1_000_000, 200_000, 2)
+    assert 0 < a < b and b / 1_000_000 < 2_000  # bytes per draw stay in the hundreds
+
+
+# ============================================================================ 6. crash-free loaders
+def test_priors_with_an_impossible_date_or_a_list_for_a_name():
+    with pytest.raises(AssumptionError) as info:
+        load_priors(ATTACK / "priors_bad_date.yaml")
+    (p,) = info.value.problems
+    assert p.line == 3 and "not a calendar date" in p.message
+    with pytest.raises(AssumptionError) as info:
+        load_priors(ATTACK / "priors_list_family.yaml")
+    msgs = {p.line: p.message for p in info.value.problems}
+    assert "is not a prior family" in msgs[4]
+    assert "must be a number, not a list" in msgs[5]
+    assert "did you mean 'source'" in msgs[6]
+
+
+def test_observations_duplicate_conflicting_and_out_of_range_rows():
+    with pytest.raises(AssumptionError) as info:
+        load_observations(ATTACK / "obs_duplicate.csv")
+    (p,) = info.value.problems
+    assert p.line == 4 and "repeats line 2" in p.message
+    with pytest.raises(AssumptionError) as info:
+        load_observations(ATTACK / "obs_conflict.csv")
+    (p,) = info.value.problems
+    assert p.line == 4 and "conflicts with line 2" in p.message
+    with pytest.raises(AssumptionError) as info:
+        load_observations(ATTACK / "obs_dates.csv")
+    msgs = {p.line: p.message for p in info.value.problems}
+    assert "not a calendar date" in msgs[2]
+    assert "outside 1990-2100" in msgs[3] and "outside 1990-2100" in msgs[4]
+
+
+def test_every_message_of_every_attack_and_bad_fixture_ends_with_a_fix():
+    files = sorted((ROOT / "tests" / "fixtures" / "bad").glob("*.yaml"))
+    files += hostile_files()
+    for f in files:
+        try:
+            load_scenario(f)
+        except AssumptionError as e:
+            for p in e.problems:
+                what, sep, fix = p.message.partition("; ")
+                assert sep and fix.strip(), f"{f.name}: no fix in {p.message!r}"
+        else:
+            raise AssertionError(f"{f.name} loaded")
+
+
+# ============================================================================ 7. plausibility
+def test_an_implausible_value_warns_on_stderr_and_in_json(tmp_path):
+    f = tmp_path / "odd.yaml"
+    f.write_text(VALID.read_text().replace("discount_rate:\n    value: 0.1",
+                                           "discount_rate:\n    value: 0.45"))
+    with pytest.warns(PlausibilityWarning, match="plausible range 0-0.3"):
+        load_scenario(f)
+    code, out, err = capex("run", f, "--draws", 200, "--json", "--quiet")
+    assert code == 0
+    assert "capex: warning:" in err and "discount_rate" in err
+    (w,) = json.loads(out)["warnings"]
+    assert "odd.yaml" in w and "discount_rate" in w
+    code, out, err = capex("validate", f, "--json")
+    assert code == 0 and len(json.loads(out)["warnings"]) == 1
+
+
+def test_shipped_files_raise_no_plausibility_warning(recwarn):
+    for f in sorted((ROOT / "assumptions").glob("*.yaml")):
+        load_scenario(f, allow_partial=True)
+    assert not [w for w in recwarn if issubclass(w.category, PlausibilityWarning)]
+
+
+# ============================================================================ 8. cache integrity
+@pytest.fixture(scope="module")
+def small_fit_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cache-fit")
+    obs = ROOT / "assumptions" / "observations"
+    for name in ("h100_rental_price.csv", "priors.yaml"):
+        (d / name).write_bytes((obs / name).read_bytes())
+    return d
+
+
+FAST = dict(draws=100, tune=100, chains=2, cores=1, seed=3, prior_draws=50)
+
+
+def _fit(d, **kw):
+    from model import calibration as C
+
+    C._MEMO.clear()
+    return C.fit(d / "h100_rental_price.csv", "exp_decline", cache_dir=d / "cache", **FAST,
+                 **kw)
+
+
+@pytest.mark.slow
+def test_damaged_cache_files_are_resampled_with_a_warning(small_fit_dir):
+    import h5py
+
+    first = _fit(small_fit_dir)
+    path = first.cache_path
+    assert path.is_file() and not first.from_cache
+    assert _fit(small_fit_dir).from_cache  # an intact file is used
+    original = path.read_bytes()
+
+    def tamper(p):
+        with h5py.File(p, "r+") as h:
+            h["posterior"]["decline"][0, 0] = 99.0
+
+    def truncate(p):
+        p.write_bytes(original[: len(original) // 2])
+
+    def partial(p):
+        with h5py.File(p, "r+") as h:
+            del h["prior"]
+
+    def foreign(p):
+        with h5py.File(p, "r+") as h:
+            h["posterior"].attrs["capex_key"] = "0" * 64
+
+    for damage, phrase in ((tamper, "content hash"), (truncate, "cannot be read"),
+                           (partial, "groups missing"), (foreign, "belongs to other")):
+        path.write_bytes(original)
+        damage(path)
+        with pytest.warns(CacheWarning, match=phrase):
+            cal = _fit(small_fit_dir)
+        assert not cal.from_cache
+        assert float(np.max(cal._draws["decline"])) < 99.0
+        assert _fit(small_fit_dir).from_cache  # the re-sampled fit replaced the bad file
+
+
+def test_cache_key_includes_the_versions_of_capex_pymc_and_arviz(small_fit_dir, monkeypatch):
+    from model import calibration as C
+    from model.observations import load_priors as lp
+
+    spec = C.MODELS["exp_decline"]
+    mp = lp(small_fit_dir / "priors.yaml")["exp_decline"]
+    a = C._cache_key(b"x", spec, mp, {})
+    monkeypatch.setattr(C, "_versions", lambda: {"capex": "9", "pymc": "9", "arviz": "9"})
+    assert C._cache_key(b"x", spec, mp, {}) != a
+
+
+def test_a_cache_path_that_is_not_a_folder_stops_before_sampling(small_fit_dir, monkeypatch):
+    from model import calibration as C
+
+    blocker = small_fit_dir / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setattr(C, "_sample", lambda *a, **k: pytest.fail("sampled"))
+    C._MEMO.clear()
+    with pytest.raises(AssumptionError, match="is a file; set CAPEX_CACHE_DIR"):
+        C.fit(small_fit_dir / "h100_rental_price.csv", "exp_decline",
+              cache_dir=blocker / "cache", **FAST)
+
+
+# ============================================================================ 9. escaping
+def test_user_text_is_escaped_in_every_markdown_output(tmp_path):
+    root = tmp_path / "reports"
+    assert main(["report", str(ATTACK / "xss.yaml"), str(VALID), "--overlays", "--draws", "200",
+                 "--no-sensitivity", "--quiet", "--out", str(root)]) == 0
+    md_files = list(root.rglob("*.md"))
+    assert {p.name for p in md_files} >= {"report.md", "compare.md", "README.md"}
+    for p in md_files:
+        text = p.read_text()
+        for raw in (r"<script", r"<img", r"(?<!\\)\]\(javascript:"):
+            assert not re.search(raw, text), f"{p.relative_to(root)} holds {raw!r}"
+    assert "&lt;script>" in (root / "README.md").read_text()
+    html = (root / "xss-attack" / "report.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+
+
+# ============================================================================ 10. exit codes
+def test_hostile_inputs_are_exit_2_never_internal_errors():
+    for f in hostile_files():
+        code, _, err = capex("validate", f, timeout=60)
+        assert code == 2 and "internal error" not in err, (f.name, err)
+        assert located(err), f.name
