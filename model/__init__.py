@@ -1,36 +1,52 @@
 """capex: will the revenue of AI pay back the capex of AI data centres?
 
-Public API: :func:`load_scenario`, :func:`simulate`, :func:`calibrate`, :func:`sensitivity`,
-:func:`build_report`. The model's equations: docs/model.md.
+The public API, for notebooks and scripts (each name documented in docs/api.md)::
+
+    import model
+    sc = model.load_scenario("assumptions/anthropic_fluidstack.yaml")
+    res = model.simulate(sc, draws=10_000, seed=0)
+    res.metric_summary("npv"), res.probability("npv_positive")
+    sens = model.sensitivity(sc, output="npv")
+    model.build_report(res)
+
+The model's equations are in docs/model.md. Importing ``model`` is cheap: the engine, the
+analyses and the reports load on first use.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("capex")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+source"
+from ._version import __version__
+from .core.errors import AssumptionError
+from .core.scenario import Scenario
+from .loading.scenario import load_scenario
 
-from .errors import AssumptionError  # noqa: E402
-from .loading import Scenario, load_scenario  # noqa: E402
+#: name -> (module, attribute) of the entry points that load on first use
+_LAZY = {
+    "simulate": ("model.engine.simulate", "simulate"),
+    "Results": ("model.engine.results", "Results"),
+    "sensitivity": ("model.analysis.sensitivity", "sensitivity"),
+    "SensitivityResult": ("model.analysis.sensitivity.result", "SensitivityResult"),
+    "calibrate": ("model.calibration.fitting", "fit"),
+    "Calibration": ("model.calibration.posterior", "Calibration"),
+    "build_report": ("model.reporting.report", "build_report"),
+}
 
 
 def __getattr__(name):
-    """The heavier entry points load on first use (``import model`` stays fast for the CLI)."""
-    if name == "simulate":
-        from .simulation import simulate
-        return simulate
-    if name == "sensitivity":
-        from .sensitivity import sensitivity
-        return sensitivity
-    if name == "calibrate":
-        from .calibration import fit
-        return fit
-    if name == "build_report":
-        from .reporting import build_report
-        return build_report
+    """The heavier entry points load on first use (``import model`` stays fast)."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'model' has no attribute {name!r}")
 
 
-__all__ = ["AssumptionError", "Scenario", "load_scenario", "simulate", "sensitivity",
-           "calibrate", "build_report", "__version__"]
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = ["AssumptionError", "Scenario", "load_scenario", "simulate", "Results", "sensitivity",
+           "SensitivityResult", "calibrate", "Calibration", "build_report", "__version__"]

@@ -27,7 +27,7 @@ import numpy as np
 
 # the small helpers are shared (validated by the hand calculations of test_programme.py); what
 # is independent here is the per-cohort, per-generation computation below
-from model.programme import (  # noqa: E402
+from model.engine.models.programme import (  # noqa: E402
     HOURS_PER_YEAR,
     _draws,
     _row,

@@ -17,9 +17,13 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from model import calibration as C
-from model.errors import AssumptionError, CalibrationError, ObservationError
-from model.observations import COLUMNS, decimal_year, load_observations, load_priors
+from model.calibration import curves
+from model.calibration import fitting as C
+from model.calibration.posterior import CalibrationWarning
+from model.reporting import calibration_section
+from model.core.errors import AssumptionError, CalibrationError, ObservationError
+from model.loading.observations import COLUMNS, decimal_year, load_observations
+from model.loading.priors import load_priors
 
 ROOT = Path(__file__).resolve().parent.parent
 OBS_DIR = ROOT / "assumptions" / "observations"
@@ -76,7 +80,7 @@ def test_anthropic_target_is_a_projection():
 
 def test_shipped_priors_cover_every_model_with_provenance():
     priors = load_priors(OBS_DIR / "priors.yaml")
-    for name, spec in C.MODELS.items():
+    for name, spec in curves.MODELS.items():
         mp = C._resolve_priors(spec, priors, "priors.yaml", spec.dimension)
         for p in mp.params.values():
             assert (p.source is None) != (p.hypothetical is None), (name, p.name)
@@ -191,11 +195,11 @@ def test_priors_are_checked_against_the_model(tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text(PRIOR_OK.replace("unit: 1/year", "unit: share"))
     priors = load_priors(f)
-    spec = C.MODELS["exp_decline"]
+    spec = curves.MODELS["exp_decline"]
     with pytest.raises(ObservationError, match="does not fit decline"):
         C._resolve_priors(spec, priors, str(f), spec.dimension)
     with pytest.raises(ObservationError, match="no priors for model 'logistic'"):
-        C._resolve_priors(C.MODELS["logistic"], priors, str(f), "USD/year")
+        C._resolve_priors(curves.MODELS["logistic"], priors, str(f), "USD/year")
 
 
 def test_fit_rejects_unknown_model_and_wrong_unit_before_sampling():
@@ -203,7 +207,7 @@ def test_fit_rejects_unknown_model_and_wrong_unit_before_sampling():
         C.fit(OBS_DIR / "anthropic_revenue.csv", "linear")
     with pytest.raises(ObservationError, match="use model exp_decline"):
         C.fit(OBS_DIR / "h100_rental_price.csv", "logistic")
-    assert C.models_for("USD/GPU-hour") == ["exp_decline"]
+    assert curves.models_for("USD/GPU-hour") == ["exp_decline"]
 
 
 # ============================================================================================
@@ -213,9 +217,9 @@ def test_fit_rejects_unknown_model_and_wrong_unit_before_sampling():
 def test_calendar_year_is_the_integral_of_the_run_rate():
     # exponential run-rate: revenue of year Y = R(Y) (e^g - 1) / g
     p = {"log_level": np.array(math.log(1e9)), "growth": np.array(2.0)}
-    times, logw = C._design(["calendar_year", "run_rate"], np.array([2025.0, 2025.0]))
-    lc = C.MODELS["exponential"].log_curve(np, p, times - 2025.0)
-    got = np.exp(C._logsumexp_np(lc + logw, axis=1))
+    times, logw = curves.design(["calendar_year", "run_rate"], np.array([2025.0, 2025.0]))
+    lc = curves.MODELS["exponential"].log_curve(np, p, times - 2025.0)
+    got = np.exp(curves.logsumexp(lc + logw, axis=1))
     assert got[0] == pytest.approx(1e9 * (math.exp(2.0) - 1) / 2.0, rel=1e-9)
     assert got[1] == pytest.approx(1e9, rel=1e-12)
 
@@ -225,7 +229,7 @@ def test_curves_have_level_and_growth_at_the_reference_date(name):
     p = {"log_level": np.array(math.log(5e9)), "growth": np.array(0.9),
          "headroom": np.array(1.7), "growth_decay": np.array(0.6),
          "long_run_growth": np.array(0.1)}
-    f = C.MODELS[name].log_curve
+    f = curves.MODELS[name].log_curve
     h = 1e-6
     assert f(np, p, np.array(0.0)) == pytest.approx(math.log(5e9))
     slope = (f(np, p, np.array(h)) - f(np, p, np.array(-h))) / (2 * h)
@@ -355,20 +359,20 @@ def test_recovery_truth_inside_94_hdi(name, sim_dir):
 @pytest.mark.slow
 def test_nonidentified_model_is_flagged(sim_dir, monkeypatch):
     # growth enters squared: +g and -g fit equally well; chains started on either side stay
-    spec = C.ModelSpec(
-        "_mirror", "USD/year", (C._level("USD/year"), C._GROWTH, C._NOISE),
+    spec = curves.ModelSpec(
+        "_mirror", "USD/year", (curves._level("USD/year"), curves._GROWTH, curves._NOISE),
         lambda xp, p, dt: p["log_level"] + p["growth"] ** 2 * dt,
         "deliberately non-identified (sign of growth)",
         initvals=lambda chains: [{"growth": (1.0 if i % 2 == 0 else -1.0)}
                                  for i in range(chains)])
-    monkeypatch.setitem(C.MODELS, "_mirror", spec)
+    monkeypatch.setitem(curves.MODELS, "_mirror", spec)
     kw = dict(draws=150, tune=150, chains=2, cores=1, seed=1, cache_dir=sim_dir / "cache")
-    with pytest.warns(C.CalibrationWarning, match="R-hat"):
+    with pytest.warns(CalibrationWarning, match="R-hat"):
         cal = C.fit(sim_dir / "exponential.csv", "_mirror", **kw)
     d = cal.diagnostics
     assert not d["ok"] and d["max_rhat"] > 1.5
     assert any("growth" in m for m in d["messages"])
-    with pytest.warns(C.CalibrationWarning, match="although it failed"):
+    with pytest.warns(CalibrationWarning, match="although it failed"):
         cal.predictive_series([2027], n=10, seed=0)  # never silently used
     with pytest.raises(CalibrationError, match="failed its diagnostics"):
         C.fit(sim_dir / "exponential.csv", "_mirror", strict=True, **kw)  # from the cache
@@ -416,7 +420,7 @@ def test_cache_predictions_and_export(sim_dir, tmp_path):
 @pytest.mark.slow
 def test_compare_favours_the_decelerating_truth(sim_dir):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", C.CalibrationWarning)
+        warnings.simplefilter("ignore", CalibrationWarning)
         df = C.compare(sim_dir / "logistic.csv", ["exponential", "logistic"],
                        cache_dir=sim_dir / "cache", **FAST)
     assert df.attrs["favoured"] == "logistic" and isinstance(df.attrs["reliable"], bool)
@@ -424,7 +428,7 @@ def test_compare_favours_the_decelerating_truth(sim_dir):
     assert df.loc["logistic", "favoured"]
     # the projection of the simulated logistic file (1T in 2030) is far above its cap
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", C.CalibrationWarning)
+        warnings.simplefilter("ignore", CalibrationWarning)
         cal = C.fit(sim_dir / "logistic.csv", "logistic", cache_dir=sim_dir / "cache", **FAST)
     tg = cal.targets()
     assert len(tg) == 1 and tg.loc[0, "prob_at_least"] < 0.01
@@ -442,7 +446,7 @@ def test_report_section_hook(sim_dir, monkeypatch, tmp_path):
         "priors": sim_dir / "priors.yaml", "draws": FAST["draws"], "tune": FAST["tune"],
         "chains": FAST["chains"]})
     scenario = SimpleNamespace(years=np.arange(2026, 2031))
-    sec = C.report_section(param, scenario, seed=FAST["seed"])  # re-uses the fit in memory
+    sec = calibration_section.report_section(param, scenario, seed=FAST["seed"])  # re-uses the fit in memory
     assert sec["title"] == "Calibration of revenue_path"
     assert any("P(at least this)" in p for p in sec["paragraphs"])
     assert len(sec["figures"]) == 2 and all(isinstance(f, Figure) for f in sec["figures"])

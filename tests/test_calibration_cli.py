@@ -8,7 +8,7 @@ import pytest
 
 from model import load_scenario
 from model.cli import main
-from model.simulation import simulate
+from model.engine.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 OBS = ROOT / "assumptions" / "observations" / "anthropic_revenue.csv"

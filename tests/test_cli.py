@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from model.cli import main
-from model.docs import render
+from model.reporting.docs import render
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_minimal.yaml"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from model.distributions import DistSpecError, make_distribution
+from model.core.distributions import DistSpecError, make_distribution
 
 QUANTILE_SPECS = [
     {"dist": "normal", "p05": 1.0, "p95": 3.0},
@@ -128,7 +128,7 @@ def test_tabulated_beta_quantile_matches_scipy(a, b):
     # where the quantile ~ (a B(a, b) u)^(1/a) is steep.
     from scipy import special
 
-    from model.distributions import BETA_QUANTILE_TOLERANCE, beta_quantile
+    from model.core.distributions import BETA_QUANTILE_TOLERANCE, beta_quantile
 
     rng = np.random.default_rng(7)
     u = np.concatenate([rng.random(50_000), 10 ** rng.uniform(-15, -1, 5_000),

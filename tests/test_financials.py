@@ -27,7 +27,7 @@ def npf_irr(values):
     except TypeError:  # numpy-financial 1.0: no selection_logic, the rule is the default
         return npf.irr(values)
 
-from model.financials import (
+from model.engine.financials import (
     annuity_factor,
     annuity_payment,
     cumulative_cash_flow,
@@ -372,7 +372,7 @@ def test_taylor_shift_equals_binomial_expansion():
     # here with scipy's binomial coefficients; the engine uses repeated additions
     from scipy.special import comb
 
-    from model.financials import _taylor_shift
+    from model.engine.financials import _taylor_shift
 
     rng = np.random.default_rng(3)
     coefficients = rng.normal(size=(12, 50))  # year-major: power k in row k
@@ -385,7 +385,7 @@ def test_taylor_shift_equals_binomial_expansion():
 def test_descartes_counts_bound_the_roots_with_the_right_parity():
     # truth: the real roots of the NPV polynomial from numpy.roots (an eigenvalue method,
     # independent of the engine). Descartes: count >= roots on that side, same parity.
-    from model.financials import _root_counts
+    from model.engine.financials import _root_counts
 
     rng = np.random.default_rng(5)
     flows = np.round(rng.normal(size=(300, 8)) * 100, 2)

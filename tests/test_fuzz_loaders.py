@@ -15,9 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.errors import AssumptionError
-from model.loading import load_scenario
-from model.observations import COLUMNS, load_data, load_observations, load_priors
+from model.core.errors import AssumptionError
+from model.loading.scenario import load_scenario
+from model.loading.observations import COLUMNS, load_data, load_observations
+from model.loading.priors import load_priors
 
 ROOT = Path(__file__).resolve().parents[1]
 OBS = ROOT / "assumptions" / "observations"

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import AssumptionError, load_scenario
-from model.loading import Scenario
+from model.core.scenario import Scenario
 
 VALID = (Path(__file__).parent / "fixtures" / "valid_minimal.yaml").read_text()
 LINES = VALID.splitlines()

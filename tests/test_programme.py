@@ -16,9 +16,10 @@ import numpy_financial as npf
 import pytest
 
 from model import load_scenario
-from model.programme import delayed_shares, loss_carry_forward_tax, programme_cash_flows
-from model.sampling import Design, sample_inputs
-from model.simulation import run_model, simulate
+from model.engine.models.programme import delayed_shares, loss_carry_forward_tax, programme_cash_flows
+from model.engine.designs import Design
+from model.engine.inputs import sample_inputs
+from model.engine.simulate import run_model, simulate
 
 FIX = Path(__file__).parent / "fixtures"
 

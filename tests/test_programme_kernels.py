@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from model import load_scenario
-from model.programme import programme_cash_flows
-from model.sampling import Design, sample_inputs
+from model.engine.models.programme import programme_cash_flows
+from model.engine.designs import Design
+from model.engine.inputs import sample_inputs
 
 from .reference_programme import programme_cash_flows as reference_cash_flows
 

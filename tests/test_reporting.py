@@ -30,12 +30,15 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from model.cli_engine import add_run_options
-from model.errors import AssumptionError
-from model.loading import load_scenario
-from model.reporting import build_report, content, figures, register_cli, write_index
-from model.simulation import simulate
-from model.templates import template_text
+from model.cli.parser import add_run_options
+from model.core.errors import AssumptionError
+from model.loading.scenario import load_scenario
+from model.cli import main as capex_main
+from model.core.formatting import error_decimals, format_mean, format_value, probability_text
+from model.reporting import content, figures
+from model.reporting.report import build_report, write_index
+from model.engine.simulate import simulate
+from model.cli.commands.new import template_text
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -185,18 +188,18 @@ def test_report_numbers_match_the_run(report, tmp_path):
     md = (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     p = expected["probabilities"]["npv_positive"]
-    headline = f"P(NPV > 0) = {content.prob_text(p, DRAWS)}"
+    headline = f"P(NPV > 0) = {probability_text(p, DRAWS)}"
     assert headline in md
     assert headline.replace(">", "&gt;") in html
-    assert f"{p['value']:.{content.prob_decimals(p['mcse'])}f}" in md
+    assert f"{p['value']:.{error_decimals(p['mcse'], 2, 4)}f}" in md
     # the headline comes first: before the metrics table and every figure
     assert md.index(headline) < md.index("## Key metrics") < md.index("![")
     for m, s in expected["metrics"].items():
         row = next(line for line in md.splitlines() if f"(`{m}`)" in line)
         for k in ("p05", "p50", "p95"):
-            assert content.metric_cell(s[k], s["unit"]) in row, (m, k, row)
-        assert content.mean_pm(s["mean"], s["mcse"], s["unit"]) in row
-        assert content.metric_cell(s["p50"], s["unit"]) in html
+            assert format_value(s[k], s["unit"]) in row, (m, k, row)
+        assert format_mean(s["mean"], s["mcse"], s["unit"]) in row
+        assert format_value(s["p50"], s["unit"]) in html
 
 
 def test_regenerated_report_matches(report, tmp_path, fast_figures):
@@ -240,11 +243,6 @@ def test_every_number_traces_to_an_assumption(report):
 def test_sensitivity_section(report):
     res, out = report
     md = (out / "report.md").read_text()
-    from model.reporting import sensitivity_available
-
-    if not sensitivity_available():
-        assert "Sensitivity analysis not included" in md
-        pytest.skip("model.sensitivity is not installed: the report says so")
     sens = json.loads((out / "sensitivity.json").read_text())
     assert sens["headline"] in md
     # the provenance headline sits in the answer box, before the key metrics
@@ -292,7 +290,7 @@ def test_industry_report(tmp_path):
     build_report(res, out=out, sensitivity=False)
     md = (out / "report.md").read_text()
     p = res.probability("gap_closed_by_end")
-    assert f"P(gap closed in 2030) = {content.prob_text(p, 400)}" in md
+    assert f"P(gap closed in 2030) = {probability_text(p, 400)}" in md
     for name in ("required_vs_ai_revenue", "revenue_gap", "gap_final_distribution",
                  "gap_close_year"):
         assert (out / "figures" / f"{name}.png").is_file()
@@ -302,11 +300,11 @@ def test_industry_report(tmp_path):
 
 # ============================================================================ CLI, comparison
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="capex")
-    sub = parser.add_subparsers(dest="command")
-    register_cli(sub, "", add_run_options)
-    args = parser.parse_args(["report", *argv])
-    return args.func(args)
+    from model.cli import resolve
+    from model.cli.parser import build_parser
+
+    args = build_parser().parse_args(["report", *argv])
+    return resolve(args.func)(args)
 
 
 def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_figures,
@@ -330,7 +328,7 @@ def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_
     assert "(alpha/report.md)" in index and "(beta/report.md)" in index
     assert "capex report assumptions/" in index
     a = json.loads((root / "alpha" / "summary.json").read_text())
-    assert f"P(NPV > 0) = {content.prob_text(a['probabilities']['npv_positive'], 300)}" in index
+    assert f"P(NPV > 0) = {probability_text(a['probabilities']['npv_positive'], 300)}" in index
     for name in ("compare_probabilities", "compare_npv_cdf", "compare_cumulative_fcf"):
         assert (root / "comparison" / "figures" / f"{name}.png").is_file()
     # overlays get their own folder
@@ -346,11 +344,11 @@ def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_
 
 
 def test_probability_text():
-    assert content.prob_text({"value": 0.41234, "mcse": 0.0049}) == "0.412 ± 0.005"
-    assert content.prob_text({"value": 0.4, "mcse": 0.012}) == "0.40 ± 0.01"
-    assert content.prob_text({"value": 0.0, "mcse": 0.0}, 10_000) == "< 0.0003 (0 of 10,000 draws)"
-    assert content.prob_text({"value": 1.0, "mcse": 0.0}, 10_000) == "> 0.9997 (all 10,000 draws)"
-    assert content.mean_pm(-23.81e9, 0.37e9, "USD") == "-$23.8B ± $0.4B"
+    assert probability_text({"value": 0.41234, "mcse": 0.0049}) == "0.412 ± 0.005"
+    assert probability_text({"value": 0.4, "mcse": 0.012}) == "0.40 ± 0.01"
+    assert probability_text({"value": 0.0, "mcse": 0.0}, 10_000) == "< 0.0003 (0 of 10,000 draws)"
+    assert probability_text({"value": 1.0, "mcse": 0.0}, 10_000) == "> 0.9997 (all 10,000 draws)"
+    assert format_mean(-23.81e9, 0.37e9, "USD") == "-$23.8B ± $0.4B"
     assert content.verdict(0.41) == "about as likely as not"
     assert content.verdict(0.031) == "very unlikely"
     assert content.verdict(0.2) == "unlikely"
@@ -364,14 +362,15 @@ def test_write_index_lists_only_reports(tmp_path):
 
 
 def test_calibration_hook(tmp_path, monkeypatch):
-    """Calibrated parameters are listed; model.calibration.report_section adds a section."""
+    """Calibrated parameters are listed; model.reporting.calibration_section adds a section."""
     import types
 
     from matplotlib.figure import Figure as MplFigure
 
-    from model import calibration, reporting
-    from model.loading import Parameter
-    from model.schema import VOCABULARY
+    from model.core.scenario import Parameter
+    from model.reporting import calibration_section
+    from model.reporting import report as reporting
+    from model.core.vocabulary import VOCABULARY
 
     obs = REPO / "assumptions" / "observations" / "anthropic_revenue.csv"
     if not obs.is_file():
@@ -380,7 +379,7 @@ def test_calibration_hook(tmp_path, monkeypatch):
     param = Parameter("revenue_path", spec, "calibrated",
                       calibrated={"observations": obs, "model": "logistic", "draws": 500})
     res = types.SimpleNamespace(scenario=types.SimpleNamespace(
-        parameters={"revenue_path": param}), ds=types.SimpleNamespace(attrs={"seed": 7}))
+        parameters={"revenue_path": param}), attrs={"seed": 7})
 
     def section(parameter, scenario, seed):
         fig = MplFigure(figsize=(2, 1))
@@ -388,15 +387,13 @@ def test_calibration_hook(tmp_path, monkeypatch):
         return {"title": f"Fit of {parameter.name}", "paragraphs": [f"seed {seed}"],
                 "figures": [figures.Figure("calibration_revenue_path", fig, "Fit", "cap", "alt")]}
 
-    monkeypatch.setattr(calibration, "report_section", section, raising=False)
+    monkeypatch.setattr(calibration_section, "report_section", section)
     out = reporting._calibration_section(res, tmp_path)
     assert out["rows"][0]["name"] == "revenue_path" and out["rows"][0]["model"] == "logistic"
     assert out["rows"][0]["sha256"] == hashlib.sha256(obs.read_bytes()).hexdigest()
     assert out["extra"][0]["title"] == "Fit of revenue_path"
     assert out["extra"][0]["paragraphs"] == ["seed 7"]
     assert (tmp_path / "calibration_revenue_path.png").is_file()
-    monkeypatch.delattr(calibration, "report_section")
-    assert reporting._calibration_section(res, tmp_path)["extra"] == []
 
 
 # ============================================================================ atomicity
@@ -435,7 +432,7 @@ def test_crash_in_second_report_keeps_both_previous(programme_file, tmp_path, mo
     root = tmp_path / "reports"
     build_report(runs, out=root, sensitivity=False)
     before = _tree(root)
-    from model import reporting
+    from model.reporting import report as reporting
 
     real = reporting.render
 
@@ -469,7 +466,8 @@ def test_shipped_reports_are_current():
     """Every runnable file of assumptions/ has a report whose inputs are the current files."""
     if not (REPO / "reports" / "README.md").is_file():
         pytest.skip("reports/ not generated yet: run `capex report assumptions/`")
-    from model.reporting import load_targets, report_folder_name
+    from model.cli.commands.report import load_targets
+    from model.reporting.report import report_folder_name
 
     old = Path.cwd()
     os.chdir(REPO)

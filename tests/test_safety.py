@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import outputs
+from model.reporting import outputs
 from model.cli import main
-from model.errors import AssumptionError, CacheWarning, PlausibilityWarning
-from model.loading import load_scenario
-from model.observations import load_data, load_observations, load_priors
+from model.core.errors import AssumptionError, CacheWarning, PlausibilityWarning
+from model.loading.scenario import load_scenario
+from model.loading.observations import load_data, load_observations
+from model.loading.priors import load_priors
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACK = ROOT / "tests" / "fixtures" / "attack"
@@ -234,7 +235,7 @@ def test_kill_at_random_instants_while_replacing_a_report(tmp_path, monkeypatch)
     import signal
 
     from model.reporting import build_report
-    from model.simulation import simulate
+    from model.engine.simulate import simulate
 
     _tiny_figures(monkeypatch)
     sc = load_scenario(VALID)
@@ -391,7 +392,7 @@ def test_a_run_larger_than_memory_is_refused_before_sampling():
 
 
 def test_the_memory_estimate_grows_with_draws():
-    from model.simulation import memory_estimate
+    from model.engine.simulate import memory_estimate
 
     sc = load_scenario(VALID)
     a = memory_estimate(sc, 10_000, 200_000, 2)
@@ -479,7 +480,7 @@ FAST = dict(draws=100, tune=100, chains=2, cores=1, seed=3, prior_draws=50)
 
 
 def _fit(d, **kw):
-    from model import calibration as C
+    from model.calibration import fitting as C
 
     C._MEMO.clear()
     return C.fit(d / "h100_rental_price.csv", "exp_decline", cache_dir=d / "cache", **FAST,
@@ -523,10 +524,12 @@ def test_damaged_cache_files_are_resampled_with_a_warning(small_fit_dir):
 
 
 def test_cache_key_includes_the_versions_of_capex_pymc_and_arviz(small_fit_dir, monkeypatch):
-    from model import calibration as C
-    from model.observations import load_priors as lp
+    from model.calibration import fitting as C
+    from model.loading.priors import load_priors as lp
 
-    spec = C.MODELS["exp_decline"]
+    from model.calibration import curves
+
+    spec = curves.MODELS["exp_decline"]
     mp = lp(small_fit_dir / "priors.yaml")["exp_decline"]
     a = C._cache_key(b"x", spec, mp, {})
     monkeypatch.setattr(C, "_versions", lambda: {"capex": "9", "pymc": "9", "arviz": "9"})
@@ -534,7 +537,7 @@ def test_cache_key_includes_the_versions_of_capex_pymc_and_arviz(small_fit_dir, 
 
 
 def test_a_cache_path_that_is_not_a_folder_stops_before_sampling(small_fit_dir, monkeypatch):
-    from model import calibration as C
+    from model.calibration import fitting as C
 
     blocker = small_fit_dir / "not-a-folder"
     blocker.write_text("x")

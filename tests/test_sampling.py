@@ -10,8 +10,10 @@ import pytest
 from scipy import stats
 
 from model import load_scenario
-from model.sampling import BLOCK, Design, iman_conover, input_variables, sample_inputs
-from model.simulation import simulate
+from model.engine.correlation import iman_conover
+from model.engine.designs import BLOCK, Design, input_variables
+from model.engine.inputs import sample_inputs
+from model.engine.simulate import simulate
 
 FIX = Path(__file__).parent / "fixtures"
 VALID = FIX / "valid_minimal.yaml"
@@ -151,8 +153,8 @@ def test_results_identical_whatever_the_workers(scenario, workers, parallel):
 
 
 def test_a_failing_worker_is_reported(scenario, monkeypatch):
-    import model.simulation as simulation
-    from model.parallel import WorkerError, fork_available
+    import model.engine.simulate as simulation
+    from model.engine.parallel import WorkerError, fork_available
 
     if not fork_available():
         pytest.skip("worker processes need fork (Linux)")

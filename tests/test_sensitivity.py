@@ -19,10 +19,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from model.errors import AssumptionError
-from model.loading import load_scenario
-from model.sampling import spearman_to_pearson
-from model.sensitivity import saltelli_matrices, sensitivity
+from model.core.errors import AssumptionError
+from model.loading.scenario import load_scenario
+from model.engine.correlation import spearman_to_pearson
+from model.analysis.sensitivity import sensitivity
+from model.analysis.sensitivity.design import saltelli_matrices
 
 C = 2.0 / (1.0 - 0.5)  # dc_cost_multiplier / (1 - end_user_gross_margin)
 SD_ACC, SD_AI = 5e9, 12e9
@@ -206,16 +207,15 @@ def test_design_is_salibs_saltelli_design():
 
 
 def test_cli_json_and_errors(tmp_path, capsys):
-    from model.cli_engine import add_run_options
-    from model.sensitivity import register_cli
+    from model.cli import resolve
+    from model.cli.parser import build_parser
 
     industry_yaml(tmp_path)
-    parser = argparse.ArgumentParser(prog="capex")
-    register_cli(parser.add_subparsers(), "", add_run_options)
+    parser = build_parser()
     path = str(tmp_path / "linear_gap.yaml")
     args = parser.parse_args(["sensitivity", path, "--json", "--sobol-n", "256", "--draws",
                               "500", "--method", "tornado,sobol,breakeven,stress"])
-    assert args.func(args) == 0
+    assert resolve(args.func)(args) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["output"] == "revenue_gap_final" and d["unit"] == "USD/year"
     assert d["hypothetical_share"]["s1"] == pytest.approx(
@@ -224,10 +224,10 @@ def test_cli_json_and_errors(tmp_path, capsys):
     assert math.isfinite(d["base_value"])
     args = parser.parse_args(["sensitivity", path, "--output", "npv"])
     with pytest.raises(AssumptionError, match="revenue_gap_final"):
-        args.func(args)
+        resolve(args.func)(args)
     args = parser.parse_args(["sensitivity", path, "--method", "sobel"])
     with pytest.raises(AssumptionError, match="unknown"):
-        args.func(args)
+        resolve(args.func)(args)
     args = parser.parse_args(["sensitivity", path, "--sobol-n", "1000"])
     with pytest.raises(AssumptionError, match="power of two"):
-        args.func(args)
+        resolve(args.func)(args)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from model.units import UnknownUnit, format_amount, parse_amount, parse_unit
+from model.core.units import UnknownUnit, parse_amount, parse_unit
 
 
 @pytest.mark.parametrize("text,value", [
@@ -43,8 +43,23 @@ def test_unknown_unit_lists_what_is_accepted():
         parse_unit("furlongs")
 
 
-def test_format_amount():
-    assert format_amount(50e9) == "$50.0B"
-    assert format_amount(-1.25e12) == "-$1.25T"
-    assert format_amount(2.1, "USD/GPU-hour") == "$2.10/GPU-hour"
-    assert format_amount(1500, "MW") == "1.50 GW"
+def test_the_one_formatter():
+    from model.core.formatting import format_mean, format_probability, format_quantile, \
+        format_value
+
+    assert format_value(50e9, "USD") == "$50.0B"
+    assert format_value(-1.25e12, "USD") == "-$1.25T"
+    assert format_value(-131.7e6, "USD") == "-$131.7M"
+    assert format_value(894.7e9, "USD/year") == "$894.7B/year"
+    assert format_value(2.1, "USD/GPU-hour") == "$2.10"
+    assert format_value(1500, "MW") == "1.50 GW"
+    assert format_value(0.125, "1/year") == "12.5 %"
+    assert format_value(8.1, "years") == "8.1 years"
+    assert format_value(float("nan"), "USD") == "n/a"
+    assert format_mean(-26.8e9, 0.1317e9, "USD") == "-$26.8B ± $0.1B"
+    assert format_mean(-0.076, 0.001, "1/year") == "-7.6 % ± 0.1 %"
+    assert format_mean(10.5, 0.1, "years") == "10.5 ± 0.1 years"
+    assert format_probability(0.031, 0.0017, 10_000) == "0.031 ± 0.002"
+    assert format_probability(0.0007, 0.00026, 10_000) == "0.0007 ± 0.0003"
+    assert format_probability(0.0, 0.0, 10_000) == "< 0.0003 (0 of 10,000 draws)"
+    assert format_quantile(None, "years", "after {end}", 2040) == "after 2040"

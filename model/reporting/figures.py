@@ -12,7 +12,9 @@ state and reports can be built in a library, a test or a thread.
 
 from __future__ import annotations
 
+import base64
 import io
+import struct
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,9 +212,9 @@ def _two_fans(sc, years, cost, cost_label, income, income_label, title):
 def capex_vs_revenue(res) -> Figure:
     """Fan chart of capex (incl. IT refresh) and revenue per year."""
     sc = res.scenario
-    years = res.ds["year"].values
-    capex = res.ds["spend"].values + res.ds["refresh_spend"].values
-    revenue = res.ds["revenue"].values
+    years = res.scenario.years
+    capex = res.series_values("spend") + res.series_values("refresh_spend")
+    revenue = res.series_values("revenue")
     fig, scale = _two_fans(sc, years, capex, "capex (incl. IT refresh)", revenue, "revenue",
                            "Capex vs revenue per year")
     total_capex = np.median(capex.sum(axis=1))
@@ -256,8 +258,8 @@ def cumulative_fcf(res) -> Figure:
     sits at ``start - 1 + p`` on this axis: inside the calendar year it happens in.
     """
     sc = res.scenario
-    years = res.ds["year"].values
-    cum = res.ds["cumulative_fcf"].values
+    years = res.scenario.years
+    cum = res.series_values("cumulative_fcf")
     x = np.concatenate([[years[0] - 1], years])
     q = _quantiles(cum)
     q = np.concatenate([np.zeros((len(FAN_Q), 1)), q], axis=1)
@@ -396,7 +398,7 @@ def irr_distribution(res) -> Figure:
 def payback_distribution(res) -> Figure:
     """Share of draws paying back in each calendar year, and never within the horizon."""
     sc = res.scenario
-    years = res.ds["year"].values
+    years = res.scenario.years
     pb = res.metric("payback_years")
     n = pb.size
     date = years[0] + pb[np.isfinite(pb)]
@@ -421,9 +423,9 @@ def payback_distribution(res) -> Figure:
 @_styled
 def required_vs_ai_revenue(res) -> Figure:
     sc = res.scenario
-    years = res.ds["year"].values
-    fig, _ = _two_fans(sc, years, res.ds["revenue_required"].values, "revenue required",
-                       res.ds["ai_revenue"].values, "AI revenue",
+    years = res.scenario.years
+    fig, _ = _two_fans(sc, years, res.series_values("revenue_required"), "revenue required",
+                       res.series_values("ai_revenue"), "AI revenue",
                        "Revenue required vs AI revenue")
     return Figure(
         "required_vs_ai_revenue", fig, "Revenue required vs AI revenue",
@@ -436,8 +438,8 @@ def required_vs_ai_revenue(res) -> Figure:
 @_styled
 def revenue_gap_fan(res) -> Figure:
     sc = res.scenario
-    years = res.ds["year"].values
-    q = _quantiles(res.ds["revenue_gap"].values)
+    years = res.scenario.years
+    q = _quantiles(res.series_values("revenue_gap"))
     scale = money_scale(q)
     fig, ax = _new()
     _fan(ax, years, q, PURPLE, "revenue gap")
@@ -477,7 +479,7 @@ def gap_final_distribution(res) -> Figure:
 @_styled
 def gap_close_distribution(res) -> Figure:
     sc = res.scenario
-    years = res.ds["year"].values
+    years = res.scenario.years
     idx = res.metric("gap_close_year")
     n = idx.size
     labels = [int(y) for y in years]
@@ -498,7 +500,7 @@ def gap_close_distribution(res) -> Figure:
 @_styled
 def compare_probabilities(results_list) -> Figure:
     """Headline probabilities of several runs (one bar each) with ±2 MCSE error bars."""
-    from .content import PROBABILITY_LABELS
+    from ..core.vocabulary import OUTPUTS
 
     kinds = []
     for r in results_list:
@@ -512,7 +514,7 @@ def compare_probabilities(results_list) -> Figure:
         for p in r.probability_names:
             pr = r.probability(p)
             rows.append((y, f"{r.scenario.label}  ·  "
-                            f"{PROBABILITY_LABELS[p].format(end=r.scenario.end)}",
+                            f"{OUTPUTS[p].text(r.scenario.end)}",
                          pr["value"], 2 * pr["mcse"], p))
             y += 1.0
         y += 0.6  # gap between runs
@@ -571,9 +573,9 @@ def compare_cumulative_fcf(results_list) -> Figure | None:
     fig, ax = _new()
     qs = []
     for r in runs:
-        years = r.ds["year"].values
+        years = r.scenario.years
         x = np.concatenate([[years[0] - 1], years])
-        q = _quantiles(r.ds["cumulative_fcf"].values, (0.25, 0.5, 0.75))
+        q = _quantiles(r.series_values("cumulative_fcf"), (0.25, 0.5, 0.75))
         qs.append((x, np.concatenate([np.zeros((3, 1)), q], axis=1)))
     scale = money_scale(np.concatenate([q.ravel() for _, q in qs]))
     for i, (r, (x, q)) in enumerate(zip(runs, qs)):
@@ -599,11 +601,11 @@ def compare_revenue_gap(results_list) -> Figure | None:
     if not runs:
         return None
     fig, ax = _new()
-    qs = [_quantiles(r.ds["revenue_gap"].values, (0.25, 0.5, 0.75)) for r in runs]
+    qs = [_quantiles(r.series_values("revenue_gap"), (0.25, 0.5, 0.75)) for r in runs]
     scale = money_scale(np.concatenate([q.ravel() for q in qs]))
     for i, (r, q) in enumerate(zip(runs, qs)):
         c = PALETTE[i % len(PALETTE)]
-        years = r.ds["year"].values
+        years = r.scenario.years
         ax.fill_between(years, q[0], q[2], color=c, alpha=0.15, linewidth=0)
         ax.plot(years, q[1], color=c, linewidth=2, label=r.scenario.label)
     ax.axhline(0, color="black", linewidth=0.9)
@@ -621,9 +623,8 @@ def compare_revenue_gap(results_list) -> Figure | None:
 
 # ============================================================================ helpers
 def _median_input(res, name: str) -> float | None:
-    var = f"input_{name}"
-    if var in res.ds:
-        return float(np.median(res.ds[var].values))
+    if name in res.inputs:
+        return float(np.median(res.inputs[name]))
     p = res.scenario.parameters.get(name)
     if p is not None and p.form == "scalar":
         return float(p.dist.mean())
@@ -640,9 +641,9 @@ def _discount_text(sc) -> str:
 
 
 def _pt(res, p) -> str:
-    from .content import prob_text
+    from ..core.formatting import probability_text
 
-    return prob_text(p, int(res.ds.attrs["draws"]))
+    return probability_text(p, int(res.attrs["draws"]))
 
 
 def model_figures(res) -> list[Figure]:
@@ -666,7 +667,7 @@ def save(figure, folder: Path, name: str | None = None) -> bytes:
     ``figure`` is a :class:`Figure` or a bare matplotlib figure. The figure is closed (its
     memory released) afterwards.
     """
-    from ..outputs import check_inside
+    from .outputs import check_inside
 
     fig = figure.fig if isinstance(figure, Figure) else figure
     name = name or figure.name
@@ -684,3 +685,18 @@ def save(figure, folder: Path, name: str | None = None) -> bytes:
         plt.close(fig)
     fig.clear()
     return data
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    w, h = struct.unpack(">II", data[16:24])
+    return int(w), int(h)
+
+
+def figure_entry(fig: Figure, folder: Path) -> dict:
+    """Save ``fig`` into ``folder`` and describe it for a template (with its PNG as a data URI,
+    so report.html is one self-contained file)."""
+    data = save(fig, folder)
+    w, h = png_size(data)
+    return {"name": fig.name, "title": fig.title, "caption": fig.caption, "alt": fig.alt,
+            "width": w, "height": h,
+            "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")}

@@ -1,0 +1,47 @@
+"""``capex run PATH``: one Monte Carlo run; its summary, its JSON, its output folder, its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...engine.simulate import simulate
+from ...loading.paths import default_paths
+from ...loading.scenario import load_scenario
+from ...reporting.outputs import check_target
+from ...reporting.text import summary_table
+from ..common import check_run_args, command_text
+from ..jsonout import print_json
+
+
+def cmd_run(args) -> int:
+    check_run_args(args)
+    path = default_paths([args.path] if args.path else None)[0]
+    sc = load_scenario(path, scenario=args.scenario)
+    if args.out:  # before the work: a folder that cannot take the output stops here
+        check_target(Path(args.out))
+    if args.report and args.report_out:
+        check_target(Path(args.report_out), "--report-out")
+    res = simulate(sc, draws=args.draws, seed=args.seed, design=args.design,
+                   precision=args.precision, progress=not args.quiet and not args.json,
+                   workers=args.workers, series_draws=args.series_draws)
+    if args.out:
+        from ...reporting.exports import write_run_outputs
+
+        write_run_outputs(res, Path(args.out),
+                          command=command_text("run", [path], args, ("--out", args.out)))
+    report_paths = []
+    if args.report:
+        from ...reporting import build_report
+
+        written = build_report([res], out=Path(args.report_out) if args.report_out else None,
+                               command=f"capex run {path} --report")
+        report_paths = [str(p) for p in written]
+    if args.json:
+        print_json(res.to_json_dict())
+        return 0
+    print(summary_table(res))
+    if args.out:
+        print(f"\nwrote {args.out}/results.nc, summary.csv, summary.json")
+    for p in report_paths:
+        print(f"report: {p}")
+    return 0

@@ -1,0 +1,113 @@
+"""Provenance: sources (bibliography entries) and the rule that every number has one.
+
+Every numeric parameter has exactly one of ``source:`` (a key of the file's ``sources:``, a list
+of keys, or an inline ``{title, publisher, published, url|doi}``) or ``hypothetical:`` (a
+non-empty rationale). Switches (``revenue_model``, ``refresh_it``, ``terminal_value``) are model
+choices, not numbers, and need neither.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+
+
+SOURCE_KEYS = ("title", "publisher", "published", "url", "doi", "confidence", "note", "accessed")
+CONFIDENCE = ("direct", "secondary", "derived")
+LOCATOR_KEYS = ("quote", "page", "table", "note")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+DOI_PATTERN = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/\S+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A bibliography entry.
+
+    Attributes
+    ----------
+    key : str
+        Citation key (``inline:<parameter>`` for inline sources).
+    title, publisher, published : str
+        ``published`` is ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
+    url, doi : str or None
+        At least one is present.
+    confidence : str or None
+        ``direct``, ``secondary`` or ``derived``.
+    note : str or None
+    file : str, line : int
+        Where it was defined.
+    """
+
+    key: str
+    title: str
+    publisher: str
+    published: str
+    url: str | None = None
+    doi: str | None = None
+    confidence: str | None = None
+    note: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def address(self) -> str:
+        """The URL, or the DOI as a resolvable URL."""
+        if self.url:
+            return self.url
+        doi = re.sub(r"^(doi:|https?://(dx\.)?doi\.org/)", "", self.doi or "", flags=re.I)
+        return f"https://doi.org/{doi}"
+
+    def citation(self) -> str:
+        """One-line citation: ``Publisher (date). Title. address [confidence]``."""
+        conf = f" [{self.confidence}]" if self.confidence else ""
+        note = f" ({self.note})" if self.note else ""
+        if self.confidence and self.note and self.note.lower().startswith(self.confidence):
+            conf = ""  # the note already says it
+        return f"{self.publisher} ({self.published}). {self.title}. {self.address}{conf}{note}"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a parameter's number comes from: sources, or a hypothetical rationale."""
+
+    sources: tuple[Source, ...] = ()
+    hypothetical: str | None = None
+    locators: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def is_hypothetical(self) -> bool:
+        return self.hypothetical is not None
+
+    @property
+    def label(self) -> str:
+        return "hypothetical" if self.is_hypothetical else "sourced"
+
+    def text(self) -> str:
+        """Short text for tables: the source keys, or ``HYPOTHETICAL: rationale``."""
+        if self.is_hypothetical:
+            return f"HYPOTHETICAL: {self.hypothetical}"
+        loc = "; ".join(f"{k}: {v}" for k, v in self.locators)
+        keys = ", ".join(s.key for s in self.sources)
+        return f"{keys}" + (f" ({loc})" if loc else "")
+
+
+def normalise_date(value) -> str | None:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as a string, or ``None`` if malformed."""
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    m = _DATE.match(text)
+    if not m:
+        return None
+    year, month, day = m.groups()
+    try:
+        _dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return None
+    return text

@@ -1,0 +1,239 @@
+"""The results of a run: every draw's metrics and uncertain inputs, yearly series, summaries.
+
+:class:`Results` holds numpy arrays; ``.ds`` builds the ``xarray.Dataset`` (dims ``draw``,
+``year``) on first use, so a run that only prints its summary never imports xarray. Summaries
+are computed once per metric (one sort gives every quantile) and kept.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+
+from ..core.scenario import InputForm, Scenario
+from ..core.vocabulary import OUTPUTS, outputs_of, summary_metrics
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+QUANTILE_KEYS = ("p05", "p25", "p50", "p75", "p95")
+
+
+class Results:
+    """Results of a run.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    attrs : dict
+        scenario, overlay, title, model, seed, draws, design, block, input_hash, version,
+        timing, currency, series_draws, input_variables.
+    metrics : dict of str to ndarray (draws,)
+    inputs : dict of str to ndarray (draws,) or (draws, years)
+        Every uncertain input's draws (canonical units).
+    fixed_inputs : dict of str to float or ndarray (years,)
+        Every fixed numeric input.
+    series : dict of str to ndarray (years, series_draws)
+        Yearly series of the first ``series_draws`` draws, year-major (``series_values``
+        gives the (draws, years) view).
+    """
+
+    QUANTILES = QUANTILES
+
+    def __init__(self, scenario: Scenario, attrs: dict, metrics: dict, inputs: dict,
+                 series: dict, fixed_inputs: dict | None = None, warnings: list | None = None):
+        self.scenario = scenario
+        self.attrs = dict(attrs)
+        self.metrics = metrics
+        self.inputs = inputs
+        self.series = series
+        self.fixed_inputs = fixed_inputs or {}
+        self.warnings = list(warnings or [])
+        self._summaries: dict[str, dict] = {}
+
+    # ------------------------------------------------------------------ names
+    @property
+    def model(self) -> str:
+        return self.attrs["model"]
+
+    @property
+    def draws(self) -> int:
+        return int(self.attrs["draws"])
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The metrics ``capex run`` summarises, in the vocabulary's order."""
+        return [m for m in summary_metrics(self.model) if m in self.metrics]
+
+    @property
+    def series_names(self) -> list[str]:
+        return [o.name for o in outputs_of(self.model, "series") if o.name in self.series]
+
+    @property
+    def probability_names(self) -> list[str]:
+        return [o.name for o in outputs_of(self.model, "probability")]
+
+    # ------------------------------------------------------------------ values
+    def metric(self, name: str) -> np.ndarray:
+        """Every draw's value of a metric (draws,)."""
+        return np.asarray(self.metrics[name], dtype=float)
+
+    def series_values(self, name: str) -> np.ndarray:
+        """A series as (series_draws, years) (a view of the year-major store)."""
+        return self.series[name].T
+
+    def metric_summary(self, name: str) -> dict:
+        """unit, mean, sd, mcse, p05..p95 and undefined_share of a metric (finite draws);
+        computed once (one sort) and kept."""
+        if name not in self._summaries:
+            self._summaries[name] = self._summarise(name)
+        return dict(self._summaries[name])
+
+    def _summarise(self, name: str) -> dict:
+        x = self.metric(name)
+        finite = x[np.isfinite(x)]
+        n = finite.size
+        q = np.quantile(finite, QUANTILES).tolist() if n else [math.nan] * len(QUANTILES)
+        mean = float(finite.mean()) if n else math.nan
+        sd = float(finite.std(ddof=1)) if n > 1 else math.nan
+        out = {"unit": OUTPUTS[name].unit if name in OUTPUTS else "", "mean": mean, "sd": sd,
+               "mcse": sd / math.sqrt(n) if n > 1 else math.nan}
+        out.update(zip(QUANTILE_KEYS, q))
+        out["undefined_share"] = float(1.0 - n / x.size) if x.size else math.nan
+        return out
+
+    def probability(self, name: str) -> dict:
+        """A probability with its MCSE sqrt(p (1 - p) / n)."""
+        if name == "npv_positive":
+            ind = self.metric("npv") > 0
+        elif name == "payback_within_horizon":
+            ind = np.isfinite(self.metric("payback_years"))
+        elif name == "gap_closed_by_end":
+            ind = self.metric("revenue_gap_final") <= 0
+        else:
+            raise KeyError(name)
+        p = float(ind.mean())
+        return {"value": p, "mcse": math.sqrt(max(p * (1 - p), 0.0) / ind.size)}
+
+    def series_quantiles(self, name: str, quantiles=QUANTILES) -> np.ndarray:
+        """Quantiles by year, shape (len(quantiles), T) (along each year's contiguous row)."""
+        return np.quantile(np.asarray(self.series[name], float), quantiles, axis=1)
+
+    # ------------------------------------------------------------------ tables
+    def summary(self):
+        """One row per metric (a pandas DataFrame): unit, mean, sd, mcse, p05..p95,
+        undefined_share."""
+        import pandas as pd  # deferred: heavy, and the CLI's summary does not need it
+
+        rows = {m: self.metric_summary(m) for m in self.metric_names}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def to_json_dict(self) -> dict:
+        """The object of ``capex run --json`` (DESIGN.md §4)."""
+        ser = {}
+        for s in self.series_names:
+            q = self.series_quantiles(s, (0.05, 0.5, 0.95))
+            ser[s] = {"unit": OUTPUTS[s].unit, "p05": q[0].tolist(), "p50": q[1].tolist(),
+                      "p95": q[2].tolist()}
+        a = self.attrs
+        return {
+            "scenario": self.scenario.label,
+            "title": self.scenario.title,
+            "model": self.model,
+            "draws": int(a["draws"]),
+            "seed": int(a["seed"]),
+            "design": a["design"],
+            "years": [int(y) for y in self.scenario.years],
+            "metrics": {m: _clean(self.metric_summary(m)) for m in self.metric_names},
+            "probabilities": {p: self.probability(p) for p in self.probability_names},
+            "series": ser,
+            "provenance": self.scenario.provenance_counts(),
+            "input_hash": a["input_hash"],
+            "version": a["version"],
+            "warnings": list(dict.fromkeys([*self.scenario.warnings, *self.warnings])),
+        }
+
+    # ------------------------------------------------------------------ xarray, NetCDF
+    @cached_property
+    def ds(self):
+        """The run as an ``xarray.Dataset``: metrics (draw), series (draw or series_draw, year),
+        uncertain inputs ``input_<name>`` (draw[, year]), fixed inputs ``input_<name>`` (no draw
+        dimension), with the run's attrs."""
+        import xarray as xr  # deferred: heavy, and only NetCDF and analyses need it
+
+        sc = self.scenario
+        done = self.draws
+        ds = xr.Dataset(coords={"draw": np.arange(done), "year": sc.years})
+        for name, arr in self.metrics.items():
+            ds[name] = ("draw", np.asarray(arr))
+            spec = OUTPUTS.get(name)
+            ds[name].attrs.update(unit=spec.unit if spec else "",
+                                  description=spec.description if spec else name)
+        kept = int(self.attrs.get("series_draws", done))
+        if kept != done:
+            ds = ds.assign_coords(series_draw=np.arange(kept))
+        for name, arr in self.series.items():
+            dims = ("draw", "year") if kept == done else ("series_draw", "year")
+            ds[name] = (dims, arr.T)
+            ds[name].attrs["unit"] = OUTPUTS[name].unit if name in OUTPUTS else ""
+        for name, arr in self.inputs.items():
+            ds[f"input_{name}"] = (("draw", "year") if arr.ndim == 2 else ("draw",), arr)
+            ds[f"input_{name}"].attrs.update(self._input_attrs(name))
+        for name, value in self.fixed_inputs.items():
+            v = np.asarray(value, dtype=float)
+            ds[f"input_{name}"] = (("year",) if v.ndim == 1 else (), v)
+            ds[f"input_{name}"].attrs.update(self._input_attrs(name))
+        ds.attrs.update(self.attrs)
+        return ds
+
+    def _input_attrs(self, name: str) -> dict:
+        p = self.scenario.parameters[name]
+        return {"unit": p.spec.unit, "category": p.category,
+                "provenance": p.provenance.label if p.provenance else "default"}
+
+    def to_netcdf(self, path, series: str = "draws") -> None:
+        """Save the Dataset (NetCDF4 via h5netcdf, compressed).
+
+        Parameters
+        ----------
+        path : str or Path
+        series : {"draws", "quantiles"}
+            ``draws`` keeps every draw's yearly path; ``quantiles`` replaces the yearly series
+            by their P05/P25/P50/P75/P95 by year (dim ``quantile``), keeping metrics and inputs
+            per draw (a file ~10x smaller).
+        """
+        import xarray as xr  # deferred: heavy
+
+        ds = self.ds
+        if series == "quantiles":
+            names = [s for s in self.series_names if s in ds]
+            q = xr.Dataset({s: (("quantile", "year"), self.series_quantiles(s), ds[s].attrs)
+                            for s in names},
+                           coords={"quantile": list(QUANTILES), "year": ds["year"].values})
+            ds = ds.drop_vars(names).merge(q)
+            ds.attrs.update(self.ds.attrs, series_stored="quantiles")
+        elif series != "draws":
+            raise ValueError("series must be 'draws' or 'quantiles'")
+        encoding = {v: {"compression": "gzip", "compression_opts": 4} for v in ds.data_vars
+                    if ds[v].ndim > 0}
+        ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+
+
+def _clean(d: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def fixed_input_values(scenario: Scenario) -> dict:
+    """Every fixed numeric input of a scenario: scalars as floats, series as (years,) arrays."""
+    from .inputs import interpolation_weights
+
+    out = {}
+    for name, p in scenario.parameters.items():
+        if p.is_uncertain or p.form == InputForm.SWITCH:
+            continue
+        if p.form == InputForm.SCALAR:
+            out[name] = float(p.dist.mean())
+        elif p.form == InputForm.SERIES:
+            w = interpolation_weights([y for y, _ in p.points], scenario.years, p.interpolation)
+            out[name] = np.array([d.mean() for _, d in p.points]) @ w
+    return out

@@ -1,0 +1,339 @@
+"""The priors file of the calibrations (``assumptions/observations/priors.yaml``).
+
+For each calibration model: a ``reference_date`` and one prior per model parameter, each a
+distribution with a unit and exactly one of ``source:`` (inline ``{title, publisher, published,
+url}``) or ``hypothetical:`` (a rationale). Read within the bounds of :mod:`model.loading.files`;
+every problem is reported at once, each as ``file:line: what is wrong; how to fix``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import ObservationError, Problem, display_path
+from ..core.units import UnknownUnit, parse_amount, parse_unit
+from .files import YAML_SUFFIXES, InputFileError, LDict, parse_yaml, read_text
+from .observations import _DATE, _URL, DATE_RANGE, _close, _published_ok, _start_of_day
+
+#: Distribution families of priors and their parameters.
+PRIOR_FAMILIES = {
+    "normal": ("mu", "sigma"),
+    "lognormal": ("median", "sigma"),
+    "halfnormal": ("sigma",),
+}
+_SOURCE_KEYS = ("title", "publisher", "published", "url")
+_SOURCE_OPTIONAL = ("quote", "note", "fact_id")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One prior: a distribution of a model parameter, with its provenance.
+
+    Parameters
+    ----------
+    name : str
+        Model parameter (``level``, ``growth``, ...).
+    distribution : str
+        One of :data:`PRIOR_FAMILIES`.
+    args : dict
+        Distribution parameters as numbers (``median`` already in ``unit``'s canonical form).
+    unit : str
+        Unit as written in the file.
+    source : dict or None
+        ``{title, publisher, published, url}`` (+ optional quote, note, fact_id).
+    hypothetical : str or None
+        Rationale, when there is no source.
+    line : int
+        Line of the prior in the priors file.
+    """
+
+    name: str
+    distribution: str
+    args: dict
+    unit: str
+    source: dict | None = None
+    hypothetical: str | None = None
+    line: int | None = None
+
+    def provenance(self) -> dict:
+        """``{"source": {...}}`` or ``{"hypothetical": "..."}``."""
+        if self.source is not None:
+            return {"source": dict(self.source)}
+        return {"hypothetical": self.hypothetical}
+
+    def to_dict(self) -> dict:
+        """JSON-ready description (used for cache keys and reports)."""
+        return {
+            "distribution": self.distribution,
+            **{k: float(v) for k, v in self.args.items()},
+            "unit": self.unit,
+            **self.provenance(),
+        }
+
+
+@dataclass
+class ModelPriors:
+    """Priors of one calibration model.
+
+    Parameters
+    ----------
+    model : str
+    reference_date : float
+        Date at which ``level`` and ``growth`` are defined [decimal year].
+    params : dict of str to Prior
+    line : int
+        Line of the model's block in the priors file.
+    file : str
+        Priors file, as shown in messages.
+    """
+
+    model: str
+    reference_date: float
+    params: dict[str, Prior] = field(default_factory=dict)
+    line: int | None = None
+    file: str | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready description."""
+        return {
+            "reference_date": self.reference_date,
+            "params": {k: p.to_dict() for k, p in self.params.items()},
+        }
+
+
+
+
+def load_priors(path: str | Path) -> dict[str, ModelPriors]:
+    """Read and validate the priors file.
+
+    Layout::
+
+        models:
+          logistic:
+            reference_date: 2026-01-01
+            level:
+              distribution: lognormal     # of the run-rate at reference_date
+              median: 10B
+              sigma: 2.5                  # of the natural log
+              unit: USD/year
+              hypothetical: "..."         # or source: {title, publisher, published, url}
+            growth: ...
+
+    The file is read within the bounds of :mod:`model.files` (size, aliases, no tags).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    dict of str to ModelPriors
+        Keyed by model name. Which parameters each model needs is checked by
+        :mod:`model.calibration`.
+
+    Raises
+    ------
+    ObservationError
+        With every problem found (file:line), e.g. a prior with both or neither of ``source``
+        and ``hypothetical``, an invalid date, a list where a value belongs.
+    """
+    path = Path(path)
+    shown = display_path(path)
+    problems: list[Problem] = []
+
+    def bad(message: str, line: int | None = None, parameter: str | None = None) -> None:
+        problems.append(Problem(message, shown, line, parameter))
+
+    try:
+        text = read_text(path, shown, YAML_SUFFIXES, "priors YAML file")
+    except InputFileError as e:
+        raise ObservationError(e.problem) from None
+    root, probs = parse_yaml(text, shown, "a priors file (models: ...)")
+    if probs:
+        raise ObservationError(probs)
+    if not isinstance(root, LDict):
+        raise ObservationError(Problem("the top level must be a mapping with a 'models:' key; "
+                                       "see assumptions/observations/priors.yaml", shown, 1))
+    for k in root:
+        if k != "models":
+            bad(f"unknown top-level key {k!r}; only 'models' is allowed (comments start "
+                "with #)", root.lines.get(k))
+    models = root.get("models")
+    if not isinstance(models, LDict):
+        bad("missing 'models:' mapping (model name -> reference_date and priors); add it",
+            root.lines.get("models", 1))
+        raise ObservationError(problems)
+
+    out: dict[str, ModelPriors] = {}
+    for model, mnode in models.items():
+        mline = models.lines.get(model)
+        model = str(model)
+        if not isinstance(mnode, LDict):
+            bad("a model block must be a mapping of reference_date and parameter priors; "
+                "indent them under the model's name", mline, model)
+            continue
+        ref = None
+        params: dict[str, Prior] = {}
+        for key, pnode in mnode.items():
+            pline = mnode.lines.get(key)
+            key = str(key)
+            who = f"{model}.{key}"
+            if key == "reference_date":
+                ref = _reference_date(pnode, pline, who, bad)
+                continue
+            if not isinstance(pnode, LDict):
+                bad("a prior must be a mapping (distribution, its parameters, unit, and source "
+                    "or hypothetical); write it as an indented block", pline, who)
+                continue
+            prior = _parse_prior(key, pnode, pline, who, bad)
+            if prior is not None:
+                params[key] = prior
+        if ref is None and not any(p.parameter == f"{model}.reference_date" for p in problems):
+            bad("missing reference_date (the date at which level and growth are defined); add "
+                "e.g. 'reference_date: 2026-01-01'", mline, model)
+        out[model] = ModelPriors(model, ref if ref is not None else math.nan, params, mline,
+                                 shown)
+    if problems:
+        raise ObservationError(problems)
+    return out
+
+
+def _reference_date(value, line, who, bad) -> float | None:
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) \
+        else None
+    if text is None or not _DATE.match(text):
+        bad(f"reference_date {value!r} must be a date written YYYY-MM-DD, e.g. 2026-01-01; "
+            "correct it", line, who)
+        return None
+    try:
+        d = _dt.date.fromisoformat(text)
+    except ValueError:
+        bad(f"reference_date {text} is not a calendar date (no such day); correct it", line,
+            who)
+        return None
+    if not DATE_RANGE[0] <= d.year <= DATE_RANGE[1]:
+        bad(f"reference_date {text} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct the "
+            "year", line, who)
+        return None
+    return _start_of_day(d)
+
+
+def _scalar_text(value) -> str | None:
+    """A YAML scalar as stripped text (None for mappings and lists)."""
+    if isinstance(value, (dict, list)) or value is None:
+        return None
+    return str(value).strip()
+
+
+def _parse_prior(name: str, node, line: int, who: str, bad) -> Prior | None:
+    lines = node.lines
+    ok = True
+
+    def fail(msg: str, key: str | None = None) -> None:
+        nonlocal ok
+        ok = False
+        bad(msg, lines.get(key, line) if key else line, who)
+
+    dist = node.get("distribution")
+    if isinstance(dist, (dict, list)) or dist not in PRIOR_FAMILIES:
+        shown_dist = dist if not isinstance(dist, (dict, list)) else type(dist).__name__
+        hint = _close(dist, PRIOR_FAMILIES) if isinstance(dist, str) else \
+            f"use one of {', '.join(PRIOR_FAMILIES)}"
+        fail(f"distribution {shown_dist!r} is not a prior family; {hint} (write e.g. "
+             "'distribution: lognormal' with median and sigma)", "distribution")
+        return None
+    needed = PRIOR_FAMILIES[dist]
+    allowed = tuple(needed) + ("distribution", "unit", "source", "hypothetical")
+    for k in node:
+        if k not in allowed:
+            fail(f"unknown key {k!r} for a {dist} prior; {_close(k, allowed)}", k)
+    unit = _scalar_text(node.get("unit"))
+    if not unit:
+        fail("unit is missing; give the parameter's unit (e.g. USD/year, 1/year, log)",
+             "unit" if "unit" in node else None)
+        unit = ""
+    factor = 1.0
+    if unit and unit.startswith("USD"):
+        try:
+            _, factor = parse_unit(unit)
+        except UnknownUnit as exc:
+            fail(str(exc), "unit")
+    args = {}
+    for k in needed:
+        if k not in node:
+            fail(f"{dist} needs {', '.join(needed)}; add {k}")
+            continue
+        raw = node[k]
+        if isinstance(raw, (dict, list)):
+            fail(f"{k} must be a number, not a {'mapping' if isinstance(raw, dict) else 'list'};"
+                 f" write e.g. {k}: 0.5", k)
+            continue
+        try:
+            x = parse_amount(raw)
+        except ValueError as exc:
+            fail(f"{k}: {exc}", k)
+            continue
+        if k == "median":
+            x *= factor
+        if k in ("sigma", "median") and not x > 0:
+            fail(f"{k} must be positive (got {x:g}); give a value above 0", k)
+            continue
+        args[k] = x
+
+    has_src = "source" in node
+    has_hyp = "hypothetical" in node
+    source = None
+    hypo = None
+    if has_src and has_hyp:
+        fail("give exactly one of source and hypothetical, not both; keep the source if the "
+             "numbers come from it")
+    elif not has_src and not has_hyp:
+        fail("no provenance; add source: {title, publisher, published, url} or "
+             "hypothetical: <why these numbers>")
+    elif has_hyp:
+        hypo = _scalar_text(node["hypothetical"])
+        if not hypo:
+            fail("hypothetical is empty; write the rationale for the numbers", "hypothetical")
+    else:
+        snode = node["source"]
+        sline = lines.get("source", line)
+        if not isinstance(snode, dict):
+            fail("source must be a mapping {title, publisher, published, url}; write it as an "
+                 "indented block", "source")
+        else:
+            source = {}
+            keys = _SOURCE_KEYS + _SOURCE_OPTIONAL
+            for k, val in snode.items():
+                kline = getattr(snode, "lines", {}).get(k, sline)
+                if k not in keys:
+                    ok = False
+                    bad(f"unknown source key {k!r}; {_close(k, keys)}", kline, who)
+                    continue
+                text = _scalar_text(val)
+                if text is None and val is not None:
+                    ok = False
+                    bad(f"source.{k} must be text, not a list or mapping; write it on one line",
+                        kline, who)
+                    continue
+                source[k] = text or ""
+            for k in _SOURCE_KEYS:
+                if not source.get(k):
+                    ok = False
+                    bad(f"source.{k} is missing or empty; a source needs "
+                        f"{', '.join(_SOURCE_KEYS)}", sline, who)
+            if source.get("url") and not _URL.match(source["url"]):
+                ok = False
+                bad(f"source.url {source['url']!r} is not a web address; give the http(s) URL",
+                    sline, who)
+            if source.get("published") and not _published_ok(source["published"]):
+                ok = False
+                bad(f"source.published {source['published']!r} is not a real date written "
+                    "YYYY, YYYY-MM, YYYY-MM-DD or n.d.; correct it", sline, who)
+    if not ok:
+        return None
+    return Prior(name, dist, args, unit.strip(), source, hypo, line)
+
+

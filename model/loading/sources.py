@@ -1,0 +1,63 @@
+"""Bibliography entries of an assumption file, validated into :class:`~model.core.provenance.Source`."""
+
+from __future__ import annotations
+
+from ..core.errors import Problem, did_you_mean
+from ..core.provenance import CONFIDENCE, DOI_PATTERN, URL_PATTERN, SOURCE_KEYS, Source, normalise_date
+
+
+def parse_source(key: str, raw, file: str, line: int | None, lines: dict,
+                 parameter: str | None = None) -> tuple[Source | None, list[Problem]]:
+    """Validate one source mapping; return the :class:`Source` (or None) and the problems."""
+    where = parameter or f"sources.{key}"
+    problems: list[Problem] = []
+
+    def bad(msg, k=None):
+        problems.append(Problem(msg, file, lines.get(k, line) if k else line, where))
+
+    if not isinstance(raw, dict):
+        bad("a source must be a mapping with title, publisher, published and url (or doi); "
+            "write it as an indented block")
+        return None, problems
+    unknown = [k for k in raw if k not in SOURCE_KEYS]
+    for k in unknown:
+        close = did_you_mean(str(k), SOURCE_KEYS)
+        hint = f"did you mean {close!r}?" if close else f"allowed: {', '.join(SOURCE_KEYS)}"
+        bad(f"unknown source field {k!r}; {hint}", k)
+    for req in ("title", "publisher"):
+        v = raw.get(req)
+        if not isinstance(v, str) or not v.strip():
+            bad(f"source has no {req}; add '{req}:' (as printed on the page)", req if req in raw
+                else None)
+    published = None
+    if "published" not in raw:
+        bad("source has no 'published' date; add 'published: YYYY-MM-DD' (or YYYY-MM, YYYY)")
+    else:
+        published = normalise_date(raw["published"])
+        if published is None:
+            bad(f"malformed date {raw['published']!r}; write YYYY-MM-DD, YYYY-MM or YYYY",
+                "published")
+    url, doi = raw.get("url"), raw.get("doi")
+    if url is None and doi is None:
+        bad("source has neither url nor doi; add the address you read it at ('url: https://...')")
+    if url is not None and (not isinstance(url, str) or not URL_PATTERN.match(url.strip())):
+        bad(f"url {url!r} is not an http(s) address; give the full address", "url")
+    if doi is not None and (not isinstance(doi, str) or not DOI_PATTERN.match(doi.strip())):
+        bad(f"doi {doi!r} is not a DOI; write it like 10.1000/xyz", "doi")
+    conf = raw.get("confidence")
+    if conf is not None and conf not in CONFIDENCE:
+        bad(f"confidence {conf!r} unknown; use one of {', '.join(CONFIDENCE)}", "confidence")
+    if problems:
+        return None, problems
+    return Source(
+        key=key,
+        title=raw["title"].strip(),
+        publisher=raw["publisher"].strip(),
+        published=published,
+        url=url.strip() if isinstance(url, str) else None,
+        doi=doi.strip() if isinstance(doi, str) else None,
+        confidence=conf,
+        note=str(raw["note"]).strip() if raw.get("note") is not None else None,
+        file=file,
+        line=line,
+    ), []

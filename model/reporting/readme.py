@@ -1,0 +1,124 @@
+"""Regenerate the results table and the example output of ``README.md`` from the shipped
+assumption files.
+
+``python -m model.reporting.readme`` runs every runnable file in ``assumptions/`` (same seed and
+draws for all: common random numbers) and rewrites the blocks between ``<!-- results:start -->``
+and ``<!-- results:end -->`` and between ``<!-- example:start -->`` and ``<!-- example:end -->``;
+``--check`` only reports whether they are current (exit 1 when they drifted). Nothing in those
+blocks is typed by hand; every number goes through :mod:`model.core.formatting`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..core.fileio import atomic_write
+from ..core.formatting import format_quantile, format_value, probability_text
+from ..core.vocabulary import OUTPUTS
+from ..engine.simulate import simulate
+from ..loading.scenario import load_scenario
+from .markdown import md_escape
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+EXAMPLE_START, EXAMPLE_END = "<!-- example:start -->", "<!-- example:end -->"
+DEFAULT = "anthropic_fluidstack.yaml"
+
+
+def median_payback(res) -> str:
+    """Median of payback over every draw, a draw that never pays back counting as beyond the
+    horizon (the metric's never text where the median falls there)."""
+    pb = res.metric("payback_years")
+    med = float(np.median(np.where(np.isfinite(pb), pb, np.inf)))
+    value = med if np.isfinite(med) else None
+    return format_quantile(value, "years", OUTPUTS["payback_years"].never, res.scenario.end)
+
+
+def results_row(path: Path, res) -> dict:
+    sc = res.scenario
+    c = sc.provenance_counts()
+    row = {"file": path.name, "title": sc.title,
+           "hypothetical": f"{c['hypothetical']}/{c['parameters']}"}
+    if sc.model == "programme":
+        cap = sc.parameters["capex_total"].dist
+        p = res.probability("npv_positive")
+        row.update(headline=f"{format_value(cap.mean(), 'USD')} capex, {sc.start}-{sc.end}",
+                   probability=f"{OUTPUTS['npv_positive'].text(sc.end)} = "
+                               f"{probability_text(p, res.draws)}",
+                   median=f"NPV {format_value(res.metric_summary('npv')['p50'], 'USD')}",
+                   payback=median_payback(res))
+    else:
+        p = res.probability("gap_closed_by_end")
+        gap = res.metric_summary("revenue_gap_final")["p50"]
+        row.update(headline=f"revenue gap, {sc.start}-{sc.end}",
+                   probability=f"{OUTPUTS['gap_closed_by_end'].text(sc.end)} = "
+                               f"{probability_text(p, res.draws)}",
+                   median=f"{sc.end} gap {format_value(gap, 'USD/year')}", payback="n/a")
+    return row
+
+
+def results_rows(folder: Path, draws: int, seed: int) -> list[dict]:
+    rows = []
+    for path in sorted(folder.glob("*.yaml")):
+        sc = load_scenario(path, allow_partial=True)
+        if not sc.partial:
+            rows.append(results_row(path, simulate(sc, draws=draws, seed=seed)))
+    return rows
+
+
+def render_table(rows: list[dict], draws: int, seed: int) -> str:
+    lines = ["| system | headline | answer | median | median payback | hypothetical inputs |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| [{md_escape(r['title'])}](assumptions/{r['file']}) | {r['headline']} | "
+                     f"{r['probability']} | {r['median']} | {r['payback']} | "
+                     f"{r['hypothetical']} |")
+    lines.append("")
+    lines.append(f"*{draws:,} draws per file, seed {seed}; regenerate with "
+                 "`python -m model.reporting.readme`.*")
+    return "\n".join(lines)
+
+
+def regenerate(text: str, assumptions: Path, draws: int, seed: int) -> str:
+    """README text with its generated blocks rewritten."""
+    from .text import summary_table
+
+    table = render_table(results_rows(assumptions, draws, seed), draws, seed)
+    new = re.sub(re.escape(START) + r".*?" + re.escape(END),
+                 lambda m: f"{START}\n{table}\n{END}", text, flags=re.S)
+    if EXAMPLE_START in new:
+        res = simulate(load_scenario(assumptions / DEFAULT), draws=draws, seed=seed)
+        block = f"{EXAMPLE_START}\n```\n{summary_table(res)}\n```\n{EXAMPLE_END}"
+        new = re.sub(re.escape(EXAMPLE_START) + r".*?" + re.escape(EXAMPLE_END),
+                     lambda m: block, new, flags=re.S)
+    return new
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m model.reporting.readme", description=__doc__)
+    ap.add_argument("--readme", default="README.md", help="the file to rewrite")
+    ap.add_argument("--assumptions", default="assumptions", help="the shipped assumption files")
+    ap.add_argument("--draws", type=int, default=10_000, help="draws per file")
+    ap.add_argument("--seed", type=int, default=0, help="seed of every run")
+    ap.add_argument("--check", action="store_true", help="only check; exit 1 on drift")
+    args = ap.parse_args(argv)
+    readme = Path(args.readme)
+    text = readme.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        print(f"{readme}: no {START} ... {END} markers", file=sys.stderr)
+        return 2
+    new = regenerate(text, Path(args.assumptions), args.draws, args.seed)
+    if args.check:
+        print(f"{readme}: " + ("current" if new == text else "generated blocks drifted"))
+        return 0 if new == text else 1
+    atomic_write(readme, new)
+    print(f"wrote the generated blocks of {readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
