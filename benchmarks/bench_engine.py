@@ -26,8 +26,8 @@ from pathlib import Path
 
 from model import load_scenario
 from model.allocator import keep_freed_memory
-from model.sampling import Design, sample_inputs
 from model.parallel import fork_available
+from model.sampling import Design, sample_inputs
 from model.simulation import default_workers, run_model, simulate
 
 HERE = Path(__file__).parent
@@ -39,8 +39,10 @@ def per_draw_loop(scenario, draws: int, seed: int) -> float:
     inputs = sample_inputs(scenario, design, 0, draws)
     t0 = time.perf_counter()
     for i in range(draws):
-        one = {k: (v[i:i + 1] if hasattr(v, "ndim") and v.ndim >= 1 and v.shape[0] == draws
-                   else v) for k, v in inputs.items()}
+        one = {
+            k: (v[i : i + 1] if hasattr(v, "ndim") and v.ndim >= 1 and v.shape[0] == draws else v)
+            for k, v in inputs.items()
+        }
         run_model(scenario, one, 1)
     return draws * scenario.n_years / (time.perf_counter() - t0)
 
@@ -108,31 +110,41 @@ def main() -> None:
     for _ in range(args.repeat):
         res = None  # free the previous results first
         t0 = time.perf_counter()
-        res = simulate(sc, draws=args.draws, seed=args.seed, workers=workers,
-                       series_draws=args.series_draws)
+        res = simulate(
+            sc, draws=args.draws, seed=args.seed, workers=workers, series_draws=args.series_draws
+        )
         rates.append(args.draws * sc.n_years / (time.perf_counter() - t0))
     # memory in a run of its own: reading /proc while timing would slow the run down
     res = None
     with PeakMemory() as memory:
-        res = simulate(sc, draws=args.draws, seed=args.seed, workers=workers,
-                       series_draws=args.series_draws)
+        res = simulate(
+            sc, draws=args.draws, seed=args.seed, workers=workers, series_draws=args.series_draws
+        )
     peaks = [memory.peak_kib / 1024**2]
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     child_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
     loops = [per_draw_loop(sc, args.loop_draws, args.seed) for _ in range(3)]
     loop = statistics.median(loops)
     vec = statistics.median(rates)
-    print(f"scenario: {sc.name}, {sc.n_years} years, {len(sc.uncertain())} uncertain inputs; "
-          f"{workers} worker(s) ({'processes' if workers > 1 and fork_available() else 'in process'}"
-          f"); allocator tuned: {tuned}")
-    print(f"vectorized: {args.draws:,} draws, {args.repeat} runs: "
-          + ", ".join(f"{r:,.0f}" for r in rates)
-          + f" draw-years/s; median {vec:,.0f} (target >= 5,000,000)")
-    print(f"peak memory (PSS of the process and its workers, sampled): "
-          f"{max(peaks):.2f} GB (target <= 1 GB); peak RSS of the process {rss_gb:.2f} GB, "
-          f"of the largest worker {child_gb:.2f} GB")
-    print(f"per-draw Python loop: {', '.join(f'{x:,.0f}' for x in loops)} draw-years/s on "
-          f"{args.loop_draws:,} draws; median {loop:,.0f}")
+    print(
+        f"scenario: {sc.name}, {sc.n_years} years, {len(sc.uncertain())} uncertain inputs; "
+        f"{workers} worker(s) ({'processes' if workers > 1 and fork_available() else 'in process'}"
+        f"); allocator tuned: {tuned}"
+    )
+    print(
+        f"vectorized: {args.draws:,} draws, {args.repeat} runs: "
+        + ", ".join(f"{r:,.0f}" for r in rates)
+        + f" draw-years/s; median {vec:,.0f} (target >= 5,000,000)"
+    )
+    print(
+        f"peak memory (PSS of the process and its workers, sampled): "
+        f"{max(peaks):.2f} GB (target <= 1 GB); peak RSS of the process {rss_gb:.2f} GB, "
+        f"of the largest worker {child_gb:.2f} GB"
+    )
+    print(
+        f"per-draw Python loop: {', '.join(f'{x:,.0f}' for x in loops)} draw-years/s on "
+        f"{args.loop_draws:,} draws; median {loop:,.0f}"
+    )
     print(f"speed-up: {vec / loop:,.0f}x (medians; target >= 200x)")
     print(f"mean NPV: {res.metric('npv').mean() / 1e9:.2f} $B (sanity)")
 

@@ -34,8 +34,9 @@ from model.sensitivity import sensitivity  # noqa: E402
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("path", nargs="?", default=str(ROOT / "assumptions" /
-                                                    "anthropic_fluidstack.yaml"))
+    ap.add_argument(
+        "path", nargs="?", default=str(ROOT / "assumptions" / "anthropic_fluidstack.yaml")
+    )
     ap.add_argument("--n", type=int, default=4096, help="Saltelli base samples N")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--all", action="store_true", help="also time every method at once")
@@ -44,9 +45,11 @@ def main(argv=None) -> int:
 
     sc = load_scenario(args.path)
     k = len(input_variables(sc))
-    print(f"scenario {sc.label}: {k} uncertain inputs, {len(sc.correlations)} correlations; "
-          f"python {platform.python_version()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"scenario {sc.label}: {k} uncertain inputs, {len(sc.correlations)} correlations; "
+        f"python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     times = []
     res = None
     for _ in range(args.repeat):
@@ -54,12 +57,16 @@ def main(argv=None) -> int:
         res = sensitivity(sc, methods="sobol", sobol_n=args.n, seed=0)
         times.append(time.perf_counter() - t0)
     best = min(times)
-    print(f"sobol, N = {args.n}: {res.sobol_rows:,} model evaluations ({res.sobol_method}); "
-          f"best {best:.1f} s, runs " + ", ".join(f"{t:.1f}" for t in times) + " s; "
-          f"{1e6 * best / res.sobol_rows:.0f} us per evaluation")
+    print(
+        f"sobol, N = {args.n}: {res.sobol_rows:,} model evaluations ({res.sobol_method}); "
+        f"best {best:.1f} s, runs " + ", ".join(f"{t:.1f}" for t in times) + " s; "
+        f"{1e6 * best / res.sobol_rows:.0f} us per evaluation"
+    )
     h = res.hypothetical_share
-    print(f"hypothetical share of the NPV variance: {100 * h['s1']:.1f} % "
-          f"[{100 * h['s1_low']:.1f}, {100 * h['s1_high']:.1f}]")
+    print(
+        f"hypothetical share of the NPV variance: {100 * h['s1']:.1f} % "
+        f"[{100 * h['s1_low']:.1f}, {100 * h['s1_high']:.1f}]"
+    )
     if args.all:
         t0 = time.perf_counter()
         r_all = sensitivity(sc, methods="all", sobol_n=args.n, seed=0)

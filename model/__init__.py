@@ -15,13 +15,15 @@ analyses and the reports load on first use.
 
 from __future__ import annotations
 
+import importlib
+
 from ._version import __version__
 from .core.errors import AssumptionError
-from .core.scenario import Scenario
-from .loading.scenario import load_scenario
 
 #: name -> (module, attribute) of the entry points that load on first use
 _LAZY = {
+    "load_scenario": ("model.loading.scenario", "load_scenario"),
+    "Scenario": ("model.core.scenario", "Scenario"),
     "simulate": ("model.engine.simulate", "simulate"),
     "Results": ("model.engine.results", "Results"),
     "sensitivity": ("model.analysis.sensitivity", "sensitivity"),
@@ -35,8 +37,6 @@ _LAZY = {
 def __getattr__(name):
     """The heavier entry points load on first use (``import model`` stays fast)."""
     if name in _LAZY:
-        import importlib
-
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module), attr)
         globals()[name] = value
@@ -48,5 +48,16 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = ["AssumptionError", "Scenario", "load_scenario", "simulate", "Results", "sensitivity",
-           "SensitivityResult", "calibrate", "Calibration", "build_report", "__version__"]
+__all__ = [
+    "AssumptionError",
+    "Scenario",
+    "load_scenario",
+    "simulate",
+    "Results",
+    "sensitivity",
+    "SensitivityResult",
+    "calibrate",
+    "Calibration",
+    "build_report",
+    "__version__",
+]

@@ -24,7 +24,6 @@ import math
 
 import numpy as np
 
-
 # the small helpers are shared (validated by the hand calculations of test_programme.py); what
 # is independent here is the per-cohort, per-generation computation below
 from model.engine.models.programme import (  # noqa: E402
@@ -42,8 +41,9 @@ def _col(x, n: int) -> np.ndarray:
     return _draws(x, n).reshape(-1, 1)
 
 
-def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
-                         with_irr: bool = True) -> dict:
+def programme_cash_flows(
+    inputs: dict, n: int, t: int, timing: str = "end", with_irr: bool = True
+) -> dict:
     """Run the programme model for ``n`` draws over ``t`` years.
 
     Parameters
@@ -167,15 +167,30 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
     facility_cost = (1.0 - compute_share) * spend_c
     fac_active = overlap(online, facility_life * np.ones_like(online), t)
     depreciation += (facility_cost[..., None] * fac_active / facility_life[..., None]).sum(axis=1)
-    book_value += (facility_cost * np.clip((online + facility_life - t) / facility_life, 0.0,
-                                           1.0)).sum(axis=1)
+    book_value += (
+        facility_cost * np.clip((online + facility_life - t) / facility_life, 0.0, 1.0)
+    ).sum(axis=1)
 
     if not capacity_model:
         revenue = np.broadcast_to(_row(g("revenue_path"), n, t), (n, t)) * _row(
-            g("attributable_share"), n, t)
+            g("attributable_share"), n, t
+        )
     # costs, tax, cash flow and metrics: the engine's own (shared) statement
-    return cash_flow_statement(inputs, n, t, timing, with_irr, {
-        "spend": spend, "refresh_spend": refresh_spend, "capacity_mw": it_active_mw,
-        "in_service_capex": in_service_capex, "depreciation": depreciation,
-        "gpu_hours": gpu_hours, "priced_hours": priced_hours if has_hours else None,
-        "revenue": revenue, "book_value": book_value})
+    return cash_flow_statement(
+        inputs,
+        n,
+        t,
+        timing,
+        with_irr,
+        {
+            "spend": spend,
+            "refresh_spend": refresh_spend,
+            "capacity_mw": it_active_mw,
+            "in_service_capex": in_service_capex,
+            "depreciation": depreciation,
+            "gpu_hours": gpu_hours,
+            "priced_hours": priced_hours if has_hours else None,
+            "revenue": revenue,
+            "book_value": book_value,
+        },
+    )

@@ -20,17 +20,19 @@ from scipy.integrate import quad
 from model.calibration import curves
 from model.calibration import fitting as C
 from model.calibration.posterior import CalibrationWarning
-from model.reporting import calibration_section
 from model.core.errors import AssumptionError, CalibrationError, ObservationError
 from model.loading.observations import COLUMNS, decimal_year, load_observations
 from model.loading.priors import load_priors
+from model.reporting import calibration_section
 
 ROOT = Path(__file__).resolve().parent.parent
 OBS_DIR = ROOT / "assumptions" / "observations"
 SHIPPED = ["anthropic_revenue.csv", "openai_revenue.csv", "h100_rental_price.csv"]
 HEADER = ",".join(COLUMNS) + ",note"
-SRC = ("Simulated series,capex tests,2026-01-01,https://example.org/simulated,"
-       "simulated from known parameters,derived,,")
+SRC = (
+    "Simulated series,capex tests,2026-01-01,https://example.org/simulated,"
+    "simulated from known parameters,derived,,"
+)
 
 
 def _row(date, value, unit="USD/year", measure="run_rate", kind="observation"):
@@ -92,10 +94,13 @@ def test_shipped_priors_cover_every_model_with_provenance():
 
 
 def test_row_without_source_is_an_error_with_its_line(tmp_path):
-    f = _write(tmp_path / "s.csv", [
-        _row("2024-12-31", "1B"),
-        "2025-12-31,2B,USD/year,run_rate,observation,,,,,,secondary,,",
-    ])
+    f = _write(
+        tmp_path / "s.csv",
+        [
+            _row("2024-12-31", "1B"),
+            "2025-12-31,2B,USD/year,run_rate,observation,,,,,,secondary,,",
+        ],
+    )
     with pytest.raises(ObservationError) as ei:
         load_observations(f)
     lines = {p.line for p in ei.value.problems}
@@ -105,14 +110,17 @@ def test_row_without_source_is_an_error_with_its_line(tmp_path):
 
 
 def test_all_problems_reported_at_once(tmp_path):
-    f = _write(tmp_path / "s.csv", [
-        _row("2024-13-40", "1B"),
-        _row("2025-06-30", "-2B"),
-        _row("2025-06-30", "2B", unit="GW"),
-        _row("2025-06-30", "2B", measure="annual"),
-        _row("25-06-30", "2B", kind="forecast"),
-        _row("2025-06-30", "2", unit="USD/GPU-hour"),
-    ])
+    f = _write(
+        tmp_path / "s.csv",
+        [
+            _row("2024-13-40", "1B"),
+            _row("2025-06-30", "-2B"),
+            _row("2025-06-30", "2B", unit="GW"),
+            _row("2025-06-30", "2B", measure="annual"),
+            _row("25-06-30", "2B", kind="forecast"),
+            _row("2025-06-30", "2", unit="USD/GPU-hour"),
+        ],
+    )
     with pytest.raises(ObservationError) as ei:
         load_observations(f)
     by_line = {}
@@ -126,12 +134,15 @@ def test_all_problems_reported_at_once(tmp_path):
 
 
 def test_calendar_year_rows_give_the_year_and_units_convert(tmp_path):
-    f = _write(tmp_path / "s.csv", [
-        _row("2024-12-31", "1.5", unit="USD bn/year"),
-        _row("2025", "4.7B", measure="calendar_year", kind="projection"),
-        "# a comment line",
-        _row("2025-12-31", "9.5e9"),
-    ])
+    f = _write(
+        tmp_path / "s.csv",
+        [
+            _row("2024-12-31", "1.5", unit="USD bn/year"),
+            _row("2025", "4.7B", measure="calendar_year", kind="projection"),
+            "# a comment line",
+            _row("2025-12-31", "9.5e9"),
+        ],
+    )
     df = load_observations(f)
     assert list(df["value"]) == [1.5e9, 4.7e9, 9.5e9]
     assert list(df["line"]) == [2, 3, 5]
@@ -147,9 +158,10 @@ def test_missing_columns_and_mixed_units(tmp_path):
     f.write_text("date,value,unit\n2024-12-31,1B,USD/year\n")
     with pytest.raises(ObservationError, match="missing column"):
         load_observations(f)
-    g = _write(tmp_path / "g.csv", [_row("2024-12-31", "1B"),
-                                    _row("2024-12-31", "2", unit="USD/GPU-hour",
-                                         measure="price")])
+    g = _write(
+        tmp_path / "g.csv",
+        [_row("2024-12-31", "1B"), _row("2024-12-31", "2", unit="USD/GPU-hour", measure="price")],
+    )
     with pytest.raises(ObservationError, match="units mix"):
         load_observations(g)
 
@@ -181,8 +193,12 @@ def test_priors_need_exactly_one_provenance(tmp_path):
     neither = PRIOR_OK.replace(", hypothetical: spread}", "}")
     empty = PRIOR_OK.replace("hypothetical: weak", "hypothetical: ''")
     nourl = PRIOR_OK.replace(', url: "https://example.org/x"', "")
-    for text, line, words in [(both, 6, "exactly one"), (neither, 12, "no provenance"),
-                              (empty, 5, "empty"), (nourl, 11, "source.url")]:
+    for text, line, words in [
+        (both, 6, "exactly one"),
+        (neither, 12, "no provenance"),
+        (empty, 5, "empty"),
+        (nourl, 11, "source.url"),
+    ]:
         f = tmp_path / "p.yaml"
         f.write_text(text)
         with pytest.raises(ObservationError) as ei:
@@ -226,9 +242,13 @@ def test_calendar_year_is_the_integral_of_the_run_rate():
 
 @pytest.mark.parametrize("name", ["logistic", "gompertz", "decaying_growth"])
 def test_curves_have_level_and_growth_at_the_reference_date(name):
-    p = {"log_level": np.array(math.log(5e9)), "growth": np.array(0.9),
-         "headroom": np.array(1.7), "growth_decay": np.array(0.6),
-         "long_run_growth": np.array(0.1)}
+    p = {
+        "log_level": np.array(math.log(5e9)),
+        "growth": np.array(0.9),
+        "headroom": np.array(1.7),
+        "growth_decay": np.array(0.6),
+        "long_run_growth": np.array(0.1),
+    }
     f = curves.MODELS[name].log_curve
     h = 1e-6
     assert f(np, p, np.array(0.0)) == pytest.approx(math.log(5e9))
@@ -244,8 +264,13 @@ TRUTH = {
     "exponential": {"log_level": math.log(10e9), "growth": 0.8, "noise": 0.05},
     "logistic": {"log_level": math.log(10e9), "growth": 0.8, "headroom": 1.5, "noise": 0.05},
     "gompertz": {"log_level": math.log(10e9), "growth": 0.8, "headroom": 2.0, "noise": 0.05},
-    "decaying_growth": {"log_level": math.log(10e9), "growth": 1.0, "growth_decay": 0.5,
-                        "long_run_growth": 0.15, "noise": 0.05},
+    "decaying_growth": {
+        "log_level": math.log(10e9),
+        "growth": 1.0,
+        "growth_decay": 0.5,
+        "long_run_growth": 0.15,
+        "noise": 0.05,
+    },
     "exp_decline": {"log_level": math.log(2.5), "decline": 0.3, "noise": 0.1},
 }
 
@@ -331,11 +356,17 @@ def sim_dir(tmp_path_factory):
             date = f"{int(t)}-{1 + int(round((t % 1) * 12)):02d}-01"
             tt = decimal_year(dt.date.fromisoformat(date))
             v = _true_curve(name, tt) * math.exp(noise * rng.standard_normal())
-            lines.append(_row(date, f"{v:.6g}", unit="USD/GPU-hour" if price else "USD/year",
-                              measure="price" if price else "run_rate"))
+            lines.append(
+                _row(
+                    date,
+                    f"{v:.6g}",
+                    unit="USD/GPU-hour" if price else "USD/year",
+                    measure="price" if price else "run_rate",
+                )
+            )
         if not price:  # calendar-year revenue: integral of the run-rate over the year
             for y in (2021, 2024, 2027):
-                v = quad(lambda s: _true_curve(name, s), y, y + 1)[0]
+                v = quad(lambda s, name=name: _true_curve(name, s), y, y + 1)[0]
                 v *= math.exp(noise * rng.standard_normal())
                 lines.append(_row(str(y), f"{v:.6g}", measure="calendar_year"))
             lines.append(_row("2030", "1T", measure="calendar_year", kind="projection"))
@@ -344,7 +375,7 @@ def sim_dir(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::model.calibration.CalibrationWarning")
+@pytest.mark.filterwarnings("ignore::model.calibration.posterior.CalibrationWarning")
 @pytest.mark.parametrize("name", list(TRUTH))
 def test_recovery_truth_inside_94_hdi(name, sim_dir):
     cal = C.fit(sim_dir / f"{name}.csv", name, cache_dir=sim_dir / "cache", **FAST)
@@ -360,11 +391,13 @@ def test_recovery_truth_inside_94_hdi(name, sim_dir):
 def test_nonidentified_model_is_flagged(sim_dir, monkeypatch):
     # growth enters squared: +g and -g fit equally well; chains started on either side stay
     spec = curves.ModelSpec(
-        "_mirror", "USD/year", (curves._level("USD/year"), curves._GROWTH, curves._NOISE),
+        "_mirror",
+        "USD/year",
+        (curves._level("USD/year"), curves._GROWTH, curves._NOISE),
         lambda xp, p, dt: p["log_level"] + p["growth"] ** 2 * dt,
         "deliberately non-identified (sign of growth)",
-        initvals=lambda chains: [{"growth": (1.0 if i % 2 == 0 else -1.0)}
-                                 for i in range(chains)])
+        initvals=lambda chains: [{"growth": (1.0 if i % 2 == 0 else -1.0)} for i in range(chains)],
+    )
     monkeypatch.setitem(curves.MODELS, "_mirror", spec)
     kw = dict(draws=150, tune=150, chains=2, cores=1, seed=1, cache_dir=sim_dir / "cache")
     with pytest.warns(CalibrationWarning, match="R-hat"):
@@ -379,7 +412,7 @@ def test_nonidentified_model_is_flagged(sim_dir, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::model.calibration.CalibrationWarning")
+@pytest.mark.filterwarnings("ignore::model.calibration.posterior.CalibrationWarning")
 def test_cache_predictions_and_export(sim_dir, tmp_path):
     path = sim_dir / "exp_decline.csv"
     first = C.fit(path, "exp_decline", cache_dir=sim_dir / "cache", **FAST)
@@ -413,7 +446,9 @@ def test_cache_predictions_and_export(sim_dir, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    figs = again.save_figures(tmp_path / "figures", years=[2026, 2027, 2028])
+    from model.reporting.calibration_figures import save_figures
+
+    figs = save_figures(again, tmp_path / "figures", years=[2026, 2027, 2028])
     assert all(Path(f).stat().st_size > 1000 for f in figs.values())
 
 
@@ -421,8 +456,12 @@ def test_cache_predictions_and_export(sim_dir, tmp_path):
 def test_compare_favours_the_decelerating_truth(sim_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CalibrationWarning)
-        df = C.compare(sim_dir / "logistic.csv", ["exponential", "logistic"],
-                       cache_dir=sim_dir / "cache", **FAST)
+        df = C.compare(
+            sim_dir / "logistic.csv",
+            ["exponential", "logistic"],
+            cache_dir=sim_dir / "cache",
+            **FAST,
+        )
     assert df.attrs["favoured"] == "logistic" and isinstance(df.attrs["reliable"], bool)
     assert {"elpd", "p", "elpd_diff", "weight", "se", "dse", "max_pareto_k"} <= set(df.columns)
     assert df.loc["logistic", "favoured"]
@@ -441,12 +480,21 @@ def test_report_section_hook(sim_dir, monkeypatch, tmp_path):
     from model.reporting.figures import Figure
 
     monkeypatch.setenv("CAPEX_CACHE_DIR", str(tmp_path))
-    param = SimpleNamespace(name="revenue_path", calibrated={
-        "observations": sim_dir / "logistic.csv", "model": "logistic",
-        "priors": sim_dir / "priors.yaml", "draws": FAST["draws"], "tune": FAST["tune"],
-        "chains": FAST["chains"]})
+    param = SimpleNamespace(
+        name="revenue_path",
+        calibrated={
+            "observations": sim_dir / "logistic.csv",
+            "model": "logistic",
+            "priors": sim_dir / "priors.yaml",
+            "draws": FAST["draws"],
+            "tune": FAST["tune"],
+            "chains": FAST["chains"],
+        },
+    )
     scenario = SimpleNamespace(years=np.arange(2026, 2031))
-    sec = calibration_section.report_section(param, scenario, seed=FAST["seed"])  # re-uses the fit in memory
+    sec = calibration_section.report_section(
+        param, scenario, seed=FAST["seed"]
+    )  # re-uses the fit in memory
     assert sec["title"] == "Calibration of revenue_path"
     assert any("P(at least this)" in p for p in sec["paragraphs"])
     assert len(sec["figures"]) == 2 and all(isinstance(f, Figure) for f in sec["figures"])

@@ -23,8 +23,9 @@ def _cache(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_calibrate_csv_json_reports_targets_and_diagnostics(capsys):
-    code = main(["calibrate", str(OBS), "--model", "logistic", "--target", "2028:70B", "--json",
-                 *SMALL])
+    code = main(
+        ["calibrate", str(OBS), "--model", "logistic", "--target", "2028:70B", "--json", *SMALL]
+    )
     assert code == 0
     d = json.loads(capsys.readouterr().out)
     fit = d["fits"][0]

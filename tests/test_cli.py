@@ -21,8 +21,12 @@ def test_validate_without_path_checks_assumptions(monkeypatch, capsys):
 
 
 def test_python_dash_m_model_is_the_cli():
-    out = subprocess.run([sys.executable, "-m", "model", "validate", str(VALID)],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "model", "validate", str(VALID)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     assert "ok  " in out.stdout
 
@@ -30,12 +34,31 @@ def test_python_dash_m_model_is_the_cli():
 def test_run_json_has_the_documented_shape(capsys):
     assert main(["run", str(VALID), "--draws", "300", "--seed", "3", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert {"scenario", "model", "draws", "seed", "years", "metrics", "probabilities", "series",
-            "provenance"} <= set(d)
+    assert {
+        "scenario",
+        "model",
+        "draws",
+        "seed",
+        "years",
+        "metrics",
+        "probabilities",
+        "series",
+        "provenance",
+    } <= set(d)
     assert d["draws"] == 300 and d["seed"] == 3 and d["years"][0] == 2025
     for name in ("npv", "irr", "payback_years", "peak_funding", "levelized_cost_per_gpu_hour"):
-        assert {"unit", "mean", "sd", "mcse", "p05", "p25", "p50", "p75", "p95",
-                "undefined_share"} <= set(d["metrics"][name])
+        assert {
+            "unit",
+            "mean",
+            "sd",
+            "mcse",
+            "p05",
+            "p25",
+            "p50",
+            "p75",
+            "p95",
+            "undefined_share",
+        } <= set(d["metrics"][name])
     assert set(d["probabilities"]) == {"npv_positive", "payback_within_horizon"}
     for p in d["probabilities"].values():
         assert 0 <= p["value"] <= 1 and p["mcse"] >= 0
@@ -54,8 +77,22 @@ def test_run_out_writes_results(tmp_path, capsys):
 
 
 def test_compare_json_uses_common_random_numbers(capsys):
-    assert main(["compare", str(VALID), "--scenario", "base", "--scenario", "bear",
-                 "--draws", "400", "--json"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(VALID),
+                "--scenario",
+                "base",
+                "--scenario",
+                "bear",
+                "--draws",
+                "400",
+                "--json",
+            ]
+        )
+        == 0
+    )
     d = json.loads(capsys.readouterr().out)
     assert [r["scenario"] for r in d["runs"]] == ["valid-minimal", "valid-minimal[bear]"]
     assert d["common_random_numbers"] is True
@@ -96,18 +133,23 @@ def test_assumptions_readme_is_generated_from_the_schema():
 def test_currency_year_conversion_with_an_inflation_series(tmp_path):
     # a value in 2023 money, scenario in 2025 money, inflation 4 % (2024) and 3 % (2025):
     # 10B x 1.04 x 1.03 = 10.712B
-    text = VALID.read_text().replace("years: {start: 2025, end: 2030}", (
-        "years: {start: 2025, end: 2030}\ncurrency_year: 2025\ninflation:\n"
-        "  values: {2024: 0.04, 2025: 0.03}\n  unit: 1/year\n  hypothetical: test"))
-    text = text.replace("    value: 10B\n    unit: USD\n",
-                        "    value: 10B\n    unit: USD\n    currency_year: 2023\n")
+    text = VALID.read_text().replace(
+        "years: {start: 2025, end: 2030}",
+        (
+            "years: {start: 2025, end: 2030}\ncurrency_year: 2025\ninflation:\n"
+            "  values: {2024: 0.04, 2025: 0.03}\n  unit: 1/year\n  hypothetical: test"
+        ),
+    )
+    text = text.replace(
+        "    value: 10B\n    unit: USD\n",
+        "    value: 10B\n    unit: USD\n    currency_year: 2023\n",
+    )
     path = tmp_path / "cy.yaml"
     path.write_text(text)
     from model import load_scenario
 
     sc = load_scenario(path)
-    assert sc.parameters["capex_total"].dist.mean() == pytest.approx(10e9 * 1.04 * 1.03,
-                                                                     rel=1e-12)
+    assert sc.parameters["capex_total"].dist.mean() == pytest.approx(10e9 * 1.04 * 1.03, rel=1e-12)
     # without the inflation series the conversion is refused, with a fix
     path.write_text(text.replace("inflation:", "inflation_off:"))
     assert main(["validate", str(path)]) == 2

@@ -18,15 +18,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-
-def npf_irr(values):
-    """numpy-financial's IRR with the rule "the root closest to zero" (its default up to 1.0;
-    1.1 changed the default to prefer non-negative roots, so the rule is passed explicitly)."""
-    try:
-        return npf.irr(values, selection_logic=lambda roots: roots[np.argmin(np.abs(roots))])
-    except TypeError:  # numpy-financial 1.0: no selection_logic, the rule is the default
-        return npf.irr(values)
-
 from model.engine.financials import (
     annuity_factor,
     annuity_payment,
@@ -39,6 +30,16 @@ from model.engine.financials import (
     peak_funding,
     present_value,
 )
+
+
+def npf_irr(values):
+    """numpy-financial's IRR with the rule "the root closest to zero" (its default up to 1.0;
+    1.1 changed the default to prefer non-negative roots, so the rule is passed explicitly)."""
+    try:
+        return npf.irr(values, selection_logic=lambda roots: roots[np.argmin(np.abs(roots))])
+    except TypeError:  # numpy-financial 1.0: no selection_logic, the rule is the default
+        return npf.irr(values)
+
 
 FAST = settings(max_examples=60, deadline=None)
 
@@ -378,8 +379,9 @@ def test_taylor_shift_equals_binomial_expansion():
     coefficients = rng.normal(size=(12, 50))  # year-major: power k in row k
     k = np.arange(12)
     binomial = comb(k[:, None], k[None, :])  # C(k, j)
-    np.testing.assert_allclose(_taylor_shift(coefficients), binomial.T @ coefficients,
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        _taylor_shift(coefficients), binomial.T @ coefficients, rtol=1e-12, atol=1e-12
+    )
 
 
 def test_descartes_counts_bound_the_roots_with_the_right_parity():

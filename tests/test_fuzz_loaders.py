@@ -16,28 +16,56 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.core.errors import AssumptionError
-from model.loading.scenario import load_scenario
 from model.loading.observations import COLUMNS, load_data, load_observations
 from model.loading.priors import load_priors
+from model.loading.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 OBS = ROOT / "assumptions" / "observations"
-SETTINGS = settings(max_examples=int(os.environ.get("CAPEX_HYPOTHESIS_EXAMPLES", "60")),
-                    deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("CAPEX_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 OBS_LINES = (OBS / "anthropic_revenue.csv").read_text().splitlines()
 PRIOR_LINES = (OBS / "priors.yaml").read_text().splitlines()
 DATA_HEADER = "value,unit,source_title,publisher,published,address,quote,confidence,date,note"
-DATA_ROW = ("2.1,USD/GPU-hour,A title,A publisher,2025-03,https://example.org/a,a quote,"
-            "secondary,2025-03-01,")
+DATA_ROW = (
+    "2.1,USD/GPU-hour,A title,A publisher,2025-03,https://example.org/a,a quote,"
+    "secondary,2025-03-01,"
+)
 
-cells = st.one_of(st.sampled_from(["", "2025-02-30", "1850-01-01", "2025", "1B", "-3", "nan",
-                                   "inf", "run_rate", "projection", "USD/year", "USD/GPU-hour",
-                                   "GW", "direct", "n.d.", "http://x", '"', '""', "\x00", "#",
-                                   "2.5e400", "1e-400", "True"]),
-                  st.text(max_size=12))
+cells = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "2025-02-30",
+            "1850-01-01",
+            "2025",
+            "1B",
+            "-3",
+            "nan",
+            "inf",
+            "run_rate",
+            "projection",
+            "USD/year",
+            "USD/GPU-hour",
+            "GW",
+            "direct",
+            "n.d.",
+            "http://x",
+            '"',
+            '""',
+            "\x00",
+            "#",
+            "2.5e400",
+            "1e-400",
+            "True",
+        ]
+    ),
+    st.text(max_size=12),
+)
 
 
 def _check(fn, *args):
@@ -70,8 +98,15 @@ def _mutate(lines, edits):
     return "\n".join(lines) + "\n"
 
 
-edits = st.lists(st.tuples(st.integers(0, 200), st.sampled_from(
-    ["delete", "duplicate", "cell", "value", "append"]), cells), min_size=1, max_size=5)
+edits = st.lists(
+    st.tuples(
+        st.integers(0, 200),
+        st.sampled_from(["delete", "duplicate", "cell", "value", "append"]),
+        cells,
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 @SETTINGS
@@ -99,15 +134,50 @@ def test_priors_loader(tmp_path, edits):
     _check(load_priors, path)
 
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=10),
-                    st.sampled_from(["2026-02-30", "lognormal", "normal", "10B", "USD/year"]))
-documents = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.one_of(st.sampled_from(
-        ["models", "logistic", "exponential", "reference_date", "level", "growth", "noise",
-         "distribution", "median", "sigma", "mu", "unit", "source", "hypothetical", "title",
-         "url", "published", "publisher"]), st.text(max_size=6)), inner, max_size=5)),
-    max_leaves=25)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=10),
+    st.sampled_from(["2026-02-30", "lognormal", "normal", "10B", "USD/year"]),
+)
+documents = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "models",
+                        "logistic",
+                        "exponential",
+                        "reference_date",
+                        "level",
+                        "growth",
+                        "noise",
+                        "distribution",
+                        "median",
+                        "sigma",
+                        "mu",
+                        "unit",
+                        "source",
+                        "hypothetical",
+                        "title",
+                        "url",
+                        "published",
+                        "publisher",
+                    ]
+                ),
+                st.text(max_size=6),
+            ),
+            inner,
+            max_size=5,
+        ),
+    ),
+    max_leaves=25,
+)
 
 
 @SETTINGS
@@ -122,16 +192,21 @@ def test_priors_loader_arbitrary_documents(tmp_path, doc):
 @given(edits=edits, column=st.sampled_from(["value", "price", ""]))
 def test_data_loader(tmp_path, edits, column):
     path = tmp_path / "data.csv"
-    path.write_text(_mutate([DATA_HEADER, DATA_ROW, DATA_ROW.replace("2.1", "2.4")], edits),
-                    encoding="utf-8")
+    path.write_text(
+        _mutate([DATA_HEADER, DATA_ROW, DATA_ROW.replace("2.1", "2.4")], edits), encoding="utf-8"
+    )
     _check(load_data, path, column or "value")
 
 
 @SETTINGS
 @given(data=st.binary(max_size=300))
 def test_every_loader_on_arbitrary_bytes(tmp_path, data):
-    for name, fn in (("a.yaml", load_scenario), ("o.csv", load_observations),
-                     ("p.yaml", load_priors), ("d.csv", load_data)):
+    for name, fn in (
+        ("a.yaml", load_scenario),
+        ("o.csv", load_observations),
+        ("p.yaml", load_priors),
+        ("d.csv", load_data),
+    ):
         path = tmp_path / name
         path.write_bytes(data)
         _check(fn, path)

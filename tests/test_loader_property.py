@@ -14,23 +14,58 @@ from model.core.scenario import Scenario
 VALID = (Path(__file__).parent / "fixtures" / "valid_minimal.yaml").read_text()
 LINES = VALID.splitlines()
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
-                    st.floats(allow_nan=True, allow_infinity=True),
-                    st.text(max_size=12), st.sampled_from(["50B", "1.5T", "p05", "dist", "nan",
-                                                           "2025-13-01", "uniform", "share"]))
-keys = st.one_of(st.sampled_from(["schema", "name", "model", "years", "parameters", "sources",
-                                  "correlations", "scenarios", "extends", "value", "dist", "unit",
-                                  "source", "hypothetical", "values", "capex_total", "pue",
-                                  "p05", "p95", "low", "high", "start", "end", "partial"]),
-                 st.text(max_size=8), st.integers(1990, 2100))
-documents = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=6)), max_leaves=30)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["50B", "1.5T", "p05", "dist", "nan", "2025-13-01", "uniform", "share"]),
+)
+keys = st.one_of(
+    st.sampled_from(
+        [
+            "schema",
+            "name",
+            "model",
+            "years",
+            "parameters",
+            "sources",
+            "correlations",
+            "scenarios",
+            "extends",
+            "value",
+            "dist",
+            "unit",
+            "source",
+            "hypothetical",
+            "values",
+            "capex_total",
+            "pue",
+            "p05",
+            "p95",
+            "low",
+            "high",
+            "start",
+            "end",
+            "partial",
+        ]
+    ),
+    st.text(max_size=8),
+    st.integers(1990, 2100),
+)
+documents = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=6)),
+    max_leaves=30,
+)
 
 # CAPEX_HYPOTHESIS_EXAMPLES=1500 for a deeper search (it passed 1,500 examples per test)
-SETTINGS = settings(max_examples=int(os.environ.get("CAPEX_HYPOTHESIS_EXAMPLES", "80")),
-                    deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("CAPEX_HYPOTHESIS_EXAMPLES", "80")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def _load(tmp_path, text: str):
@@ -63,10 +98,11 @@ def test_arbitrary_mappings_with_a_valid_header(tmp_path, doc):
     assert result is None or isinstance(result, Scenario)
 
 
-mutation = st.tuples(st.integers(0, len(LINES) - 1),
-                     st.sampled_from(["delete", "duplicate", "replace_value", "indent", "dedent",
-                                      "garbage"]),
-                     st.text(max_size=10))
+mutation = st.tuples(
+    st.integers(0, len(LINES) - 1),
+    st.sampled_from(["delete", "duplicate", "replace_value", "indent", "dedent", "garbage"]),
+    st.text(max_size=10),
+)
 
 
 @SETTINGS

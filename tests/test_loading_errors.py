@@ -60,7 +60,11 @@ def test_valid_fixture_loads():
     sc = load_scenario(VALID)
     assert sc.provenance_counts() == {"parameters": 17, "sourced": 1, "hypothetical": 16}
     assert [p.name for p in sc.uncertain()] == [
-        "capex_per_mw", "compute_life", "utilisation", "price_per_gpu_hour"]
+        "capex_per_mw",
+        "compute_life",
+        "utilisation",
+        "price_per_gpu_hour",
+    ]
 
 
 @pytest.mark.parametrize("fixture,line,phrase", CASES, ids=[c[0] for c in CASES])
@@ -98,8 +102,11 @@ def test_cli_exit_code_2_and_no_traceback(fixture, capsys):
 def test_three_mistakes_give_three_lines_with_their_lines(capsys):
     code = main(["validate", str(BAD / "three_mistakes.yaml")])
     err = capsys.readouterr().err.strip().splitlines()
-    located = [line for line in err if line.startswith(str(BAD / "three_mistakes.yaml"))
-               or "three_mistakes.yaml:" in line]
+    located = [
+        line
+        for line in err
+        if line.startswith(str(BAD / "three_mistakes.yaml")) or "three_mistakes.yaml:" in line
+    ]
     assert code == 2
     assert len(located) == 3
     assert [int(line.split(".yaml:")[1].split(":")[0]) for line in located] == [10, 33, 63]

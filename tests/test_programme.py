@@ -16,9 +16,13 @@ import numpy_financial as npf
 import pytest
 
 from model import load_scenario
-from model.engine.models.programme import delayed_shares, loss_carry_forward_tax, programme_cash_flows
 from model.engine.designs import Design
 from model.engine.inputs import sample_inputs
+from model.engine.models.programme import (
+    delayed_shares,
+    loss_carry_forward_tax,
+    programme_cash_flows,
+)
 from model.engine.simulate import run_model, simulate
 
 FIX = Path(__file__).parent / "fixtures"
@@ -58,12 +62,22 @@ def deterministic():
     return run_model(sc, sample_inputs(sc, design, 0, 3), 3)
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("revenue", REVENUE), ("energy_cost", ENERGY), ("fixed_opex", FIXED_OPEX),
-    ("variable_cost", VARIABLE), ("ebitda", EBITDA), ("depreciation", DEPRECIATION),
-    ("tax", TAX), ("spend", SPEND), ("refresh_spend", REFRESH), ("terminal", TERMINAL),
-    ("fcf", FCF),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("revenue", REVENUE),
+        ("energy_cost", ENERGY),
+        ("fixed_opex", FIXED_OPEX),
+        ("variable_cost", VARIABLE),
+        ("ebitda", EBITDA),
+        ("depreciation", DEPRECIATION),
+        ("tax", TAX),
+        ("spend", SPEND),
+        ("refresh_spend", REFRESH),
+        ("terminal", TERMINAL),
+        ("fcf", FCF),
+    ],
+)
 def test_deterministic_series_by_hand(deterministic, name, expected):
     for row in np.broadcast_to(deterministic[name], (3, 6)):
         np.testing.assert_allclose(row, expected, rtol=1e-12, atol=1e-12)
@@ -84,7 +98,8 @@ def test_deterministic_metrics_by_hand(deterministic):
     sold = [0.0, 8760, 43800 * 0.5, 43800, 43800 * 0.5, 43800]
     pv = lambda xs: sum(x / 1.1 ** (k + 1) for k, x in enumerate(xs))  # noqa: E731
     assert deterministic["levelized_cost_per_gpu_hour"][0] == pytest.approx(
-        pv(costs) / pv([0.9 * s for s in sold]), rel=1e-12)
+        pv(costs) / pv([0.9 * s for s in sold]), rel=1e-12
+    )
 
 
 def test_without_refresh_capacity_retires_and_facility_depreciates():
@@ -96,8 +111,7 @@ def test_without_refresh_capacity_retires_and_facility_depreciates():
     np.testing.assert_allclose(out["revenue"][0], [0, 26.28, 65.7, 0, 0, 0], rtol=1e-12)
     np.testing.assert_allclose(out["refresh_spend"][0], 0.0)
     # depreciation: IT 25 + facility 12.5 in k1, k2; facility alone 12.5 in k3, k4
-    np.testing.assert_allclose(out["depreciation"][0], [0, 37.5, 37.5, 12.5, 12.5, 0],
-                               rtol=1e-12)
+    np.testing.assert_allclose(out["depreciation"][0], [0, 37.5, 37.5, 12.5, 12.5, 0], rtol=1e-12)
 
 
 def test_fractional_build_delay_splits_a_year():
@@ -128,8 +142,11 @@ def test_loss_carry_forward_tax():
 def test_company_share_revenue():
     sc = load_scenario(FIX / "deterministic_programme.yaml")
     inputs = sample_inputs(sc, Design(sc, 2, 0), 0, 2)
-    inputs.update(revenue_model="company_share", revenue_path=np.array([0, 10, 20, 30, 40, 50.0]),
-                  attributable_share=0.5)
+    inputs.update(
+        revenue_model="company_share",
+        revenue_path=np.array([0, 10, 20, 30, 40, 50.0]),
+        attributable_share=0.5,
+    )
     out = programme_cash_flows(inputs, 2, 6)
     np.testing.assert_allclose(out["revenue"][0], [0, 5, 10, 15, 20, 25.0])
 

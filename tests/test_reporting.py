@@ -9,8 +9,8 @@ file itself and its ``data:`` images was requested; it is skipped when Chromium 
 
 from __future__ import annotations
 
-import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -30,15 +30,13 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from model.cli.parser import add_run_options
+from model.cli.commands.new import template_text
 from model.core.errors import AssumptionError
-from model.loading.scenario import load_scenario
-from model.cli import main as capex_main
 from model.core.formatting import error_decimals, format_mean, format_value, probability_text
+from model.engine.simulate import simulate
+from model.loading.scenario import load_scenario
 from model.reporting import content, figures
 from model.reporting.report import build_report, write_index
-from model.engine.simulate import simulate
-from model.cli.commands.new import template_text
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -108,10 +106,19 @@ def report(programme_file, tmp_path_factory):
 
 
 FIGURE_NAMES = {
-    "programme": ("capex_vs_revenue", "cumulative_fcf", "npv_distribution", "irr_distribution",
-                  "payback_distribution"),
-    "industry": ("required_vs_ai_revenue", "revenue_gap", "gap_final_distribution",
-                 "gap_close_year"),
+    "programme": (
+        "capex_vs_revenue",
+        "cumulative_fcf",
+        "npv_distribution",
+        "irr_distribution",
+        "payback_distribution",
+    ),
+    "industry": (
+        "required_vs_ai_revenue",
+        "revenue_gap",
+        "gap_final_distribution",
+        "gap_close_year",
+    ),
 }
 
 
@@ -126,8 +133,9 @@ def fast_figures(monkeypatch):
         fig.subplots().plot([0, 1], [0, 1])
         return figures.Figure(name, fig, name, "caption", "alt")
 
-    monkeypatch.setattr(figures, "model_figures",
-                        lambda res: [tiny(n) for n in FIGURE_NAMES[res.model]])
+    monkeypatch.setattr(
+        figures, "model_figures", lambda res: [tiny(n) for n in FIGURE_NAMES[res.model]]
+    )
 
 
 def _numbers_equal(a, b, path="$"):
@@ -150,27 +158,42 @@ def _numbers_equal(a, b, path="$"):
 
 
 def _tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ============================================================================ content
 def test_report_files(report):
     res, out = report
-    for name in ("report.md", "report.html", "summary.csv", "summary.json", "results.nc",
-                 "manifest.json"):
+    for name in (
+        "report.md",
+        "report.html",
+        "summary.csv",
+        "summary.json",
+        "manifest.json",
+        ".capex-output.json",
+    ):
         assert (out / name).is_file(), name
-    for name in ("capex_vs_revenue", "cumulative_fcf", "npv_distribution", "irr_distribution",
-                 "payback_distribution"):
+    # what a reader opens, nothing else: no NetCDF, no SVG copies
+    assert not list(out.rglob("*.nc")) and not list(out.rglob("*.svg"))
+    for name in (
+        "capex_vs_revenue",
+        "cumulative_fcf",
+        "npv_distribution",
+        "irr_distribution",
+        "payback_distribution",
+    ):
         png = out / "figures" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-        assert (out / "figures" / f"{name}.svg").read_text()[:200].lstrip().startswith("<?xml")
     # nothing left aside
-    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".capex")]
 
 
 def test_report_numbers_match_the_run(report, tmp_path):
-    """summary.json/csv/nc and the text of report.md/html carry the numbers of the run."""
+    """summary.json/csv and the text of report.md/html carry the numbers of the run."""
     res, out = report
     fresh = simulate(load_scenario(res.scenario.path), draws=DRAWS, seed=SEED)
     expected = fresh.to_json_dict()
@@ -182,9 +205,6 @@ def test_report_numbers_match_the_run(report, tmp_path):
         s = fresh.metric_summary(m)
         for k in ("mean", "mcse", "p05", "p50", "p95", "undefined_share"):
             assert math.isclose(csv.loc[m, k], s[k], rel_tol=1e-9, abs_tol=1e-12), (m, k)
-    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
-        np.testing.assert_array_equal(ds["npv"].values, fresh.metric("npv"))
-
     md = (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     p = expected["probabilities"]["npv_positive"]
@@ -210,18 +230,19 @@ def test_regenerated_report_matches(report, tmp_path, fast_figures):
     args = shlex.split(man["reproduce"])
     assert args[:2] == ["capex", "report"] and f"--seed {SEED}" in man["reproduce"]
     regen = tmp_path / "again"
-    cli_args = args[2:args.index("--out")] + ["--out", str(regen), "--no-sensitivity",
-                                               "--quiet"]
+    cli_args = args[2 : args.index("--out")] + ["--out", str(regen), "--no-sensitivity", "--quiet"]
     assert _cli(cli_args) == 0
-    _numbers_equal(json.loads((out / "summary.json").read_text()),
-                   json.loads((regen / "summary.json").read_text()))
+    _numbers_equal(
+        json.loads((out / "summary.json").read_text()),
+        json.loads((regen / "summary.json").read_text()),
+    )
 
 
 def test_every_number_traces_to_an_assumption(report):
     res, out = report
     sc = res.scenario
     md = (out / "report.md").read_text()
-    assumptions = md[md.index("## Assumptions"):md.index("## Bibliography")]
+    assumptions = md[md.index("## Assumptions") : md.index("## Bibliography")]
     for p in sc.parameters.values():
         row = next((line for line in assumptions.splitlines() if f"`{p.name}`" in line), None)
         assert row is not None, f"{p.name} missing from the assumptions table"
@@ -230,7 +251,7 @@ def test_every_number_traces_to_an_assumption(report):
         elif p.provenance is not None:
             assert "[1] `test-src`" in row
     assert "quote: twenty billion dollars" in assumptions
-    bib = md[md.index("## Bibliography"):md.index("## Run manifest")]
+    bib = md[md.index("## Bibliography") : md.index("## Run manifest")]
     assert "Test Publisher (2025-01-31). *A test announcement*" in bib
     assert "cited by `capex_total`, `tax_rate`" in bib
     man = json.loads((out / "manifest.json").read_text())
@@ -291,8 +312,12 @@ def test_industry_report(tmp_path):
     md = (out / "report.md").read_text()
     p = res.probability("gap_closed_by_end")
     assert f"P(gap closed in 2030) = {probability_text(p, 400)}" in md
-    for name in ("required_vs_ai_revenue", "revenue_gap", "gap_final_distribution",
-                 "gap_close_year"):
+    for name in (
+        "required_vs_ai_revenue",
+        "revenue_gap",
+        "gap_final_distribution",
+        "gap_close_year",
+    ):
         assert (out / "figures" / f"{name}.png").is_file()
     assert "Sensitivity analysis not included: switched off" in md
     assert json.loads((out / "summary.json").read_text())["model"] == "industry"
@@ -307,20 +332,31 @@ def _cli(argv: list[str]) -> int:
     return resolve(args.func)(args)
 
 
-def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_figures,
-                                         monkeypatch):
+def test_cli_folder_comparison_and_index(
+    tmp_path, programme_file, capsys, fast_figures, monkeypatch
+):
     folder = tmp_path / "assumptions"
     folder.mkdir()
     (folder / "a.yaml").write_text(PROGRAMME.replace("name: rep-test", "name: alpha"))
     (folder / "b.yaml").write_text(PROGRAMME.replace("name: rep-test", "name: beta"))
-    (folder / "base.yaml").write_text("schema: 1\nname: base\nmodel: programme\npartial: true\n"
-                                      "years: {start: 2025, end: 2030}\nparameters: {}\n")
+    (folder / "base.yaml").write_text(
+        "schema: 1\nname: base\nmodel: programme\npartial: true\n"
+        "years: {start: 2025, end: 2030}\nparameters: {}\n"
+    )
     root = tmp_path / "reports"
-    assert _cli([str(folder), "--draws", "300", "--no-sensitivity", "--quiet", "--out",
-                 str(root)]) == 0
+    assert (
+        _cli([str(folder), "--draws", "300", "--no-sensitivity", "--quiet", "--out", str(root)])
+        == 0
+    )
     err = capsys.readouterr().err
     assert "skipped" in err and "base.yaml" in err
-    assert {p.name for p in root.iterdir()} == {"alpha", "beta", "comparison", "README.md", ".capex-output.json"}
+    assert {p.name for p in root.iterdir()} == {
+        "alpha",
+        "beta",
+        "comparison",
+        "README.md",
+        ".capex-output.json",
+    }
     compare = (root / "comparison" / "compare.md").read_text()
     assert "[alpha](../alpha/report.md)" in compare and "[beta](../beta/report.md)" in compare
     assert (root / "comparison" / "compare.html").is_file()
@@ -333,10 +369,28 @@ def test_cli_folder_comparison_and_index(tmp_path, programme_file, capsys, fast_
         assert (root / "comparison" / "figures" / f"{name}.png").is_file()
     # overlays get their own folder
     monkeypatch.setattr(figures, "comparison_figures", lambda rs: [])
-    assert _cli([str(programme_file), "--overlays", "--draws", "300", "--no-sensitivity",
-                 "--quiet", "--out", str(tmp_path / "ov")]) == 0
+    assert (
+        _cli(
+            [
+                str(programme_file),
+                "--overlays",
+                "--draws",
+                "300",
+                "--no-sensitivity",
+                "--quiet",
+                "--out",
+                str(tmp_path / "ov"),
+            ]
+        )
+        == 0
+    )
     assert {p.name for p in (tmp_path / "ov").iterdir()} == {
-        "rep-test", "rep-test--bear", "comparison", "README.md", ".capex-output.json"}
+        "rep-test",
+        "rep-test--bear",
+        "comparison",
+        "README.md",
+        ".capex-output.json",
+    }
     # a partial file named explicitly is an error, and nothing is written
     with pytest.raises(AssumptionError, match="partial base"):
         _cli([str(folder / "base.yaml"), "--out", str(tmp_path / "none")])
@@ -368,24 +422,32 @@ def test_calibration_hook(tmp_path, monkeypatch):
     from matplotlib.figure import Figure as MplFigure
 
     from model.core.scenario import Parameter
+    from model.core.vocabulary import VOCABULARY
     from model.reporting import calibration_section
     from model.reporting import report as reporting
-    from model.core.vocabulary import VOCABULARY
 
     obs = REPO / "assumptions" / "observations" / "anthropic_revenue.csv"
     if not obs.is_file():
         pytest.skip("no observation file to point a calibrated parameter at")
     spec = VOCABULARY["programme"]["revenue_path"]
-    param = Parameter("revenue_path", spec, "calibrated",
-                      calibrated={"observations": obs, "model": "logistic", "draws": 500})
-    res = types.SimpleNamespace(scenario=types.SimpleNamespace(
-        parameters={"revenue_path": param}), attrs={"seed": 7})
+    param = Parameter(
+        "revenue_path",
+        spec,
+        "calibrated",
+        calibrated={"observations": obs, "model": "logistic", "draws": 500},
+    )
+    res = types.SimpleNamespace(
+        scenario=types.SimpleNamespace(parameters={"revenue_path": param}), attrs={"seed": 7}
+    )
 
     def section(parameter, scenario, seed):
         fig = MplFigure(figsize=(2, 1))
         fig.subplots().plot([0, 1], [1, 2])
-        return {"title": f"Fit of {parameter.name}", "paragraphs": [f"seed {seed}"],
-                "figures": [figures.Figure("calibration_revenue_path", fig, "Fit", "cap", "alt")]}
+        return {
+            "title": f"Fit of {parameter.name}",
+            "paragraphs": [f"seed {seed}"],
+            "figures": [figures.Figure("calibration_revenue_path", fig, "Fit", "cap", "alt")],
+        }
 
     monkeypatch.setattr(calibration_section, "report_section", section)
     out = reporting._calibration_section(res, tmp_path)
@@ -402,8 +464,9 @@ def _small(programme_file, overlay=None):
 
 
 @pytest.mark.parametrize("exc", [RuntimeError("disk full"), KeyboardInterrupt()])
-def test_crash_mid_write_leaves_previous_report(programme_file, tmp_path, monkeypatch, exc,
-                                                fast_figures):
+def test_crash_mid_write_leaves_previous_report(
+    programme_file, tmp_path, monkeypatch, exc, fast_figures
+):
     res = _small(programme_file)
     out = tmp_path / "rep"
     build_report([res], out=out, sensitivity=False)
@@ -425,8 +488,9 @@ def test_crash_mid_write_leaves_previous_report(programme_file, tmp_path, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no half-built folder aside
 
 
-def test_crash_in_second_report_keeps_both_previous(programme_file, tmp_path, monkeypatch,
-                                                   fast_figures):
+def test_crash_in_second_report_keeps_both_previous(
+    programme_file, tmp_path, monkeypatch, fast_figures
+):
     runs = [_small(programme_file), _small(programme_file, "bear")]
     monkeypatch.setattr(figures, "comparison_figures", lambda rs: [])
     root = tmp_path / "reports"
@@ -446,7 +510,11 @@ def test_crash_in_second_report_keeps_both_previous(programme_file, tmp_path, mo
     with pytest.raises(RuntimeError, match="template bug"):
         build_report(runs, out=root, sensitivity=False)
     assert _tree(root) == before
-    assert not [p for p in root.iterdir() if p.name.startswith(".capex-staging") or p.name.startswith(".capex-backup")]
+    assert not [
+        p
+        for p in root.iterdir()
+        if p.name.startswith(".capex-staging") or p.name.startswith(".capex-backup")
+    ]
 
 
 def test_same_folder_twice_is_an_error(programme_file, tmp_path):
@@ -477,12 +545,12 @@ def test_shipped_reports_are_current():
         os.chdir(old)
     for sc in scenarios:
         man_path = REPO / "reports" / report_folder_name(sc) / "manifest.json"
-        assert man_path.is_file(), (f"no report for {sc.path.name}: run `capex report "
-                                    "assumptions/`")
+        assert man_path.is_file(), f"no report for {sc.path.name}: run `capex report assumptions/`"
         man = json.loads(man_path.read_text())
         assert man["input_hash"] == sc.input_hash, (
             f"reports/{report_folder_name(sc)} is stale (its assumption file changed): run "
-            "`capex report assumptions/`")
+            "`capex report assumptions/`"
+        )
 
 
 def test_shipped_report_numbers_reproduce(tmp_path, fast_figures):
@@ -499,19 +567,32 @@ def test_shipped_report_numbers_reproduce(tmp_path, fast_figures):
     res = simulate(sc, draws=man["draws"], seed=man["seed"], design=man["design"])
     out = tmp_path / "regen"
     build_report([res], out=out, sensitivity=False)
-    _numbers_equal(json.loads((man_path.parent / "summary.json").read_text()),
-                   json.loads((out / "summary.json").read_text()))
+    _numbers_equal(
+        json.loads((man_path.parent / "summary.json").read_text()),
+        json.loads((out / "summary.json").read_text()),
+    )
 
 
 # ============================================================================ browser
 class _Chromium:
     """Headless Chromium driven over the DevTools protocol on a pipe (fds 3 and 4)."""
 
-    FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-default-apps", "--disable-extensions", "--mute-audio",
-             # any attempt to reach the network goes to a dead proxy port
-             "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>")
+    FLAGS = (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--mute-audio",
+        # any attempt to reach the network goes to a dead proxy port
+        "--proxy-server=http://127.0.0.1:9",
+        "--proxy-bypass-list=<-loopback>",
+    )
 
     def __init__(self, binary: Path):
         self.profile = tempfile.mkdtemp(prefix="capex-chromium-")
@@ -523,18 +604,28 @@ class _Chromium:
             os.dup2(w_out, 4)
 
         self.proc = subprocess.Popen(
-            [str(binary), *self.FLAGS, f"--user-data-dir={self.profile}",
-             "--remote-debugging-pipe", "about:blank"],
-            preexec_fn=child, pass_fds=(3, 4), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                str(binary),
+                *self.FLAGS,
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-pipe",
+                "about:blank",
+            ],
+            preexec_fn=child,
+            pass_fds=(3, 4),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(r_in)
         os.close(w_out)
         self.buf = b""
         self.next_id = 0
         self.events: list[dict] = []
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.call("Target.attachToTarget",
-                                 {"targetId": target, "flatten": True})["sessionId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         self.call("Network.enable", session=True)
         self.call("Page.enable", session=True)
 
@@ -550,8 +641,9 @@ class _Chromium:
         msg, self.buf = self.buf.split(b"\0", 1)
         return json.loads(msg)
 
-    def call(self, method: str, params: dict | None = None, session: bool = False,
-             timeout: float = 30.0) -> dict:
+    def call(
+        self, method: str, params: dict | None = None, session: bool = False, timeout: float = 30.0
+    ) -> dict:
         self.next_id += 1
         msg = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -578,15 +670,14 @@ class _Chromium:
         return [e for e in self.events if e.get("method", "").startswith("Network.")]
 
     def evaluate(self, expression: str):
-        r = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True},
-                      session=True)
+        r = self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=True
+        )
         return r["result"].get("value")
 
     def close(self):
-        try:
+        with contextlib.suppress(TimeoutError, EOFError, OSError, RuntimeError):
             self.call("Browser.close", timeout=5)
-        except (TimeoutError, EOFError, OSError, RuntimeError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -597,20 +688,25 @@ class _Chromium:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-IMAGES_JS = ("JSON.stringify(Array.from(document.images).map(i => ({ok: i.complete && "
-             "i.naturalWidth > 0, w: i.naturalWidth, src: i.src.slice(0, 40)})))")
+IMAGES_JS = (
+    "JSON.stringify(Array.from(document.images).map(i => ({ok: i.complete && "
+    "i.naturalWidth > 0, w: i.naturalWidth, src: i.src.slice(0, 40)})))"
+)
 
 
 def _fetched(events: list[dict]) -> list[str]:
-    return [e["params"]["request"]["url"] for e in events
-            if e["method"] == "Network.requestWillBeSent"]
+    return [
+        e["params"]["request"]["url"] for e in events if e["method"] == "Network.requestWillBeSent"
+    ]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found: install Chromium (`apt-get install -y chromium`, "
-                    "as .ci/run does) to run the browser test")
+        pytest.skip(
+            f"{CHROMIUM} not found: install Chromium (`apt-get install -y chromium`, "
+            "as .ci/run does) to run the browser test"
+        )
     return CHROMIUM
 
 
@@ -641,8 +737,7 @@ def test_report_html_in_a_real_browser(chromium, report, tmp_path):
         # the answer is on the first screen
         top = browser.evaluate("document.getElementById('answer').getBoundingClientRect().top")
         assert top < 300
-        pdf = browser.call("Page.printToPDF", {"printBackground": False}, session=True,
-                           timeout=60)
+        pdf = browser.call("Page.printToPDF", {"printBackground": False}, session=True, timeout=60)
         assert base64.b64decode(pdf["data"])[:5] == b"%PDF-"
     finally:
         browser.close()

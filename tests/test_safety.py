@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.reporting import outputs
 from model.cli import main
 from model.core.errors import AssumptionError, CacheWarning, PlausibilityWarning
-from model.loading.scenario import load_scenario
-from model.loading.observations import load_data, load_observations
+from model.loading.observations import load_observations
 from model.loading.priors import load_priors
+from model.loading.scenario import load_scenario
+from model.reporting import outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACK = ROOT / "tests" / "fixtures" / "attack"
@@ -35,8 +35,14 @@ VALID = ROOT / "tests" / "fixtures" / "valid_minimal.yaml"
 def capex(*args, env=None, cwd=None, timeout=120):
     """Run the capex command in a fresh process; return (exit code, stdout, stderr)."""
     full_env = {**os.environ, **(env or {})}
-    p = subprocess.run([sys.executable, "-m", "model", *map(str, args)], capture_output=True,
-                       text=True, env=full_env, cwd=cwd or ROOT, timeout=timeout)
+    p = subprocess.run(
+        [sys.executable, "-m", "model", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
     return p.returncode, p.stdout, p.stderr
 
 
@@ -45,16 +51,21 @@ def snapshot(folder: Path) -> dict:
     out = {}
     for p in sorted(folder.rglob("*")):
         st_ = p.lstat()
-        out[str(p.relative_to(folder))] = (p.read_bytes() if p.is_file() else None,
-                                           stat.S_IMODE(st_.st_mode))
+        out[str(p.relative_to(folder))] = (
+            p.read_bytes() if p.is_file() else None,
+            stat.S_IMODE(st_.st_mode),
+        )
     return out
 
 
 def hostile_files() -> list[Path]:
     """The attack fixtures that are assumption files meant to be refused (xss.yaml is valid:
     its attack is on the reports; priors_* are priors files)."""
-    return sorted(p for p in ATTACK.glob("*.yaml")
-                  if not p.name.startswith("priors_") and p.name != "xss.yaml")
+    return sorted(
+        p
+        for p in ATTACK.glob("*.yaml")
+        if not p.name.startswith("priors_") and p.name != "xss.yaml"
+    )
 
 
 def located(problems_text: str) -> list[str]:
@@ -76,13 +87,27 @@ def test_run_out_refuses_a_folder_it_does_not_own(tmp_path):
 
 def test_report_out_keeps_a_users_file_in_a_capex_folder(tmp_path):
     rep = tmp_path / "rep"
-    assert main(["report", str(VALID), "--draws", "200", "--no-sensitivity", "--quiet",
-                 "--out", str(rep)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(VALID),
+                "--draws",
+                "200",
+                "--no-sensitivity",
+                "--quiet",
+                "--out",
+                str(rep),
+            ]
+        )
+        == 0
+    )
     assert outputs.read_marker(rep)["kind"] == "report"
     (rep / "notes.md").write_text("my notes")
     before = snapshot(tmp_path)
-    code, _, err = capex("report", VALID, "--draws", 200, "--no-sensitivity", "--quiet",
-                         "--out", rep)
+    code, _, err = capex(
+        "report", VALID, "--draws", 200, "--no-sensitivity", "--quiet", "--out", rep
+    )
     assert code == 2 and "notes.md" in err and "did not write" in err
     assert snapshot(tmp_path) == before
 
@@ -121,9 +146,11 @@ def test_an_empty_existing_folder_is_used(tmp_path):
 
 # ============================================================================ 2. atomic, umask
 def test_folders_and_files_follow_the_umask(tmp_path):
-    code = ("import os, sys; os.umask(0o027); from model.cli import main; "
-            f"sys.exit(main(['run', {str(VALID)!r}, '--draws', '200', '--quiet', '--out', "
-            f"{str(tmp_path / 'run')!r}]))")
+    code = (
+        "import os, sys; os.umask(0o027); from model.cli import main; "
+        f"sys.exit(main(['run', {str(VALID)!r}, '--draws', '200', '--quiet', '--out', "
+        f"{str(tmp_path / 'run')!r}]))"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o750
@@ -131,9 +158,9 @@ def test_folders_and_files_follow_the_umask(tmp_path):
 
 
 @pytest.mark.parametrize("failure", [errno.ENOSPC, errno.EACCES])
-def test_full_disk_or_no_permission_is_exit_2_and_the_previous_output_stays(tmp_path,
-                                                                           monkeypatch, capsys,
-                                                                           failure):
+def test_full_disk_or_no_permission_is_exit_2_and_the_previous_output_stays(
+    tmp_path, monkeypatch, capsys, failure
+):
     out = tmp_path / "run"
     assert main(["run", str(VALID), "--draws", "200", "--out", str(out), "--quiet"]) == 0
     before = snapshot(tmp_path)
@@ -151,7 +178,7 @@ def test_full_disk_or_no_permission_is_exit_2_and_the_previous_output_stays(tmp_
 
 
 def test_dead_runs_staging_folders_are_removed_by_the_next_run(tmp_path):
-    dead_pid = 2 ** 22 + 12345  # above pid_max on this kind of machine: never alive
+    dead_pid = 2**22 + 12345  # above pid_max on this kind of machine: never alive
     assert not outputs._pid_alive(dead_pid)
     debris = tmp_path / f"{outputs.STAGING_PREFIX}run.{dead_pid}.abcd1234"
     debris.mkdir()
@@ -160,8 +187,9 @@ def test_dead_runs_staging_folders_are_removed_by_the_next_run(tmp_path):
     live.mkdir()  # a live process's staging folder is left alone
     temp = tmp_path / f".README.md.{dead_pid}.0badf00d.tmp"
     temp.write_text("half")
-    assert main(["run", str(VALID), "--draws", "200", "--out", str(tmp_path / "run"),
-                 "--quiet"]) == 0
+    assert (
+        main(["run", str(VALID), "--draws", "200", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    )
     assert not debris.exists() and not temp.exists() and live.exists()
 
 
@@ -194,7 +222,7 @@ def test_two_step_swap_is_finished_or_undone_by_the_next_run(tmp_path, monkeypat
 
 
 def _staged(parent: Path, name: str) -> Path:
-    dead_pid = 2 ** 22 + 54321  # the process that staged it has died
+    dead_pid = 2**22 + 54321  # the process that staged it has died
     p = parent / f"{outputs.STAGING_PREFIX}{name}.{dead_pid}.feedf00d"
     p.mkdir()
     (p / "summary.json").write_text("{}")
@@ -217,8 +245,13 @@ def _tiny_figures(monkeypatch):
 
     def tiny(res):
         out = []
-        for name in ("capex_vs_revenue", "cumulative_fcf", "npv_distribution",
-                     "irr_distribution", "payback_distribution"):
+        for name in (
+            "capex_vs_revenue",
+            "cumulative_fcf",
+            "npv_distribution",
+            "irr_distribution",
+            "payback_distribution",
+        ):
             fig = MplFigure(figsize=(1, 0.5), dpi=50)
             fig.subplots().plot([0, 1], [0, 1])
             out.append(figures.Figure(name, fig, name, "caption", "alt"))
@@ -234,8 +267,8 @@ def test_kill_at_random_instants_while_replacing_a_report(tmp_path, monkeypatch)
     the next run leaves no debris."""
     import signal
 
-    from model.reporting import build_report
     from model.engine.simulate import simulate
+    from model.reporting import build_report
 
     _tiny_figures(monkeypatch)
     sc = load_scenario(VALID)
@@ -277,10 +310,20 @@ def test_an_overlay_name_that_climbs_out_is_refused_by_validate(tmp_path):
     (victim / "keep.txt").write_text("keep")
     code, _, err = capex("validate", ATTACK / "overlay_traversal.yaml")
     assert code == 2
-    assert "overlay_traversal.yaml:95: scenarios: overlay name '../../../../victim' must be a " \
-           "slug" in err
-    code, _, err = capex("report", ATTACK / "overlay_traversal.yaml", "--overlays", "--out",
-                         tmp_path / "rep", "--draws", 200, "--no-sensitivity")
+    assert (
+        "overlay_traversal.yaml:95: scenarios: overlay name '../../../../victim' must be a "
+        "slug" in err
+    )
+    code, _, err = capex(
+        "report",
+        ATTACK / "overlay_traversal.yaml",
+        "--overlays",
+        "--out",
+        tmp_path / "rep",
+        "--draws",
+        200,
+        "--no-sensitivity",
+    )
     assert code == 2 and (victim / "keep.txt").read_text() == "keep"
     assert not (tmp_path / "rep").exists()
 
@@ -295,8 +338,10 @@ def test_written_paths_are_checked_to_stay_inside(tmp_path):
         outputs.check_inside(tmp_path, Path("../escape.png"))
     with pytest.raises(outputs.OutputError):
         outputs.check_inside(tmp_path, Path("/etc/passwd"))
-    assert outputs.check_inside(tmp_path, Path("figures/a.png")) == \
-        (tmp_path / "figures" / "a.png").resolve()
+    assert (
+        outputs.check_inside(tmp_path, Path("figures/a.png"))
+        == (tmp_path / "figures" / "a.png").resolve()
+    )
 
 
 # ============================================================================ 4. bounded reading
@@ -307,11 +352,14 @@ def test_billion_laughs_is_refused_at_once():
     assert time.perf_counter() - t0 < 60  # a regression would run for minutes
 
 
-@pytest.mark.parametrize("fixture,phrase", [
-    ("extends_dev_zero", "under /dev, a virtual file system"),
-    ("extends_proc", "under /proc, a virtual file system"),
-    ("extends_passwd", "is not a YAML file"),
-])
+@pytest.mark.parametrize(
+    "fixture,phrase",
+    [
+        ("extends_dev_zero", "under /dev, a virtual file system"),
+        ("extends_proc", "under /proc, a virtual file system"),
+        ("extends_passwd", "is not a YAML file"),
+    ],
+)
 def test_extends_reads_only_regular_yaml_files(fixture, phrase):
     code, _, err = capex("validate", ATTACK / f"{fixture}.yaml", timeout=60)
     assert code == 2 and phrase in err
@@ -348,15 +396,19 @@ def test_every_input_has_a_size_cap(tmp_path, monkeypatch):
     with pytest.raises(AssumptionError, match="larger than the 0.001 MB an input may be"):
         load_scenario(VALID)
     obs = ROOT / "assumptions" / "observations"
-    for loader, path in ((load_observations, obs / "anthropic_revenue.csv"),
-                         (load_priors, obs / "priors.yaml")):
+    for loader, path in (
+        (load_observations, obs / "anthropic_revenue.csv"),
+        (load_priors, obs / "priors.yaml"),
+    ):
         with pytest.raises(AssumptionError, match="CAPEX_MAX_INPUT_BYTES"):
             loader(path)
 
 
 def test_unknown_keys_in_years_are_refused():
-    for fixture, hint in (("years_step", "only start and end"), ("unknown_years_key",
-                                                                  "did you mean 'end'")):
+    for fixture, hint in (
+        ("years_step", "only start and end"),
+        ("unknown_years_key", "did you mean 'end'"),
+    ):
         with pytest.raises(AssumptionError) as info:
             load_scenario(ATTACK / f"{fixture}.yaml")
         (p,) = info.value.problems
@@ -373,7 +425,9 @@ def test_a_five_megabyte_file_validates(tmp_path):
     extra = "".join(
         f"  extra-{i}:\n    title: A long title of a report about data centres number {i} "
         f"{'x' * 120}\n    publisher: Publisher {i}\n    published: 2025-01-01\n"
-        f"    url: https://example.org/{i}\n" for i in range(20_000))
+        f"    url: https://example.org/{i}\n"
+        for i in range(20_000)
+    )
     big = head.replace("sources:\n", "sources:\n" + extra, 1) + "parameters:" + rest
     path = tmp_path / "big.yaml"
     path.write_text(big)
@@ -447,8 +501,11 @@ def test_every_message_of_every_attack_and_bad_fixture_ends_with_a_fix():
 # ============================================================================ 7. plausibility
 def test_an_implausible_value_warns_on_stderr_and_in_json(tmp_path):
     f = tmp_path / "odd.yaml"
-    f.write_text(VALID.read_text().replace("discount_rate:\n    value: 0.1",
-                                           "discount_rate:\n    value: 0.45"))
+    f.write_text(
+        VALID.read_text().replace(
+            "discount_rate:\n    value: 0.1", "discount_rate:\n    value: 0.45"
+        )
+    )
     with pytest.warns(PlausibilityWarning, match="plausible range 0-0.3"):
         load_scenario(f)
     code, out, err = capex("run", f, "--draws", 200, "--json", "--quiet")
@@ -483,8 +540,7 @@ def _fit(d, **kw):
     from model.calibration import fitting as C
 
     C._MEMO.clear()
-    return C.fit(d / "h100_rental_price.csv", "exp_decline", cache_dir=d / "cache", **FAST,
-                 **kw)
+    return C.fit(d / "h100_rental_price.csv", "exp_decline", cache_dir=d / "cache", **FAST, **kw)
 
 
 @pytest.mark.slow
@@ -512,8 +568,12 @@ def test_damaged_cache_files_are_resampled_with_a_warning(small_fit_dir):
         with h5py.File(p, "r+") as h:
             h["posterior"].attrs["capex_key"] = "0" * 64
 
-    for damage, phrase in ((tamper, "content hash"), (truncate, "cannot be read"),
-                           (partial, "groups missing"), (foreign, "belongs to other")):
+    for damage, phrase in (
+        (tamper, "content hash"),
+        (truncate, "cannot be read"),
+        (partial, "groups missing"),
+        (foreign, "belongs to other"),
+    ):
         path.write_bytes(original)
         damage(path)
         with pytest.warns(CacheWarning, match=phrase):
@@ -524,10 +584,9 @@ def test_damaged_cache_files_are_resampled_with_a_warning(small_fit_dir):
 
 
 def test_cache_key_includes_the_versions_of_capex_pymc_and_arviz(small_fit_dir, monkeypatch):
+    from model.calibration import curves
     from model.calibration import fitting as C
     from model.loading.priors import load_priors as lp
-
-    from model.calibration import curves
 
     spec = curves.MODELS["exp_decline"]
     mp = lp(small_fit_dir / "priors.yaml")["exp_decline"]
@@ -544,15 +603,34 @@ def test_a_cache_path_that_is_not_a_folder_stops_before_sampling(small_fit_dir, 
     monkeypatch.setattr(C, "_sample", lambda *a, **k: pytest.fail("sampled"))
     C._MEMO.clear()
     with pytest.raises(AssumptionError, match="is a file; set CAPEX_CACHE_DIR"):
-        C.fit(small_fit_dir / "h100_rental_price.csv", "exp_decline",
-              cache_dir=blocker / "cache", **FAST)
+        C.fit(
+            small_fit_dir / "h100_rental_price.csv",
+            "exp_decline",
+            cache_dir=blocker / "cache",
+            **FAST,
+        )
 
 
 # ============================================================================ 9. escaping
 def test_user_text_is_escaped_in_every_markdown_output(tmp_path):
     root = tmp_path / "reports"
-    assert main(["report", str(ATTACK / "xss.yaml"), str(VALID), "--overlays", "--draws", "200",
-                 "--no-sensitivity", "--quiet", "--out", str(root)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(ATTACK / "xss.yaml"),
+                str(VALID),
+                "--overlays",
+                "--draws",
+                "200",
+                "--no-sensitivity",
+                "--quiet",
+                "--out",
+                str(root),
+            ]
+        )
+        == 0
+    )
     md_files = list(root.rglob("*.md"))
     assert {p.name for p in md_files} >= {"report.md", "compare.md", "README.md"}
     for p in md_files:

@@ -91,7 +91,8 @@ def test_input_variables_are_sorted_and_independent_series_split(tmp_path):
     text = VALID.read_text().replace(
         "  utilisation:\n    dist: beta\n    alpha: 6\n    beta: 3\n",
         "  utilisation:\n    values:\n      2026: {dist: uniform, low: 0.5, high: 0.7}\n"
-        "      2028: {dist: uniform, low: 0.6, high: 0.9}\n    years_move: independent\n")
+        "      2028: {dist: uniform, low: 0.6, high: 0.9}\n    years_move: independent\n",
+    )
     text = text.replace("correlations:\n  - [utilisation, price_per_gpu_hour, 0.3]\n", "")
     path = tmp_path / "ind.yaml"
     path.write_text(text)
@@ -113,8 +114,10 @@ def test_lhs_and_sobol_reduce_the_error_of_the_mean_npv(scenario):
     reps, n = 24, 1024
     var = {}
     for design in ("mc", "lhs", "sobol"):
-        means = [simulate(scenario, draws=n, seed=100 + r, design=design).metric("npv").mean()
-                 for r in range(reps)]
+        means = [
+            simulate(scenario, draws=n, seed=100 + r, design=design).metric("npv").mean()
+            for r in range(reps)
+        ]
         var[design] = np.var(means, ddof=1)
     # with 24 replications a variance ratio is known to within a factor ~2 (F(23, 23) 99 %
     # quantile is 2.8): the designs must beat MC by more than that
@@ -142,11 +145,18 @@ def test_results_identical_whatever_the_workers(scenario, workers, parallel):
     # several (processes sharing memory, or threads) give the very same numbers
     draws = 3 * BLOCK + 517
     one = simulate(scenario, draws=draws, seed=4, workers=1)
-    many = simulate(scenario, draws=draws, seed=4, workers=workers, parallel=parallel,
-                    chunk_size=3_000, series_draws=BLOCK + 10)
+    many = simulate(
+        scenario,
+        draws=draws,
+        seed=4,
+        workers=workers,
+        parallel=parallel,
+        chunk_size=3_000,
+        series_draws=BLOCK + 10,
+    )
     for name in ("npv", "irr", "payback_years", "peak_funding"):
         np.testing.assert_array_equal(one.metric(name), many.metric(name))
-    np.testing.assert_array_equal(one.ds["fcf"].values[:BLOCK + 10], many.ds["fcf"].values)
+    np.testing.assert_array_equal(one.ds["fcf"].values[: BLOCK + 10], many.ds["fcf"].values)
     for name in one.ds.data_vars:
         if name.startswith("input_"):
             np.testing.assert_array_equal(one.ds[name].values, many.ds[name].values)
@@ -180,8 +190,11 @@ def test_workers_started_from_a_thread(scenario):
     draws = 2 * BLOCK + 100
     one = simulate(scenario, draws=draws, seed=8, workers=1)
     out = {}
-    thread = threading.Thread(target=lambda: out.update(
-        res=simulate(scenario, draws=draws, seed=8, workers=2, chunk_size=4_000)))
+    thread = threading.Thread(
+        target=lambda: out.update(
+            res=simulate(scenario, draws=draws, seed=8, workers=2, chunk_size=4_000)
+        )
+    )
     thread.start()
     thread.join()
     np.testing.assert_array_equal(one.metric("npv"), out["res"].metric("npv"))

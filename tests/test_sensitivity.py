@@ -11,7 +11,6 @@ Monte Carlo tolerances are the estimator's own bootstrap intervals (SALib), at 9
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import textwrap
@@ -19,11 +18,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from model.core.errors import AssumptionError
-from model.loading.scenario import load_scenario
-from model.engine.correlation import spearman_to_pearson
 from model.analysis.sensitivity import sensitivity
 from model.analysis.sensitivity.design import saltelli_matrices
+from model.core.errors import AssumptionError
+from model.engine.correlation import spearman_to_pearson
+from model.loading.scenario import load_scenario
 
 C = 2.0 / (1.0 - 0.5)  # dc_cost_multiplier / (1 - end_user_gross_margin)
 SD_ACC, SD_AI = 5e9, 12e9
@@ -31,9 +30,13 @@ CONF = 0.99
 
 
 def industry_yaml(tmp_path, correlation: float | None = None):
-    corr = f"correlations:\n  - [accelerator_revenue, ai_revenue, {correlation}]\n" \
-        if correlation is not None else ""
-    text = textwrap.dedent(f"""\
+    corr = (
+        f"correlations:\n  - [accelerator_revenue, ai_revenue, {correlation}]\n"
+        if correlation is not None
+        else ""
+    )
+    text = (
+        textwrap.dedent(f"""\
         schema: 1
         name: linear-gap
         title: Linear gap (test)
@@ -54,7 +57,9 @@ def industry_yaml(tmp_path, correlation: float | None = None):
                        hypothetical: guess}}
           discount_rate: {{dist: uniform, low: 0.05, high: 0.15, unit: 1/year,
                           hypothetical: guess}}
-        """) + corr
+        """)
+        + corr
+    )
     path = tmp_path / "linear_gap.yaml"
     path.write_text(text)
     return load_scenario(path)
@@ -63,8 +68,15 @@ def industry_yaml(tmp_path, correlation: float | None = None):
 @pytest.fixture(scope="module")
 def linear_result(tmp_path_factory):
     sc = industry_yaml(tmp_path_factory.mktemp("lin"))
-    return sensitivity(sc, output="revenue_gap_final", methods=("tornado", "sobol", "rank"),
-                       draws=2000, seed=3, sobol_n=2048, conf_level=CONF)
+    return sensitivity(
+        sc,
+        output="revenue_gap_final",
+        methods=("tornado", "sobol", "rank"),
+        draws=2000,
+        seed=3,
+        sobol_n=2048,
+        conf_level=CONF,
+    )
 
 
 def _row(df, col, name):
@@ -73,9 +85,12 @@ def _row(df, col, name):
 
 def test_sobol_first_order_equals_variance_shares(linear_result):
     r = linear_result
-    v = (C * SD_ACC) ** 2 + SD_AI ** 2
-    analytic = {"accelerator_revenue": (C * SD_ACC) ** 2 / v, "ai_revenue": SD_AI ** 2 / v,
-                "discount_rate": 0.0}
+    v = (C * SD_ACC) ** 2 + SD_AI**2
+    analytic = {
+        "accelerator_revenue": (C * SD_ACC) ** 2 / v,
+        "ai_revenue": SD_AI**2 / v,
+        "discount_rate": 0.0,
+    }
     assert r.sobol_method == "saltelli"
     for name, s1 in analytic.items():
         row = _row(r.sobol, "input", name)
@@ -96,9 +111,9 @@ def test_input_not_in_output_has_zero_total_index_and_is_last_in_tornado(linear_
     # swings of the others are the closed form: (P90 - P10) of each normal times its slope
     z = 2 * 1.2815515655446004
     assert _row(r.tornado, "input", "accelerator_revenue")["swing"] == pytest.approx(
-        C * SD_ACC * z, rel=1e-9)
-    assert _row(r.tornado, "input", "ai_revenue")["swing"] == pytest.approx(SD_AI * z,
-                                                                          rel=1e-9)
+        C * SD_ACC * z, rel=1e-9
+    )
+    assert _row(r.tornado, "input", "ai_revenue")["swing"] == pytest.approx(SD_AI * z, rel=1e-9)
     assert r.base_value == pytest.approx(C * 150e9 - 100e9, rel=1e-12)
 
 
@@ -113,14 +128,16 @@ def test_provenance_split_is_grouped_index_of_hypothetical_inputs(linear_result)
     members = r.sobol[r.sobol["provenance"] == "hypothetical"]
     assert set(members["input"]) == {"ai_revenue", "discount_rate"}
     assert h["s1"] == pytest.approx(members["S1"].sum(), abs=hyp["S1_conf"])
-    v = (C * SD_ACC) ** 2 + SD_AI ** 2
-    assert h["s1"] == pytest.approx(SD_AI ** 2 / v, abs=hyp["S1_conf"])
+    v = (C * SD_ACC) ** 2 + SD_AI**2
+    assert h["s1"] == pytest.approx(SD_AI**2 / v, abs=hyp["S1_conf"])
     assert h["s1_low"] <= h["s1"] <= h["s1_high"]
     # the category groups: capex = accelerator_revenue alone, revenue = ai_revenue alone
     cat = r.groups_category.set_index("category")
     assert cat.loc["capex", "S1"] == _row(r.sobol, "input", "accelerator_revenue")["S1"]
-    assert f"{round(100 * h['s1'])} % of the final-year revenue gap uncertainty comes from " \
-           "hypothetical inputs" in r.headline()
+    assert (
+        f"{round(100 * h['s1'])} % of the final-year revenue gap uncertainty comes from "
+        "hypothetical inputs" in r.headline()
+    )
 
 
 def test_breakeven_price_matches_hand_calculation(tmp_path):
@@ -174,14 +191,17 @@ def test_correlated_inputs_use_dependent_estimator(tmp_path):
     """Gaussian copula, Y = a Z1 - b Z2 with corr(Z1, Z2) = r: full first-order
     (a - b r)^2 / V and independent total a^2 (1 - r^2) / V, V = a^2 + b^2 - 2 a b r."""
     sc = industry_yaml(tmp_path, correlation=0.5)
-    r = sensitivity(sc, output="revenue_gap_final", methods="sobol", seed=1, sobol_n=4096,
-                    conf_level=CONF)
+    r = sensitivity(
+        sc, output="revenue_gap_final", methods="sobol", seed=1, sobol_n=4096, conf_level=CONF
+    )
     assert r.sobol_method == "gaussian-copula"
     a, b = C * SD_ACC, SD_AI
     rho = float(spearman_to_pearson(0.5))
     v = a * a + b * b - 2 * a * b * rho
-    expect = {"accelerator_revenue": ((a - b * rho) ** 2 / v, a * a * (1 - rho ** 2) / v),
-              "ai_revenue": ((b - a * rho) ** 2 / v, b * b * (1 - rho ** 2) / v)}
+    expect = {
+        "accelerator_revenue": ((a - b * rho) ** 2 / v, a * a * (1 - rho**2) / v),
+        "ai_revenue": ((b - a * rho) ** 2 / v, b * b * (1 - rho**2) / v),
+    }
     for name, (s1, st) in expect.items():
         row = _row(r.sobol, "input", name)
         assert row["S1"] == pytest.approx(s1, abs=row["S1_conf"])
@@ -195,8 +215,7 @@ def test_design_is_salibs_saltelli_design():
     k, n, seed = 4, 16, 7
     problem = {"num_vars": k, "names": list("abcd"), "bounds": [[0, 1]] * k}
     ref = salib_sample.sample(problem, n, calc_second_order=False, seed=seed)
-    a, b, first, total = saltelli_matrices(k, n, seed, {c: [j] for j, c in enumerate("abcd")},
-                                           None)
+    a, b, first, total = saltelli_matrices(k, n, seed, {c: [j] for j, c in enumerate("abcd")}, None)
     mine = np.stack([a] + [first[c] for c in "abcd"] + [b], axis=1).reshape(-1, k)
     np.testing.assert_array_equal(mine, ref)
     grouped = dict(problem, groups=["g1", "g2", "g1", "g2"])
@@ -213,13 +232,25 @@ def test_cli_json_and_errors(tmp_path, capsys):
     industry_yaml(tmp_path)
     parser = build_parser()
     path = str(tmp_path / "linear_gap.yaml")
-    args = parser.parse_args(["sensitivity", path, "--json", "--sobol-n", "256", "--draws",
-                              "500", "--method", "tornado,sobol,breakeven,stress"])
+    args = parser.parse_args(
+        [
+            "sensitivity",
+            path,
+            "--json",
+            "--sobol-n",
+            "256",
+            "--draws",
+            "500",
+            "--method",
+            "tornado,sobol,breakeven,stress",
+        ]
+    )
     assert resolve(args.func)(args) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["output"] == "revenue_gap_final" and d["unit"] == "USD/year"
     assert d["hypothetical_share"]["s1"] == pytest.approx(
-        SD_AI ** 2 / ((C * SD_ACC) ** 2 + SD_AI ** 2), abs=0.1)
+        SD_AI**2 / ((C * SD_ACC) ** 2 + SD_AI**2), abs=0.1
+    )
     assert [row["input"] for row in d["tornado"]][-1] == "discount_rate"
     assert math.isfinite(d["base_value"])
     args = parser.parse_args(["sensitivity", path, "--output", "npv"])

@@ -46,8 +46,9 @@ def test_programme_reproduces_its_capex_headline(path):
 
 
 def test_sequoia_2024_overlay_requires_600b():
-    sc = load_scenario(ROOT / "assumptions" / "industry_600b_question.yaml",
-                       scenario="sequoia-2024")
+    sc = load_scenario(
+        ROOT / "assumptions" / "industry_600b_question.yaml", scenario="sequoia-2024"
+    )
     res = simulate(sc, draws=100, seed=0)
     # Sequoia (2024): $150B x 2 / (1 - 0.5) = $600B, with fixed inputs in every draw
     np.testing.assert_allclose(res.ds["revenue_required"].values[:, 0], 600e9, rtol=1e-12)

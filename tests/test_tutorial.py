@@ -37,10 +37,12 @@ class _ThisInterpreter(KernelSpecManager):
     """Kernel specs that always launch ipykernel on the interpreter running the tests."""
 
     def get_kernel_spec(self, kernel_name):
-        return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
-                                "{connection_file}"],
-                          display_name=f"Python ({sys.executable})", language="python",
-                          resource_dir=str(TUTORIAL))
+        return KernelSpec(
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name=f"Python ({sys.executable})",
+            language="python",
+            resource_dir=str(TUTORIAL),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +70,13 @@ def _param(path: Path):
 def test_notebook_runs_top_to_bottom(path, kernel_env):
     nb = nbformat.read(path, as_version=4)
     km = KernelManager(kernel_name="python3", kernel_spec_manager=_ThisInterpreter())
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     t0 = time.perf_counter()
     try:
         client.execute()  # raises CellExecutionError on the first failing cell
@@ -77,8 +84,13 @@ def test_notebook_runs_top_to_bottom(path, kernel_env):
         if km.has_kernel:  # nbclient leaves a kernel it did not create running
             km.shutdown_kernel(now=True)
     print(f"{path.relative_to(TUTORIAL)}: {time.perf_counter() - t0:.1f} s")
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors
 
 
@@ -92,15 +104,17 @@ def test_tutorial_has_five_notebooks_each_with_answers():
         assert "## Exercises" in text, f"{n} has no exercises"
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.relative_to(TUTORIAL).as_posix())
-                                  for p in NOTEBOOKS])
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id=p.relative_to(TUTORIAL).as_posix()) for p in NOTEBOOKS]
+)
 def test_notebook_is_stored_clean(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.get("outputs") and cell.get("execution_count") is None, (
-                f"{path.name}: save notebooks without outputs")
+                f"{path.name}: save notebooks without outputs"
+            )
 
 
 # Numbers that prose may state: definitions, not results (a 90 % interval, a 95 % confidence
@@ -121,18 +135,21 @@ def _prose(markdown: str) -> str:
     return text
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.relative_to(TUTORIAL).as_posix())
-                                  for p in NOTEBOOKS])
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id=p.relative_to(TUTORIAL).as_posix()) for p in NOTEBOOKS]
+)
 def test_prose_states_no_computed_number(path):
     nb = nbformat.read(path, as_version=4)
     found = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             for m in _NUMBER.finditer(_prose(cell.source)):
-                line = _prose(cell.source)[max(0, m.start() - 30): m.end() + 30]
+                line = _prose(cell.source)[max(0, m.start() - 30) : m.end() + 30]
                 found.append(f"cell {i}: ...{line.strip()}...")
-    assert not found, (f"{path.name} states figures in prose; print them from a code cell "
-                       "instead:\n" + "\n".join(found))
+    assert not found, (
+        f"{path.name} states figures in prose; print them from a code cell "
+        "instead:\n" + "\n".join(found)
+    )
 
 
 def test_readme_lists_every_notebook():
@@ -144,8 +161,9 @@ def test_readme_lists_every_notebook():
 # ----------------------------------------------------------------------------------- glossary
 def _defined_terms() -> str:
     """Lower-case text of the glossary's headings (a term is defined by a heading naming it)."""
-    return "\n".join(line.lower() for line in CONCEPTS.read_text().splitlines()
-                     if line.startswith("#"))
+    return "\n".join(
+        line.lower() for line in CONCEPTS.read_text().splitlines() if line.startswith("#")
+    )
 
 
 def test_concepts_defines_every_metric_and_probability():
@@ -158,15 +176,45 @@ def test_concepts_defines_every_metric_and_probability():
 
 
 #: Terms printed by `capex run` (model/cli_engine.py summary_table) and `capex compare`.
-RUN_TERMS = ["P(NPV > 0)", "P(payback by", "P05", "P50", "P95", "mean ± MCSE", "undefined",
-             "sourced", "hypothetical", "input hash", "draws", "seed"]
+RUN_TERMS = [
+    "P(NPV > 0)",
+    "P(payback by",
+    "P05",
+    "P50",
+    "P95",
+    "mean ± MCSE",
+    "undefined",
+    "sourced",
+    "hypothetical",
+    "input hash",
+    "draws",
+    "seed",
+]
 COMPARE_TERMS = ["NPV per $ of capex", "common random numbers", "hypothetical parameters"]
 #: Terms printed by `capex sensitivity` (model/sensitivity.py).
-SENSITIVITY_TERMS = ["base value", "tornado", "P10", "P90", "swing", "Sobol' indices",
-                     "first-order S1", "total ST", "sum of S1", "bootstrap CI",
-                     "gaussian-copula", "category", "provenance", "rank correlations",
-                     "Spearman", "PRCC", "break-even", "percentile", "stress", "decile",
-                     "hypothetical inputs"]
+SENSITIVITY_TERMS = [
+    "base value",
+    "tornado",
+    "P10",
+    "P90",
+    "swing",
+    "Sobol' indices",
+    "first-order S1",
+    "total ST",
+    "sum of S1",
+    "bootstrap CI",
+    "gaussian-copula",
+    "category",
+    "provenance",
+    "rank correlations",
+    "Spearman",
+    "PRCC",
+    "break-even",
+    "percentile",
+    "stress",
+    "decile",
+    "hypothetical inputs",
+]
 
 
 @pytest.fixture(scope="module")
@@ -180,10 +228,28 @@ def printed():
     path = str(ROOT / "assumptions" / "anthropic_fluidstack.yaml")
     commands = {
         "run": ["run", path, "--draws", "400", "--quiet"],
-        "compare": ["compare", path, "--scenario", "base", "--scenario", "refresh", "--draws",
-                    "400", "--quiet"],
-        "sensitivity": ["sensitivity", path, "--draws", "400", "--sobol-n", "64",
-                        "--resamples", "20", "--quiet"],
+        "compare": [
+            "compare",
+            path,
+            "--scenario",
+            "base",
+            "--scenario",
+            "refresh",
+            "--draws",
+            "400",
+            "--quiet",
+        ],
+        "sensitivity": [
+            "sensitivity",
+            path,
+            "--draws",
+            "400",
+            "--sobol-n",
+            "64",
+            "--resamples",
+            "20",
+            "--quiet",
+        ],
     }
     out = {}
     for kind, argv in commands.items():
@@ -194,8 +260,10 @@ def printed():
     return out
 
 
-@pytest.mark.parametrize("kind,terms", [("run", RUN_TERMS), ("compare", COMPARE_TERMS),
-                                        ("sensitivity", SENSITIVITY_TERMS)])
+@pytest.mark.parametrize(
+    "kind,terms",
+    [("run", RUN_TERMS), ("compare", COMPARE_TERMS), ("sensitivity", SENSITIVITY_TERMS)],
+)
 def test_concepts_defines_every_printed_term(printed, kind, terms):
     headings = _defined_terms()
     text = printed[kind].lower()

@@ -5,11 +5,23 @@ import pytest
 from model.core.units import UnknownUnit, parse_amount, parse_unit
 
 
-@pytest.mark.parametrize("text,value", [
-    (50e9, 50e9), ("50e9", 50e9), (50_000_000_000, 50e9), ("50_000_000_000", 50e9),
-    ("50B", 50e9), ("50 bn", 50e9), ("1.5T", 1.5e12), ("300M", 300e6), ("12k", 12e3),
-    ("8%", 0.08), ("-2.5", -2.5), ("1,200", 1200.0),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        (50e9, 50e9),
+        ("50e9", 50e9),
+        (50_000_000_000, 50e9),
+        ("50_000_000_000", 50e9),
+        ("50B", 50e9),
+        ("50 bn", 50e9),
+        ("1.5T", 1.5e12),
+        ("300M", 300e6),
+        ("12k", 12e3),
+        ("8%", 0.08),
+        ("-2.5", -2.5),
+        ("1,200", 1200.0),
+    ],
+)
 def test_parse_amount(text, value):
     assert parse_amount(text) == pytest.approx(value, rel=1e-15)
 
@@ -20,13 +32,28 @@ def test_parse_amount_rejects(text):
         parse_amount(text)
 
 
-@pytest.mark.parametrize("unit,dim,factor", [
-    ("USD", "USD", 1.0), ("USD bn", "USD", 1e9), ("USD B", "USD", 1e9), ("USD T", "USD", 1e12),
-    ("USD bn/year", "USD/year", 1e9), ("USD M/MW", "USD/MW", 1e6), ("USD bn/GW", "USD/MW", 1e6),
-    ("USD/kW", "USD/MW", 1e3), ("USD/kWh", "USD/MWh", 1e3), ("USD/GPU-hour", "USD/GPU-hour", 1),
-    ("GW", "MW", 1e3), ("kW", "MW", 1e-3), ("%", "share", 0.01), ("%/year", "1/year", 0.01),
-    ("months", "years", 1 / 12), ("GPU/kW", "GPU/MW", 1e3), ("1/year", "1/year", 1.0),
-])
+@pytest.mark.parametrize(
+    "unit,dim,factor",
+    [
+        ("USD", "USD", 1.0),
+        ("USD bn", "USD", 1e9),
+        ("USD B", "USD", 1e9),
+        ("USD T", "USD", 1e12),
+        ("USD bn/year", "USD/year", 1e9),
+        ("USD M/MW", "USD/MW", 1e6),
+        ("USD bn/GW", "USD/MW", 1e6),
+        ("USD/kW", "USD/MW", 1e3),
+        ("USD/kWh", "USD/MWh", 1e3),
+        ("USD/GPU-hour", "USD/GPU-hour", 1),
+        ("GW", "MW", 1e3),
+        ("kW", "MW", 1e-3),
+        ("%", "share", 0.01),
+        ("%/year", "1/year", 0.01),
+        ("months", "years", 1 / 12),
+        ("GPU/kW", "GPU/MW", 1e3),
+        ("1/year", "1/year", 1.0),
+    ],
+)
 def test_parse_unit(unit, dim, factor):
     d, f = parse_unit(unit)
     assert d == dim
@@ -44,8 +71,7 @@ def test_unknown_unit_lists_what_is_accepted():
 
 
 def test_the_one_formatter():
-    from model.core.formatting import format_mean, format_probability, format_quantile, \
-        format_value
+    from model.core.formatting import format_mean, format_probability, format_quantile, format_value
 
     assert format_value(50e9, "USD") == "$50.0B"
     assert format_value(-1.25e12, "USD") == "-$1.25T"

@@ -43,20 +43,30 @@ def run_compare(targets, draws, seed, design, progress=False, workers=None) -> l
     if problems:
         raise AssumptionError(problems)
     if len(scenarios) < 2:
-        raise AssumptionError(Problem(
-            "compare needs at least two runs; give several files, FILE:overlay entries, or "
-            "--scenario repeated (use 'base' for no overlay)", parameter="PATH"))
-    return [simulate(sc, draws=draws, seed=seed, design=design, progress=progress,
-                     workers=workers) for sc in scenarios]
+        raise AssumptionError(
+            Problem(
+                "compare needs at least two runs; give several files, FILE:overlay entries, or "
+                "--scenario repeated (use 'base' for no overlay)",
+                parameter="PATH",
+            )
+        )
+    return [
+        simulate(sc, draws=draws, seed=seed, design=design, progress=progress, workers=workers)
+        for sc in scenarios
+    ]
 
 
 def _npv_per_dollar(res) -> dict:
     per_dollar = res.metric("npv") / res.metric("total_spend")
-    return {"unit": "ratio", "mean": float(per_dollar.mean()),
-            "mcse": float(per_dollar.std(ddof=1) / math.sqrt(per_dollar.size)),
-            "p05": float(np.quantile(per_dollar, 0.05)),
-            "p50": float(np.quantile(per_dollar, 0.5)),
-            "p95": float(np.quantile(per_dollar, 0.95)), "undefined_share": 0.0}
+    return {
+        "unit": "ratio",
+        "mean": float(per_dollar.mean()),
+        "mcse": float(per_dollar.std(ddof=1) / math.sqrt(per_dollar.size)),
+        "p05": float(np.quantile(per_dollar, 0.05)),
+        "p50": float(np.quantile(per_dollar, 0.5)),
+        "p95": float(np.quantile(per_dollar, 0.95)),
+        "undefined_share": 0.0,
+    }
 
 
 def compare_rows(results_list) -> list[dict]:
@@ -66,8 +76,11 @@ def compare_rows(results_list) -> list[dict]:
     for res in results_list:
         sc = res.scenario
         row = {"scenario": sc.label, "file": str(sc.path), "model": sc.model}
-        names = (("npv", "irr", "payback_years", "peak_funding") if sc.model == "programme"
-                 else res.metric_names)
+        names = (
+            ("npv", "irr", "payback_years", "peak_funding")
+            if sc.model == "programme"
+            else res.metric_names
+        )
         row["metrics"] = {m: {k: res.metric_summary(m)[k] for k in FIELDS} for m in names}
         if sc.model == "programme":
             row["metrics"]["npv_per_dollar_capex"] = _npv_per_dollar(res)

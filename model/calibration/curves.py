@@ -14,13 +14,14 @@ are in docs/model.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 #: Quadrature nodes per calendar year.
 N_NODES = 12
+
 
 @dataclass(frozen=True)
 class CurveParam:
@@ -79,8 +80,9 @@ class ModelSpec:
     @property
     def curve_params(self) -> list[str]:
         """Names of the curve's parameters as the posterior stores them."""
-        return [("log_" + p.name if p.log_scale else p.name)
-                for p in self.params if p.name != "noise"]
+        return [
+            ("log_" + p.name if p.log_scale else p.name) for p in self.params if p.name != "noise"
+        ]
 
     @property
     def free_params(self) -> list[str]:
@@ -90,22 +92,38 @@ class ModelSpec:
 
 def _level(unit: str) -> CurveParam:
     what = "run-rate" if unit == "USD/year" else "price"
-    return CurveParam("level", (unit,), ("lognormal",),
-                     f"{what} at the reference date [{unit}]", log_scale=True)
+    return CurveParam(
+        "level", (unit,), ("lognormal",), f"{what} at the reference date [{unit}]", log_scale=True
+    )
 
 
-_GROWTH = CurveParam("growth", ("1/year",), ("lognormal", "normal"),
-                    "growth rate of log run-rate at the reference date [1/year]")
-_HEADROOM = CurveParam("headroom", ("log-ratio",), ("lognormal",),
-                      "ln(cap / run-rate at the reference date) [log-ratio]")
-_DECAY = CurveParam("growth_decay", ("1/year",), ("lognormal",),
-                   "rate at which the excess growth fades [1/year]")
-_LONG_RUN = CurveParam("long_run_growth", ("1/year",), ("normal",),
-                      "growth rate the run-rate settles to [1/year]")
-_DECLINE = CurveParam("decline", ("1/year",), ("normal", "lognormal"),
-                     "yearly decline of log price [1/year]")
-_NOISE = CurveParam("noise", ("log",), ("lognormal", "halfnormal"),
-                   "standard deviation of log(observed / model) [log]")
+_GROWTH = CurveParam(
+    "growth",
+    ("1/year",),
+    ("lognormal", "normal"),
+    "growth rate of log run-rate at the reference date [1/year]",
+)
+_HEADROOM = CurveParam(
+    "headroom",
+    ("log-ratio",),
+    ("lognormal",),
+    "ln(cap / run-rate at the reference date) [log-ratio]",
+)
+_DECAY = CurveParam(
+    "growth_decay", ("1/year",), ("lognormal",), "rate at which the excess growth fades [1/year]"
+)
+_LONG_RUN = CurveParam(
+    "long_run_growth", ("1/year",), ("normal",), "growth rate the run-rate settles to [1/year]"
+)
+_DECLINE = CurveParam(
+    "decline", ("1/year",), ("normal", "lognormal"), "yearly decline of log price [1/year]"
+)
+_NOISE = CurveParam(
+    "noise",
+    ("log",),
+    ("lognormal", "halfnormal"),
+    "standard deviation of log(observed / model) [log]",
+)
 
 
 def _exponential(xp, p, dt):
@@ -143,21 +161,42 @@ _PRICE = "USD/GPU-hour"
 #: The calibration models, by name.
 MODELS: dict[str, ModelSpec] = {
     "exponential": ModelSpec(
-        "exponential", _REV, (_level(_REV), _GROWTH, _NOISE), _exponential,
-        "constant log-growth (no deceleration): the baseline the others must beat"),
+        "exponential",
+        _REV,
+        (_level(_REV), _GROWTH, _NOISE),
+        _exponential,
+        "constant log-growth (no deceleration): the baseline the others must beat",
+    ),
     "logistic": ModelSpec(
-        "logistic", _REV, (_level(_REV), _GROWTH, _HEADROOM, _NOISE), _logistic,
-        "logistic growth towards a cap (symmetric S-curve)", derived=_cap),
+        "logistic",
+        _REV,
+        (_level(_REV), _GROWTH, _HEADROOM, _NOISE),
+        _logistic,
+        "logistic growth towards a cap (symmetric S-curve)",
+        derived=_cap,
+    ),
     "gompertz": ModelSpec(
-        "gompertz", _REV, (_level(_REV), _GROWTH, _HEADROOM, _NOISE), _gompertz,
-        "Gompertz growth towards a cap: log-growth decays exponentially to zero", derived=_cap),
+        "gompertz",
+        _REV,
+        (_level(_REV), _GROWTH, _HEADROOM, _NOISE),
+        _gompertz,
+        "Gompertz growth towards a cap: log-growth decays exponentially to zero",
+        derived=_cap,
+    ),
     "decaying_growth": ModelSpec(
-        "decaying_growth", _REV, (_level(_REV), _GROWTH, _DECAY, _LONG_RUN, _NOISE),
+        "decaying_growth",
+        _REV,
+        (_level(_REV), _GROWTH, _DECAY, _LONG_RUN, _NOISE),
         _decaying_growth,
-        "log-growth decaying exponentially to a long-run rate (no cap)"),
+        "log-growth decaying exponentially to a long-run rate (no cap)",
+    ),
     "exp_decline": ModelSpec(
-        "exp_decline", _PRICE, (_level(_PRICE), _DECLINE, _NOISE), _exp_decline,
-        "exponential price decline"),
+        "exp_decline",
+        _PRICE,
+        (_level(_PRICE), _DECLINE, _NOISE),
+        _exp_decline,
+        "exponential price decline",
+    ),
 }
 REVENUE_MODELS = ("exponential", "logistic", "gompertz", "decaying_growth")
 PRICE_MODELS = ("exp_decline",)
@@ -166,7 +205,6 @@ PRICE_MODELS = ("exp_decline",)
 def models_for(unit: str) -> list[str]:
     """Names of the models that fit a series in ``unit`` (``USD/year`` or ``USD/GPU-hour``)."""
     return [n for n, s in MODELS.items() if s.dimension == unit]
-
 
 
 def nodes(n: int = N_NODES) -> tuple[np.ndarray, np.ndarray]:

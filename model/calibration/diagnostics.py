@@ -14,9 +14,15 @@ RHAT_MAX = 1.01
 ESS_PER_CHAIN_MIN = 100
 DIVERGENCES_MAX = 0
 
-def diagnose(idata, var_names: list[str], *, rhat_max: float = RHAT_MAX,
-             ess_per_chain_min: float = ESS_PER_CHAIN_MIN,
-             divergences_max: int = DIVERGENCES_MAX) -> dict:
+
+def diagnose(
+    idata,
+    var_names: list[str],
+    *,
+    rhat_max: float = RHAT_MAX,
+    ess_per_chain_min: float = ESS_PER_CHAIN_MIN,
+    divergences_max: int = DIVERGENCES_MAX,
+) -> dict:
     """Convergence diagnostics of a posterior.
 
     Parameters
@@ -54,8 +60,10 @@ def diagnose(idata, var_names: list[str], *, rhat_max: float = RHAT_MAX,
     messages = []
     bad_r = [f"{v} ({x:.3f})" for v, x in r.items() if not x <= rhat_max]
     if bad_r:
-        messages.append(f"R-hat above {rhat_max}: {', '.join(bad_r)}: chains disagree (not "
-                        "converged or not identified)")
+        messages.append(
+            f"R-hat above {rhat_max}: {', '.join(bad_r)}: chains disagree (not "
+            "converged or not identified)"
+        )
     bad_b = [f"{v} ({x:.0f})" for v, x in eb.items() if not x >= ess_min]
     if bad_b:
         messages.append(f"bulk ESS below {ess_min:.0f}: {', '.join(bad_b)}")
@@ -63,8 +71,10 @@ def diagnose(idata, var_names: list[str], *, rhat_max: float = RHAT_MAX,
     if bad_t:
         messages.append(f"tail ESS below {ess_min:.0f}: {', '.join(bad_t)}")
     if div > divergences_max:
-        messages.append(f"{div} divergent transitions: the posterior geometry is hard for "
-                        "NUTS (raise target_accept, or reparameterise)")
+        messages.append(
+            f"{div} divergent transitions: the posterior geometry is hard for "
+            "NUTS (raise target_accept, or reparameterise)"
+        )
     return {
         "max_rhat": max(r.values()) if r else math.nan,
         "min_ess_bulk": min(eb.values()) if eb else math.nan,

@@ -14,18 +14,27 @@ is ignored with a warning and sampled again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..core.errors import (AssumptionError, CacheWarning, CalibrationError, ObservationError,
-                           Problem, display_path)
+from ..core.errors import (
+    AssumptionError,
+    CacheWarning,
+    CalibrationError,
+    ObservationError,
+    Problem,
+    display_path,
+)
+from ..core.units import UnknownUnit, parse_unit
 from ..loading.observations import load_observations
 from ..loading.priors import ModelPriors, Prior, load_priors
 from . import shim
@@ -38,46 +47,80 @@ if TYPE_CHECKING:
 #: Bump when the model code changes in a way that invalidates cached posteriors.
 CALIBRATION_FORMAT = "capex-calibration-1"
 
-def _resolve_priors(spec: ModelSpec, priors: dict[str, ModelPriors], priors_file: str,
-                    series_unit: str) -> ModelPriors:
+
+def _resolve_priors(
+    spec: ModelSpec, priors: dict[str, ModelPriors], priors_file: str, series_unit: str
+) -> ModelPriors:
     """The priors of ``spec``, checked against its parameters."""
     if spec.name not in priors:
-        raise ObservationError(Problem(
-            f"no priors for model {spec.name!r}; add a '{spec.name}:' block under models: with "
-            f"reference_date and {', '.join(p.name for p in spec.params)}", priors_file))
+        raise ObservationError(
+            Problem(
+                f"no priors for model {spec.name!r}; add a '{spec.name}:' block under models: with "
+                f"reference_date and {', '.join(p.name for p in spec.params)}",
+                priors_file,
+            )
+        )
     mp = priors[spec.name]
     problems = []
     for ps in spec.params:
         pr = mp.params.get(ps.name)
         if pr is None:
-            problems.append(Problem(
-                f"missing prior {ps.name!r} ({ps.meaning}); add it with distribution, unit and "
-                "source or hypothetical", priors_file, mp.line, spec.name))
-            continue
-        units = (series_unit,) if ps.name == "level" else ps.units
-        unit_ok = pr.unit in units
-        if ps.name == "level" and not unit_ok:
-            from .units import UnknownUnit, parse_unit
-
-            with contextlib.suppress(UnknownUnit):
-                unit_ok = parse_unit(pr.unit)[0] == series_unit
-        if not unit_ok:
-            problems.append(Problem(
-                f"unit {pr.unit!r} does not fit {ps.name} ({ps.meaning}); use "
-                f"{' or '.join(units)}", priors_file, pr.line, f"{spec.name}.{ps.name}"))
-        if pr.distribution not in ps.families:
-            problems.append(Problem(
-                f"distribution {pr.distribution} is not allowed for {ps.name}; use "
-                f"{' or '.join(ps.families)}", priors_file, pr.line, f"{spec.name}.{ps.name}"))
-    extra = set(mp.params) - {p.name for p in spec.params}
-    for name in sorted(extra):
-        problems.append(Problem(
-            f"model {spec.name} has no parameter {name!r}; remove it (parameters: "
-            f"{', '.join(p.name for p in spec.params)})", priors_file, mp.params[name].line,
-            f"{spec.name}.{name}"))
+            problems.append(
+                Problem(
+                    f"missing prior {ps.name!r} ({ps.meaning}); add it with distribution, unit and "
+                    "source or hypothetical",
+                    priors_file,
+                    mp.line,
+                    spec.name,
+                )
+            )
+        else:
+            problems.extend(_prior_problems(spec, ps, pr, priors_file, series_unit))
+    for name in sorted(set(mp.params) - {p.name for p in spec.params}):
+        problems.append(
+            Problem(
+                f"model {spec.name} has no parameter {name!r}; remove it (parameters: "
+                f"{', '.join(p.name for p in spec.params)})",
+                priors_file,
+                mp.params[name].line,
+                f"{spec.name}.{name}",
+            )
+        )
     if problems:
         raise ObservationError(problems)
     return mp
+
+
+def _prior_problems(
+    spec: ModelSpec, ps: CurveParam, pr: Prior, priors_file: str, series_unit: str
+) -> list[Problem]:
+    """A prior whose unit or family does not fit its curve parameter."""
+    out = []
+    units = (series_unit,) if ps.name == "level" else ps.units
+    unit_ok = pr.unit in units
+    if ps.name == "level" and not unit_ok:
+        with contextlib.suppress(UnknownUnit):
+            unit_ok = parse_unit(pr.unit)[0] == series_unit
+    if not unit_ok:
+        out.append(
+            Problem(
+                f"unit {pr.unit!r} does not fit {ps.name} ({ps.meaning}); use {' or '.join(units)}",
+                priors_file,
+                pr.line,
+                f"{spec.name}.{ps.name}",
+            )
+        )
+    if pr.distribution not in ps.families:
+        out.append(
+            Problem(
+                f"distribution {pr.distribution} is not allowed for {ps.name}; use "
+                f"{' or '.join(ps.families)}",
+                priors_file,
+                pr.line,
+                f"{spec.name}.{ps.name}",
+            )
+        )
+    return out
 
 
 def _rv(pm, ps: CurveParam, pr: Prior):
@@ -95,8 +138,8 @@ def _rv(pm, ps: CurveParam, pr: Prior):
 
 def _build(spec: ModelSpec, mp: ModelPriors, obs):
     """The PyMC model of ``spec`` for the observation rows ``obs``."""
-    import pymc as pm
-    import pytensor.tensor as pt
+    import pymc as pm  # deferred: PyMC is slow to import and only sampling needs it
+    import pytensor.tensor as pt  # deferred: with PyMC
 
     times, logw = design(obs["measure"].tolist(), obs["t"].to_numpy())
     coords = {"obs_id": obs["line"].astype(int).tolist()}
@@ -112,16 +155,15 @@ def _build(spec: ModelSpec, mp: ModelPriors, obs):
                 pm.Deterministic(k, v)
         lc = spec.log_curve(pt, p, pt.as_tensor_variable(times - mp.reference_date))
         mu = pt.logsumexp(lc + logw, axis=1)
-        pm.Normal("obs", mu=mu, sigma=p["noise"], observed=np.log(obs["value"].to_numpy()),
-                  dims="obs_id")
+        pm.Normal(
+            "obs", mu=mu, sigma=p["noise"], observed=np.log(obs["value"].to_numpy()), dims="obs_id"
+        )
     return m
 
 
 def _versions() -> dict:
     """Versions that shape a posterior: capex (its models), PyMC (the sampler), ArviZ (the
     file format)."""
-    from importlib import metadata
-
     out = {}
     for pkg in ("capex", "pymc", "arviz"):
         try:
@@ -139,8 +181,10 @@ def _cache_key(obs_bytes: bytes, spec: ModelSpec, mp: ModelPriors, settings: dic
         "model": spec.name,
         # the numbers only: rewording a rationale does not change the posterior
         "reference_date": mp.reference_date,
-        "priors": {k: [p.distribution, sorted(p.args.items()), p.unit]
-                   for k, p in sorted(mp.params.items())},
+        "priors": {
+            k: [p.distribution, sorted(p.args.items()), p.unit]
+            for k, p in sorted(mp.params.items())
+        },
         "settings": settings,
     }
     blob = json.dumps(material, sort_keys=True, default=str).encode()
@@ -148,8 +192,15 @@ def _cache_key(obs_bytes: bytes, spec: ModelSpec, mp: ModelPriors, settings: dic
 
 
 #: Groups a cached calibration must hold.
-CACHE_GROUPS = ("posterior", "sample_stats", "log_likelihood", "observed_data",
-                "posterior_predictive", "prior", "prior_predictive")
+CACHE_GROUPS = (
+    "posterior",
+    "sample_stats",
+    "log_likelihood",
+    "observed_data",
+    "posterior_predictive",
+    "prior",
+    "prior_predictive",
+)
 
 
 def content_hash(idata) -> str:
@@ -202,15 +253,26 @@ def check_cache_dir(cache_dir: Path) -> None:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise AssumptionError(Problem(
-            f"the calibration cache {display_path(p)} cannot be a folder because "
-            f"{display_path(probe)} is a file; set CAPEX_CACHE_DIR to a folder (or remove the "
-            "file)", display_path(p), None, "CAPEX_CACHE_DIR"))
+        raise AssumptionError(
+            Problem(
+                f"the calibration cache {display_path(p)} cannot be a folder because "
+                f"{display_path(probe)} is a file; set CAPEX_CACHE_DIR to a folder (or remove the "
+                "file)",
+                display_path(p),
+                None,
+                "CAPEX_CACHE_DIR",
+            )
+        )
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        raise AssumptionError(Problem(
-            f"the calibration cache folder {display_path(probe)} is not writable; set "
-            "CAPEX_CACHE_DIR to a folder you can write to", display_path(p), None,
-            "CAPEX_CACHE_DIR"))
+        raise AssumptionError(
+            Problem(
+                f"the calibration cache folder {display_path(probe)} is not writable; set "
+                "CAPEX_CACHE_DIR to a folder you can write to",
+                display_path(p),
+                None,
+                "CAPEX_CACHE_DIR",
+            )
+        )
 
 
 def default_cache_dir() -> Path:
@@ -223,14 +285,24 @@ def default_cache_dir() -> Path:
 
 
 #: Calibrations fitted in this process, by cache key (a report re-uses the run's fit).
-_MEMO: dict[str, "Calibration"] = {}
+_MEMO: dict[str, Calibration] = {}
 
 
-def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: int = 1000,
-        chains: int = 2, seed: int = 0, priors_path: str | Path | None = None,
-        cache_dir: str | Path | None | bool = None, strict: bool = False,
-        cores: int | None = None, target_accept: float = 0.95,
-        prior_draws: int = 500) -> Calibration:
+def fit(
+    observations_path: str | Path,
+    model: str,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int = 0,
+    priors_path: str | Path | None = None,
+    cache_dir: str | Path | None | bool = None,
+    strict: bool = False,
+    cores: int | None = None,
+    target_accept: float = 0.95,
+    prior_draws: int = 500,
+) -> Calibration:
     """Calibrate ``model`` to an observation file.
 
     Parameters
@@ -272,95 +344,137 @@ def fit(observations_path: str | Path, model: str, *, draws: int = 1000, tune: i
     CalibrationError
         ``strict=True`` and the diagnostics failed.
     """
+    spec, obs, fitted, mp = _inputs(observations_path, model, priors_path)
+    observations_path = Path(observations_path)
+    shown = display_path(observations_path)
+    settings = {
+        "draws": int(draws),
+        "tune": int(tune),
+        "chains": int(chains),
+        "seed": int(seed),
+        "target_accept": float(target_accept),
+        "prior_draws": int(prior_draws),
+    }
+    key = _cache_key(observations_path.read_bytes(), spec, mp, settings)
+    if cache_dir is None:
+        cache_dir = default_cache_dir()
+    cache_path = None
+    if cache_dir is not False:
+        check_cache_dir(Path(cache_dir))
+        if key in _MEMO:
+            return _checked(_MEMO[key], strict, shown, model)
+        cache_path = Path(cache_dir) / f"{observations_path.stem}.{model}.{key[:16]}.nc"
+    idata = _read_cached(cache_path, key, spec) if cache_path is not None else None
+    from_cache = idata is not None
+    if idata is None:
+        idata = _sample(spec, mp, fitted, settings, cores)
+        _stamp(idata, key, model, observations_path)
+        if cache_path is not None:
+            _write_cached(idata, cache_path)
+    cal = Calibration(
+        idata, spec, obs, mp, settings, key, from_cache=from_cache, cache_path=cache_path
+    )
+    if cache_dir is not False:
+        _MEMO[key] = cal
+    return _checked(cal, strict, shown, model)
+
+
+def _inputs(observations_path, model: str, priors_path):
+    """The curve, the observations (all rows and those fitted) and the priors of a fit."""
     if model not in MODELS:
-        raise AssumptionError(Problem(
-            f"unknown calibration model {model!r}; use one of {', '.join(MODELS)}",
-            display_path(observations_path)))
+        raise AssumptionError(
+            Problem(
+                f"unknown calibration model {model!r}; use one of {', '.join(MODELS)}",
+                display_path(observations_path),
+            )
+        )
     spec = MODELS[model]
     observations_path = Path(observations_path)
     obs = load_observations(observations_path)
     shown = display_path(observations_path)
     if obs.attrs["unit"] != spec.dimension:
-        raise ObservationError(Problem(
-            f"model {model!r} fits a series in {spec.dimension} but this file is in "
-            f"{obs.attrs['unit']}; use model {' or '.join(models_for(obs.attrs['unit']))}",
-            shown))
+        raise ObservationError(
+            Problem(
+                f"model {model!r} fits a series in {spec.dimension} but this file is in "
+                f"{obs.attrs['unit']}; use model {' or '.join(models_for(obs.attrs['unit']))}",
+                shown,
+            )
+        )
     fitted = obs[obs["kind"] == "observation"]
     if len(fitted) < 2:
-        raise ObservationError(Problem(
-            f"only {len(fitted)} row(s) of kind observation; a calibration needs at least 2 "
-            "(projections are not fitted)", shown))
+        raise ObservationError(
+            Problem(
+                f"only {len(fitted)} row(s) of kind observation; a calibration needs at least 2 "
+                "(projections are not fitted)",
+                shown,
+            )
+        )
     priors_path = Path(priors_path) if priors_path else observations_path.parent / "priors.yaml"
-    priors = load_priors(priors_path)
-    mp = _resolve_priors(spec, priors, display_path(priors_path), spec.dimension)
+    mp = _resolve_priors(spec, load_priors(priors_path), display_path(priors_path), spec.dimension)
+    return spec, obs, fitted, mp
 
-    settings = {"draws": int(draws), "tune": int(tune), "chains": int(chains),
-                "seed": int(seed), "target_accept": float(target_accept),
-                "prior_draws": int(prior_draws)}
-    key = _cache_key(observations_path.read_bytes(), spec, mp, settings)
-    cache_path = None
-    idata = None
-    from_cache = False
-    if cache_dir is None:
-        cache_dir = default_cache_dir()
-    if cache_dir is not False:
-        check_cache_dir(Path(cache_dir))
-    if key in _MEMO and cache_dir is not False:
-        cal = _MEMO[key]
-        if not cal.diagnostics["ok"]:
-            if strict:
-                raise CalibrationError(Problem(_failure_message(cal), shown, None, model))
-            warnings.warn(_failure_message(cal), CalibrationWarning, stacklevel=2)
-        return cal
-    if cache_dir is not False:
-        cache_path = Path(cache_dir) / f"{observations_path.stem}.{model}.{key[:16]}.nc"
-        if cache_path.exists():
-            why = None
-            try:
-                idata = shim.from_netcdf(cache_path)
-                why = _cached_posterior_problem(idata, key, spec)
-            except Exception as exc:  # noqa: BLE001 - any unreadable file is re-sampled
-                why = f"it cannot be read ({exc.__class__.__name__})"
-            if why is None:
-                from_cache = True
-            else:
-                idata = None
-                warnings.warn(f"ignoring the cached calibration {display_path(cache_path)}: "
-                              f"{why}; sampling it again", CacheWarning, stacklevel=2)
-    if idata is None:
-        idata = _sample(spec, mp, fitted, settings, cores)
-        post_attrs = idata["posterior"].attrs
-        post_attrs["capex_key"] = key
-        post_attrs["capex_model"] = model
-        post_attrs["capex_observations"] = str(observations_path)
-        post_attrs["capex_content_sha256"] = content_hash(idata)
-        if cache_path is not None:
-            try:
-                shim.to_netcdf(idata, cache_path)
-            except OSError as exc:
-                warnings.warn(f"could not write the calibration cache {display_path(cache_path)} "
-                              f"({exc.strerror}); the fit is used but not kept", CacheWarning,
-                              stacklevel=2)
-    cal = Calibration(idata, spec, obs, mp, settings, key, from_cache=from_cache,
-                      cache_path=cache_path)
-    if cache_dir is not False:
-        _MEMO[key] = cal
+
+def _checked(cal: Calibration, strict: bool, shown: str, model: str) -> Calibration:
+    """``cal``, after raising (strict) or warning when it failed its diagnostics."""
     if not cal.diagnostics["ok"]:
         if strict:
             raise CalibrationError(Problem(_failure_message(cal), shown, None, model))
-        warnings.warn(_failure_message(cal), CalibrationWarning, stacklevel=2)
+        warnings.warn(_failure_message(cal), CalibrationWarning, stacklevel=3)
     return cal
 
 
+def _read_cached(cache_path: Path, key: str, spec: ModelSpec):
+    """The cached posterior at ``cache_path`` if it is there and intact, else None (with a
+    :class:`~model.core.errors.CacheWarning` when a file was there but could not be used)."""
+    if not cache_path.exists():
+        return None
+    try:
+        idata = shim.from_netcdf(cache_path)
+        why = _cached_posterior_problem(idata, key, spec)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is re-sampled
+        why = f"it cannot be read ({exc.__class__.__name__})"
+    if why is None:
+        return idata
+    warnings.warn(
+        f"ignoring the cached calibration {display_path(cache_path)}: {why}; sampling it again",
+        CacheWarning,
+        stacklevel=3,
+    )
+    return None
+
+
+def _stamp(idata, key: str, model: str, observations_path: Path) -> None:
+    """Record the cache key, model, observations and the content hash in the posterior."""
+    post_attrs = idata["posterior"].attrs
+    post_attrs["capex_key"] = key
+    post_attrs["capex_model"] = model
+    post_attrs["capex_observations"] = str(observations_path)
+    post_attrs["capex_content_sha256"] = content_hash(idata)
+
+
+def _write_cached(idata, cache_path: Path) -> None:
+    """Keep a posterior in the cache (a failure to write is a warning, not an error)."""
+    try:
+        shim.to_netcdf(idata, cache_path)
+    except OSError as exc:
+        warnings.warn(
+            f"could not write the calibration cache {display_path(cache_path)} "
+            f"({exc.strerror}); the fit is used but not kept",
+            CacheWarning,
+            stacklevel=3,
+        )
+
+
 def _failure_message(cal: Calibration) -> str:
-    return (f"calibration of {cal.observations.attrs['series']} with model {cal.model_name} "
-            f"failed its diagnostics: {'; '.join(cal.diagnostics['messages'])}; sample longer "
-            "(draws, tune), raise target_accept, or choose a better identified model")
+    return (
+        f"calibration of {cal.observations.attrs['series']} with model {cal.model_name} "
+        f"failed its diagnostics: {'; '.join(cal.diagnostics['messages'])}; sample longer "
+        "(draws, tune), raise target_accept, or choose a better identified model"
+    )
 
 
-def _sample(spec: ModelSpec, mp: ModelPriors, fitted, settings: dict,
-            cores: int | None):
-    import pymc as pm
+def _sample(spec: ModelSpec, mp: ModelPriors, fitted, settings: dict, cores: int | None):
+    import pymc as pm  # deferred: PyMC is slow to import and only sampling needs it
 
     chains = settings["chains"]
     with shim.quiet_pymc(), warnings.catch_warnings():
@@ -369,20 +483,29 @@ def _sample(spec: ModelSpec, mp: ModelPriors, fitted, settings: dict,
         m = _build(spec, mp, fitted)
         with m:
             idata = shim.pm_sample(
-                pm, draws=settings["draws"], tune=settings["tune"], chains=chains,
-                cores=cores or min(chains, 2), seed=settings["seed"],
+                pm,
+                draws=settings["draws"],
+                tune=settings["tune"],
+                chains=chains,
+                cores=cores or min(chains, 2),
+                seed=settings["seed"],
                 target_accept=settings["target_accept"],
-                initvals=spec.initvals(chains) if spec.initvals else None)
-            prior = pm.sample_prior_predictive(draws=settings["prior_draws"],
-                                               random_seed=settings["seed"] + 1)
+                initvals=spec.initvals(chains) if spec.initvals else None,
+            )
+            prior = pm.sample_prior_predictive(
+                draws=settings["prior_draws"], random_seed=settings["seed"] + 1
+            )
             idata = shim.add_groups(idata, prior, ["prior", "prior_predictive"])
-            pm.sample_posterior_predictive(idata, extend_inferencedata=True,
-                                           random_seed=settings["seed"] + 2, progressbar=False)
+            pm.sample_posterior_predictive(
+                idata,
+                extend_inferencedata=True,
+                random_seed=settings["seed"] + 2,
+                progressbar=False,
+            )
     return idata
 
 
-def compare(observations_path: str | Path, models: list[str] | None = None,
-            **kw) -> pd.DataFrame:
+def compare(observations_path: str | Path, models: list[str] | None = None, **kw) -> pd.DataFrame:
     """Compare models on one observation file by PSIS-LOO (ArviZ).
 
     Parameters
@@ -418,6 +541,7 @@ def compare(observations_path: str | Path, models: list[str] | None = None,
     # nothing is flagged: the Pareto k threshold (0.7) is checked here either way
     flagged = df["warning"].astype(bool).any() if "warning" in df.columns else False
     df.attrs["reliable"] = not bool(flagged or (df["max_pareto_k"] > 0.7).any())
-    df.attrs["clear"] = bool(df.attrs["reliable"] and len(rest)
-                             and (rest["elpd_diff"].abs() > 2 * rest["dse"]).all())
+    df.attrs["clear"] = bool(
+        df.attrs["reliable"] and len(rest) and (rest["elpd_diff"].abs() > 2 * rest["dse"]).all()
+    )
     return df

@@ -55,9 +55,18 @@ class Calibration:
         Whether the posterior was read from the cache.
     """
 
-    def __init__(self, idata, spec: ModelSpec, observations: pd.DataFrame,
-                 priors: ModelPriors, settings: dict, key: str, *, from_cache: bool = False,
-                 cache_path: Path | None = None):
+    def __init__(
+        self,
+        idata,
+        spec: ModelSpec,
+        observations: pd.DataFrame,
+        priors: ModelPriors,
+        settings: dict,
+        key: str,
+        *,
+        from_cache: bool = False,
+        cache_path: Path | None = None,
+    ):
         self.idata = idata
         self.spec = spec
         self.model_name = spec.name
@@ -69,8 +78,7 @@ class Calibration:
         self.cache_path = cache_path
         self.diagnostics = diagnose(idata, spec.free_params)
         post = shim.group(idata, "posterior")
-        self._draws = {v: np.asarray(post[v]).reshape(-1)
-                       for v in spec.curve_params + ["noise"]}
+        self._draws = {v: np.asarray(post[v]).reshape(-1) for v in spec.curve_params + ["noise"]}
         self._warned = False
 
     # ---------------------------------------------------------------- basic facts
@@ -90,6 +98,11 @@ class Calibration:
         return self.observations[self.observations["kind"] == "projection"]
 
     @property
+    def posterior_draws(self) -> dict:
+        """Flattened posterior draws of the curve's parameters and the noise, by name."""
+        return self._draws
+
+    @property
     def n_posterior(self) -> int:
         """Number of posterior draws (chains x draws)."""
         return int(self._draws["noise"].size)
@@ -97,10 +110,13 @@ class Calibration:
     def _check_used(self) -> None:
         if not self.diagnostics["ok"] and not self._warned:
             self._warned = True
-            warnings.warn(f"using calibration {self.model_name} of "
-                          f"{self.observations.attrs.get('series')} although it failed its "
-                          f"diagnostics: {'; '.join(self.diagnostics['messages'])}",
-                          CalibrationWarning, stacklevel=3)
+            warnings.warn(
+                f"using calibration {self.model_name} of "
+                f"{self.observations.attrs.get('series')} although it failed its "
+                f"diagnostics: {'; '.join(self.diagnostics['messages'])}",
+                CalibrationWarning,
+                stacklevel=3,
+            )
 
     # ---------------------------------------------------------------- summaries
     def summary(self, prob: float = 0.94) -> pd.DataFrame:
@@ -154,8 +170,14 @@ class Calibration:
         return self._loo
 
     # ---------------------------------------------------------------- predictions
-    def _predict(self, times: np.ndarray, logw: np.ndarray, idx: np.ndarray,
-                 noise: bool, rng: np.random.Generator) -> np.ndarray:
+    def _predict(
+        self,
+        times: np.ndarray,
+        logw: np.ndarray,
+        idx: np.ndarray,
+        noise: bool,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
         """Predicted values [series unit], shape (len(idx), rows)."""
         p = {k: v[idx][:, None, None] for k, v in self._draws.items()}
         lc = self.spec.log_curve(np, p, (times - self.priors.reference_date)[None, :, :])
@@ -169,8 +191,9 @@ class Calibration:
         years = [int(y) for y in years]
         return design(["calendar_year"] * len(years), np.asarray(years, dtype=float))
 
-    def predictive_series(self, years: list[int], n: int, seed: int, *,
-                          noise: bool = True) -> np.ndarray:
+    def predictive_series(
+        self, years: list[int], n: int, seed: int, *, noise: bool = True
+    ) -> np.ndarray:
         """Posterior predictive draws of the yearly figure.
 
         Parameters
@@ -198,8 +221,9 @@ class Calibration:
         times, logw = self._yeardesign(years)
         return self._predict(times, logw, idx, noise, rng)
 
-    def predictive_at(self, dates: list[float], n: int, seed: int, *,
-                      noise: bool = True) -> np.ndarray:
+    def predictive_at(
+        self, dates: list[float], n: int, seed: int, *, noise: bool = True
+    ) -> np.ndarray:
         """Posterior predictive draws of the instantaneous value (run-rate or price).
 
         Parameters
@@ -220,8 +244,15 @@ class Calibration:
         times, logw = design(["run_rate"] * len(dates), np.asarray(dates, dtype=float))
         return self._predict(times, logw, idx, noise, rng)
 
-    def prob_at_least(self, year: int | float, value: float, *, measure: str = "calendar_year",
-                      seed: int = 0, noise: bool = True) -> float:
+    def prob_at_least(
+        self,
+        year: int | float,
+        value: float,
+        *,
+        measure: str = "calendar_year",
+        seed: int = 0,
+        noise: bool = True,
+    ) -> float:
         """Posterior predictive probability that the figure reaches ``value``.
 
         Parameters
@@ -266,8 +297,19 @@ class Calibration:
         rows = []
         proj = self.projections
         if proj.empty:
-            return pd.DataFrame(columns=["date", "measure", "value", "fact_id", "source_title",
-                                         "prob_at_least", "median", "p05", "p95"])
+            return pd.DataFrame(
+                columns=[
+                    "date",
+                    "measure",
+                    "value",
+                    "fact_id",
+                    "source_title",
+                    "prob_at_least",
+                    "median",
+                    "p05",
+                    "p95",
+                ]
+            )
         times, logw = design(proj["measure"].tolist(), proj["t"].to_numpy())
         rng = np.random.default_rng(seed)
         with warnings.catch_warnings():
@@ -275,13 +317,19 @@ class Calibration:
             pred = self._predict(times, logw, np.arange(self.n_posterior), True, rng)
         for j, (_, r) in enumerate(proj.iterrows()):
             x = pred[:, j]
-            rows.append({
-                "date": r["date"], "measure": r["measure"], "value": r["value"],
-                "fact_id": r["fact_id"], "source_title": r["source_title"],
-                "prob_at_least": float(np.mean(x >= r["value"])),
-                "median": float(np.median(x)), "p05": float(np.quantile(x, 0.05)),
-                "p95": float(np.quantile(x, 0.95)),
-            })
+            rows.append(
+                {
+                    "date": r["date"],
+                    "measure": r["measure"],
+                    "value": r["value"],
+                    "fact_id": r["fact_id"],
+                    "source_title": r["source_title"],
+                    "prob_at_least": float(np.mean(x >= r["value"])),
+                    "median": float(np.median(x)),
+                    "p05": float(np.quantile(x, 0.05)),
+                    "p95": float(np.quantile(x, 0.95)),
+                }
+            )
         return pd.DataFrame(rows)
 
     # ---------------------------------------------------------------- export
@@ -296,17 +344,22 @@ class Calibration:
             ``diagnostics``, ``loo``, ``summary`` (per parameter), ``targets`` (projections
             with P(figure >= projection)).
         """
+
         def num(x):
             x = float(x)
             return x if math.isfinite(x) else None
 
-        diag = {k: (num(v) if isinstance(v, (float, np.floating)) else v)
-                for k, v in self.diagnostics.items()}
+        diag = {
+            k: (num(v) if isinstance(v, (float, np.floating)) else v)
+            for k, v in self.diagnostics.items()
+        }
         loo = {k: v for k, v in self.loo().items() if k != "pareto_k"}
         loo = {k: (num(v) if isinstance(v, float) else v) for k, v in loo.items()}
         summ = self.summary()
-        summary = {idx: {c: (num(v) if c != "unit" else v) for c, v in row.items()}
-                   for idx, row in summ.to_dict(orient="index").items()}
+        summary = {
+            idx: {c: (num(v) if c != "unit" else v) for c, v in row.items()}
+            for idx, row in summ.to_dict(orient="index").items()
+        }
         targets = self.targets().to_dict(orient="records")
         for t in targets:
             for k, v in t.items():
@@ -334,6 +387,8 @@ class Calibration:
 
     def __repr__(self) -> str:
         d = self.diagnostics
-        return (f"Calibration({self.observations.attrs.get('series')!r}, "
-                f"{self.model_name!r}, ok={d['ok']}, max_rhat={d['max_rhat']:.3f}, "
-                f"min_ess_bulk={d['min_ess_bulk']:.0f}, divergences={d['divergences']})")
+        return (
+            f"Calibration({self.observations.attrs.get('series')!r}, "
+            f"{self.model_name!r}, ok={d['ok']}, max_rhat={d['max_rhat']:.3f}, "
+            f"min_ess_bulk={d['min_ess_bulk']:.0f}, divergences={d['divergences']})"
+        )

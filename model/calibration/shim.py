@@ -118,12 +118,22 @@ def from_netcdf(path: Path):
         return tree.load().copy()
 
 
-def pm_sample(pm, *, draws, tune, chains, cores, seed, target_accept, initvals,
-               init="jitter+adapt_diag"):
+def pm_sample(
+    pm, *, draws, tune, chains, cores, seed, target_accept, initvals, init="jitter+adapt_diag"
+):
     """``pymc.sample`` with the log-likelihood stored, quietly, on pymc 5 and 6."""
-    kw = dict(draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
-              target_accept=target_accept, progressbar=False, initvals=initvals,
-              compute_convergence_checks=False, init=init)
+    kw = dict(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        random_seed=seed,
+        target_accept=target_accept,
+        progressbar=False,
+        initvals=initvals,
+        compute_convergence_checks=False,
+        init=init,
+    )
     try:
         return pm.sample(**kw, idata_kwargs={"log_likelihood": True})
     except TypeError:  # idata_kwargs not accepted: compute afterwards

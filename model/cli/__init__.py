@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    from ..engine.allocator import keep_freed_memory
+    from ..engine.allocator import keep_freed_memory  # deferred: not needed for --help
 
     keep_freed_memory()  # this process is ours: reuse freed array memory (engine/allocator.py)
     with recording():
@@ -56,8 +56,10 @@ def run_command(args) -> int:
         for p in e.problems:
             print(str(p), file=sys.stderr)
         n = len(e.problems)
-        print(f"capex: {n} problem{'s' if n != 1 else ''} found; nothing was written.",
-              file=sys.stderr)
+        print(
+            f"capex: {n} problem{'s' if n != 1 else ''} found; nothing was written.",
+            file=sys.stderr,
+        )
         if as_json:
             print_error_json(e)
         return 2
@@ -67,15 +69,21 @@ def run_command(args) -> int:
     except BrokenPipeError:
         return 0
     except MemoryError:
-        print("capex: ran out of memory; use fewer --draws (or --series-draws), or a machine "
-              "with more memory. Nothing was written.", file=sys.stderr)
+        print(
+            "capex: ran out of memory; use fewer --draws (or --series-draws), or a machine "
+            "with more memory. Nothing was written.",
+            file=sys.stderr,
+        )
         return 2
     except OSError as e:
         if e.errno not in _ENVIRONMENT:
             return _internal_error(e)
         where = f" ({e.filename})" if e.filename else ""
-        print(f"capex: cannot write{where}: {e.strerror}; free some space, or choose a folder "
-              "you can write to. The previous output is unchanged.", file=sys.stderr)
+        print(
+            f"capex: cannot write{where}: {e.strerror}; free some space, or choose a folder "
+            "you can write to. The previous output is unchanged.",
+            file=sys.stderr,
+        )
         return 2
     except Exception as e:  # noqa: BLE001 - the one place internal errors are reported
         return _internal_error(e)
@@ -85,6 +93,9 @@ def _internal_error(e: BaseException) -> int:
     if os.environ.get("CAPEX_DEBUG"):
         traceback.print_exception(e)
     print(f"capex: internal error: {e.__class__.__name__}: {e}", file=sys.stderr)
-    print("capex: this is a bug in capex, not in your input; rerun with CAPEX_DEBUG=1 for "
-          "the traceback and report it.", file=sys.stderr)
+    print(
+        "capex: this is a bug in capex, not in your input; rerun with CAPEX_DEBUG=1 for "
+        "the traceback and report it.",
+        file=sys.stderr,
+    )
     return 1

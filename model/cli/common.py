@@ -16,9 +16,13 @@ def check_run_args(args) -> None:
     AssumptionError
     """
     problems = run_argument_problems(
-        draws=args.draws, seed=args.seed, design=args.design,
-        series_draws=getattr(args, "series_draws", 1), precision=getattr(args, "precision", None),
-        workers=getattr(args, "workers", None))
+        draws=args.draws,
+        seed=args.seed,
+        design=args.design,
+        series_draws=getattr(args, "series_draws", 1),
+        precision=getattr(args, "precision", None),
+        workers=getattr(args, "workers", None),
+    )
     if problems:
         raise AssumptionError(problems)
 

@@ -36,8 +36,9 @@ def recording():
 
 def unique_messages(caught) -> list[str]:
     """The capex warnings among ``caught``, each message once, in order."""
-    return list(dict.fromkeys(str(w.message) for w in caught
-                              if issubclass(w.category, CapexWarning)))
+    return list(
+        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, CapexWarning))
+    )
 
 
 def current_warnings() -> list[str]:
@@ -58,8 +59,19 @@ def print_error_json(err: AssumptionError) -> None:
     problems = []
     for p in err.problems:
         what, _, fix = p.message.partition("; ")
-        problems.append({"file": p.file, "line": p.line, "parameter": p.parameter,
-                         "message": what, "fix": fix or None})
+        problems.append(
+            {
+                "file": p.file,
+                "line": p.line,
+                "parameter": p.parameter,
+                "message": what,
+                "fix": fix or None,
+            }
+        )
     n = len(problems)
-    print_json({"error": f"{n} problem{'s' if n != 1 else ''} found; nothing was written",
-                "problems": problems})
+    print_json(
+        {
+            "error": f"{n} problem{'s' if n != 1 else ''} found; nothing was written",
+            "problems": problems,
+        }
+    )

@@ -14,8 +14,10 @@ from .._version import __version__
 from ..core.errors import did_you_mean
 from ..core.units import parse_amount
 
-EPILOG = ("Glossary of every term printed: docs/concepts.md. Model equations: docs/model.md. "
-          "Exit codes: 0 ok, 2 invalid input or environment, 1 internal error.")
+EPILOG = (
+    "Glossary of every term printed: docs/concepts.md. Model equations: docs/model.md. "
+    "Exit codes: 0 ok, 2 invalid input or environment, 1 internal error."
+)
 DEFAULT_DRAWS = 10_000
 DEFAULT_SERIES_DRAWS = 200_000
 DESIGNS = ("mc", "lhs", "sobol")
@@ -62,159 +64,272 @@ def count(text: str) -> int:
     try:
         x = parse_amount(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; write e.g. 10000 or 1e6")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number; write e.g. 10000 or 1e6"
+        ) from None
     if x != int(x) or abs(x) > 1e15:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; write e.g. 10000")
     return int(x)
 
 
 def _command(sub, name: str, func: str, help_: str, description: str | None = None):
-    p = sub.add_parser(name, help=help_, description=description or help_, epilog=EPILOG,
-                       formatter_class=_Formatter)
+    p = sub.add_parser(
+        name,
+        help=help_,
+        description=description or help_,
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+    )
     p.set_defaults(func=func)
     return p
 
 
 def _json(p) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout (errors "
-                   "as a JSON object too)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout (errors as a JSON object too)",
+    )
 
 
-def add_run_options(p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True,
-                    workers: bool = False) -> None:
+def add_run_options(
+    p, draws: int = DEFAULT_DRAWS, one_scenario: bool = True, workers: bool = False
+) -> None:
     """Options shared by every command that simulates."""
     if one_scenario:
         p.add_argument("--scenario", help="apply this named overlay from the file's scenarios:")
-    p.add_argument("--draws", type=count, default=draws,
-                   help="Monte Carlo draws, e.g. 10000 or 1e6")
-    p.add_argument("--seed", type=int, default=0,
-                   help="random seed: same inputs + same seed = same numbers")
+    p.add_argument(
+        "--draws", type=count, default=draws, help="Monte Carlo draws, e.g. 10000 or 1e6"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed: same inputs + same seed = same numbers"
+    )
     p.add_argument("--design", choices=DESIGNS, default="mc", help="sampling design")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     if workers:
-        p.add_argument("--series-draws", type=count, default=DEFAULT_SERIES_DRAWS,
-                       help="keep the yearly series (fan charts) of this many draws; metrics are "
-                            "kept for every draw")
-        p.add_argument("--workers", type=int, default=None,
-                       help="draws evaluated on this many CPUs at once (default: all, or "
-                            "CAPEX_WORKERS); never changes a number")
+        p.add_argument(
+            "--series-draws",
+            type=count,
+            default=DEFAULT_SERIES_DRAWS,
+            help="keep the yearly series (fan charts) of this many draws; metrics are "
+            "kept for every draw",
+        )
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="draws evaluated on this many CPUs at once (default: all, or "
+            "CAPEX_WORKERS); never changes a number",
+        )
 
 
 def _validate(sub) -> None:
-    p = _command(sub, "validate", "model.cli.commands.validate:cmd_validate",
-                 "check assumption files (default: assumptions/)")
+    p = _command(
+        sub,
+        "validate",
+        "model.cli.commands.validate:cmd_validate",
+        "check assumption files (default: assumptions/)",
+    )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     _json(p)
 
 
 def _sources(sub) -> None:
-    p = _command(sub, "sources", "model.cli.commands.sources:cmd_sources",
-                 "print the bibliography of an assumption file")
+    p = _command(
+        sub,
+        "sources",
+        "model.cli.commands.sources:cmd_sources",
+        "print the bibliography of an assumption file",
+    )
     p.add_argument("path", metavar="PATH", help="an assumption file")
     p.add_argument("--scenario", help="apply this named overlay first")
     _json(p)
 
 
 def _new(sub) -> None:
-    p = _command(sub, "new", "model.cli.commands.new:cmd_new",
-                 "write a commented template assumption file that validates")
+    p = _command(
+        sub,
+        "new",
+        "model.cli.commands.new:cmd_new",
+        "write a commented template assumption file that validates",
+    )
     p.add_argument("name", metavar="NAME", help="scenario name (slug), e.g. my-programme")
-    p.add_argument("--model", choices=("programme", "industry"), default="programme",
-                   help="model kind of the template")
-    p.add_argument("--out", help="file to write (default: NAME with '-' as '_', .yaml, in the "
-                   "current folder: my-plan -> my_plan.yaml)")
+    p.add_argument(
+        "--model",
+        choices=("programme", "industry"),
+        default="programme",
+        help="model kind of the template",
+    )
+    p.add_argument(
+        "--out",
+        help="file to write (default: NAME with '-' as '_', .yaml, in the "
+        "current folder: my-plan -> my_plan.yaml)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
 def _run(sub) -> None:
-    p = _command(sub, "run", "model.cli.commands.run:cmd_run",
-                 "Monte Carlo run: distributions of NPV, IRR, payback...")
-    p.add_argument("path", nargs="?", metavar="PATH",
-                   help="assumption file (default: assumptions/anthropic_fluidstack.yaml)")
+    p = _command(
+        sub,
+        "run",
+        "model.cli.commands.run:cmd_run",
+        "Monte Carlo run: distributions of NPV, IRR, payback...",
+    )
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="assumption file (default: assumptions/anthropic_fluidstack.yaml)",
+    )
     add_run_options(p, workers=True)
-    p.add_argument("--precision", type=float,
-                   help="target relative Monte Carlo standard error (one standard error, not a "
-                        "95 %% interval) of the mean NPV, or of the mean final-year gap for the "
-                        "industry model, e.g. 0.005: draws are added in blocks of 8,192 until met")
-    p.add_argument("--out", metavar="DIR", help="folder for results.nc, summary.csv, "
-                   "summary.json (a new or empty folder, or one capex wrote)")
+    p.add_argument(
+        "--precision",
+        type=float,
+        help="target relative Monte Carlo standard error (one standard error, not a "
+        "95 %% interval) of the mean NPV, or of the mean final-year gap for the "
+        "industry model, e.g. 0.005: draws are added in blocks of 8,192 until met",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for results.nc, summary.csv, "
+        "summary.json (a new or empty folder, or one capex wrote)",
+    )
     _json(p)
     p.add_argument("--report", action="store_true", help="also write the report")
     p.add_argument("--report-out", metavar="DIR", help="report folder (default reports/<name>/)")
 
 
 def _compare(sub) -> None:
-    p = _command(sub, "compare", "model.cli.commands.compare:cmd_compare",
-                 "run several files or overlays side by side (common random numbers)")
+    p = _command(
+        sub,
+        "compare",
+        "model.cli.commands.compare:cmd_compare",
+        "run several files or overlays side by side (common random numbers)",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, or FILE:overlay")
     add_run_options(p, one_scenario=False, workers=True)
-    p.add_argument("--scenario", dest="scenarios", action="append",
-                   help="overlay to compare (repeat; 'base' = no overlay)")
+    p.add_argument(
+        "--scenario",
+        dest="scenarios",
+        action="append",
+        help="overlay to compare (repeat; 'base' = no overlay)",
+    )
     _json(p)
 
 
 def _sensitivity(sub) -> None:
     from_methods = "tornado, spider, rank, sobol, breakeven, stress"
-    p = _command(sub, "sensitivity", "model.cli.commands.sensitivity:cmd_sensitivity",
-                 "what drives the answer: tornado, spider, rank correlations, Sobol' indices by "
-                 "input, category and provenance, break-even values, stress view")
-    p.add_argument("path", nargs="?", metavar="PATH",
-                   help="assumption file (default: assumptions/anthropic_fluidstack.yaml)")
+    p = _command(
+        sub,
+        "sensitivity",
+        "model.cli.commands.sensitivity:cmd_sensitivity",
+        "what drives the answer: tornado, spider, rank correlations, Sobol' indices by "
+        "input, category and provenance, break-even values, stress view",
+    )
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="assumption file (default: assumptions/anthropic_fluidstack.yaml)",
+    )
     add_run_options(p, draws=DEFAULT_DRAWS)
-    p.add_argument("--output", default=None, metavar="NAME",
-                   help="output to analyse (default npv; industry: revenue_gap_final); also irr, "
-                        "payback_years, peak_funding, levelized_cost_per_gpu_hour, "
-                        "cumulative_revenue_gap_total, gap_close_year, pv_revenue_gap")
-    p.add_argument("--method", default="all", metavar="M[,M...]",
-                   help=f"any of {from_methods} (comma-separated) or all")
-    p.add_argument("--sobol-n", type=count, default=4096, metavar="N",
-                   help="base samples of the Sobol' design, a power of two")
-    p.add_argument("--resamples", type=count, default=200,
-                   help="bootstrap resamples of the Sobol' intervals")
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="NAME",
+        help="output to analyse (default npv; industry: revenue_gap_final); also irr, "
+        "payback_years, peak_funding, levelized_cost_per_gpu_hour, "
+        "cumulative_revenue_gap_total, gap_close_year, pv_revenue_gap",
+    )
+    p.add_argument(
+        "--method",
+        default="all",
+        metavar="M[,M...]",
+        help=f"any of {from_methods} (comma-separated) or all",
+    )
+    p.add_argument(
+        "--sobol-n",
+        type=count,
+        default=4096,
+        metavar="N",
+        help="base samples of the Sobol' design, a power of two",
+    )
+    p.add_argument(
+        "--resamples", type=count, default=200, help="bootstrap resamples of the Sobol' intervals"
+    )
     p.add_argument("--top", type=int, default=6, help="inputs in the spider and stress views")
     p.add_argument("--plots", metavar="DIR", help="write the figures (PNG) into this folder")
     _json(p)
 
 
 def _calibrate(sub) -> None:
-    p = _command(sub, "calibrate", "model.cli.commands.calibrate:cmd_calibrate",
-                 "fit revenue / price paths to cited observations (PyMC)")
+    p = _command(
+        sub,
+        "calibrate",
+        "model.cli.commands.calibrate:cmd_calibrate",
+        "fit revenue / price paths to cited observations (PyMC)",
+    )
     p.add_argument("path", metavar="PATH", help="observation CSV or assumption file")
     p.add_argument("--scenario", help="overlay of an assumption file with a calibrated series")
-    p.add_argument("--model", help="only this model (default: every model for the data's unit, "
-                   "compared by LOO; or the model the assumption file names)")
+    p.add_argument(
+        "--model",
+        help="only this model (default: every model for the data's unit, "
+        "compared by LOO; or the model the assumption file names)",
+    )
     p.add_argument("--draws", type=count, default=1000, help="posterior draws per chain")
     p.add_argument("--tune", type=count, default=1000, help="tuning steps per chain")
     p.add_argument("--chains", type=int, default=2, help="Markov chains")
     p.add_argument("--seed", type=int, default=0, help="sampler seed")
-    p.add_argument("--target", action="append", metavar="YEAR:VALUE",
-                   help="probability that the calibrated path reaches VALUE in YEAR (repeat)")
-    p.add_argument("--strict", action="store_true",
-                   help="exit 2 when a fit fails its diagnostics (R-hat, ESS, divergences)")
+    p.add_argument(
+        "--target",
+        action="append",
+        metavar="YEAR:VALUE",
+        help="probability that the calibrated path reaches VALUE in YEAR (repeat)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 2 when a fit fails its diagnostics (R-hat, ESS, divergences)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress while sampling")
     _json(p)
 
 
 def _report(sub) -> None:
-    p = _command(sub, "report", "model.cli.commands.report:cmd_report",
-                 "write Markdown + self-contained HTML reports into reports/",
-                 "Simulate each scenario and write its report folder: report.md, report.html "
-                 "(one self-contained file), figures/*.png, summary.csv, summary.json, "
-                 "manifest.json. Several files add a side-by-side comparison page and a "
-                 "README.md index. Folders expand to their *.yaml files (partial bases are "
-                 "skipped). Writing is atomic: on any error the previous reports stay as they "
-                 "were; capex writes only into folders it owns.")
-    p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="assumption files or folders (default: "
-                        "assumptions/anthropic_fluidstack.yaml)")
+    p = _command(
+        sub,
+        "report",
+        "model.cli.commands.report:cmd_report",
+        "write Markdown + self-contained HTML reports into reports/",
+        "Simulate each scenario and write its report folder: report.md, report.html "
+        "(one self-contained file), figures/*.png, summary.csv, summary.json, "
+        "manifest.json. Several files add a side-by-side comparison page and a "
+        "README.md index. Folders expand to their *.yaml files (partial bases are "
+        "skipped). Writing is atomic: on any error the previous reports stay as they "
+        "were; capex writes only into folders it owns.",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="assumption files or folders (default: assumptions/anthropic_fluidstack.yaml)",
+    )
     add_run_options(p, workers=True)
-    p.add_argument("--out", metavar="DIR",
-                   help="one scenario: its report folder (default reports/<name>/); several: the "
-                        "root for their folders, comparison/ and README.md (default reports/)")
-    p.add_argument("--no-sensitivity", action="store_true",
-                   help="leave out the sensitivity section (faster)")
-    p.add_argument("--overlays", action="store_true",
-                   help="also report every named overlay (scenarios:) of each file")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="one scenario: its report folder (default reports/<name>/); several: the "
+        "root for their folders, comparison/ and README.md (default reports/)",
+    )
+    p.add_argument(
+        "--no-sensitivity", action="store_true", help="leave out the sensitivity section (faster)"
+    )
+    p.add_argument(
+        "--overlays",
+        action="store_true",
+        help="also report every named overlay (scenarios:) of each file",
+    )
 
 
 COMMANDS = (_validate, _sources, _new, _run, _compare, _sensitivity, _calibrate, _report)
@@ -223,9 +338,12 @@ COMMANDS = (_validate, _sources, _new, _run, _compare, _sensitivity, _calibrate,
 def build_parser() -> Parser:
     """The ``capex`` parser (no heavy import)."""
     parser = Parser(
-        prog="capex", formatter_class=_Formatter, epilog=EPILOG,
+        prog="capex",
+        formatter_class=_Formatter,
+        epilog=EPILOG,
         description="Will AI revenue pay back AI data-centre capex? Distributions of NPV, IRR, "
-                    "payback and the revenue gap from cited assumption files.")
+        "payback and the revenue gap from cited assumption files.",
+    )
     parser.add_argument("--version", action="version", version=f"capex {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for add in COMMANDS:

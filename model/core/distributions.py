@@ -128,6 +128,29 @@ class Distribution:
             return stats.beta(p["alpha"], p["beta"], loc=p["low"], scale=p["high"] - p["low"])
         return None
 
+    def _continuous_cdf(self, x: np.ndarray) -> np.ndarray:
+        """The untruncated CDF by scipy.stats' own formulas on scipy.special functions (the same
+        numbers, without importing scipy.stats: loading a file stays fast)."""
+        p, f = self.p, self.family
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if f == "normal":
+                return special.ndtr((x - p["mean"]) / p["sd"])
+            if f == "lognormal":
+                z = np.where(x > 0, x, 1.0) / math.exp(p["mu"])
+                return np.where(x > 0, special.ndtr(np.log(z) / p["sigma"]), 0.0)
+            lo, width = p["low"], p["high"] - p["low"]
+            z = (x - lo) / width
+            if f == "uniform":
+                return np.clip(z, 0.0, 1.0)
+            if f == "triangular":
+                c = (p["mode"] - lo) / width
+                inside = np.where(z < c, z * z / c, (z * z - 2 * z + c) / (c - 1))
+            elif f in ("pert", "beta"):
+                inside = special.betainc(p["alpha"], p["beta"], np.clip(z, 0.0, 1.0))
+            else:
+                return self._frozen.cdf(x)
+            return np.where(z <= 0, 0.0, np.where(z >= 1, 1.0, inside))
+
     @cached_property
     def _cdf_bounds(self) -> tuple[float, float]:
         lo = 0.0 if self.lower is None else float(self.cdf(self.lower, truncated=False))
@@ -152,11 +175,11 @@ class Distribution:
         elif self.family == "discrete":
             vals = np.asarray(self.p["values"])
             probs = np.asarray(self.p["probs"])
-            out = (probs[None, :] * (x.reshape(-1, 1) >= vals[None, :])).sum(axis=1).reshape(
-                x.shape
+            out = (
+                (probs[None, :] * (x.reshape(-1, 1) >= vals[None, :])).sum(axis=1).reshape(x.shape)
             )
         else:
-            out = self._frozen.cdf(x)
+            out = self._continuous_cdf(x)
         if truncated and (self.lower is not None or self.upper is not None):
             lo, hi = self._cdf_bounds
             out = np.clip((out - lo) / (hi - lo), 0.0, 1.0)
@@ -268,8 +291,13 @@ def _short(v) -> str:
 def _integrate_ppf(fn, power: int) -> float:
     from scipy import integrate  # deferred: only truncated moments need it
 
-    val, _ = integrate.quad(lambda u: float(np.asarray(fn(np.asarray([u])))[0]), 0.0, 1.0,
-                            limit=200, points=[1e-6, 0.5, 1 - 1e-6])
+    val, _ = integrate.quad(
+        lambda u: float(np.asarray(fn(np.asarray([u])))[0]),
+        0.0,
+        1.0,
+        limit=200,
+        points=[1e-6, 0.5, 1 - 1e-6],
+    )
     return float(val)
 
 
@@ -296,6 +324,18 @@ def make_distribution(spec: dict, scale: float = 1.0) -> Distribution:
     DistSpecError
         When the family is unknown or the parameters do not fit it; the message says how to fix.
     """
+    family = _spec_family(spec)
+    keys = [k for k in spec if k not in _COMMON]
+    quantile_keys = sorted((k for k in keys if is_quantile_key(str(k))), key=_quantile_prob)
+    natural_keys = [k for k in keys if not is_quantile_key(str(k))]
+    _check_known_keys(family, natural_keys)
+    lower, upper = _truncation_bounds(spec, scale)
+    dist = _untruncated(family, spec, scale, quantile_keys, natural_keys)
+    return _truncate(dist, lower, upper)
+
+
+def _spec_family(spec: dict) -> str:
+    """The spec's family, lower-cased; refuses a missing or unknown one."""
     family = spec.get("dist")
     if family is None:
         raise DistSpecError("no distribution family; add 'dist:' (e.g. dist: lognormal)", "dist")
@@ -305,9 +345,11 @@ def make_distribution(spec: dict, scale: float = 1.0) -> Distribution:
             f"unknown distribution family {spec.get('dist')!r}; use one of {', '.join(FAMILIES)}",
             "dist",
         )
-    keys = [k for k in spec if k not in _COMMON]
-    quantile_keys = sorted((k for k in keys if is_quantile_key(str(k))), key=_quantile_prob)
-    natural_keys = [k for k in keys if not is_quantile_key(str(k))]
+    return family
+
+
+def _check_known_keys(family: str, natural_keys: list) -> None:
+    """Refuse parameter names that ``family`` does not take."""
     allowed = {k for group in _NATURAL[family] for k in group} | set(_OPTIONAL.get(family, ()))
     unknown = [k for k in natural_keys if k not in allowed]
     if unknown:
@@ -319,57 +361,95 @@ def make_distribution(spec: dict, scale: float = 1.0) -> Distribution:
             str(unknown[0]),
         )
 
-    def num(key):
-        try:
-            x = parse_amount(spec[key])
-        except ValueError as e:
-            raise DistSpecError(f"{key}: {e}", key) from None
-        return x * scale if key in LOCATION_KEYS or is_quantile_key(key) else x
 
-    lower = num("min") if "min" in spec else None
-    upper = num("max") if "max" in spec else None
+def _spec_number(spec: dict, key: str, scale: float) -> float:
+    """The number at ``spec[key]``, scaled when it is location-like or a quantile."""
+    try:
+        x = parse_amount(spec[key])
+    except ValueError as e:
+        raise DistSpecError(f"{key}: {e}", key) from None
+    return x * scale if key in LOCATION_KEYS or is_quantile_key(key) else x
+
+
+def _truncation_bounds(spec: dict, scale: float) -> tuple[float | None, float | None]:
+    """The spec's ``min`` and ``max`` (None when absent); refuses ``min >= max``."""
+    lower = _spec_number(spec, "min", scale) if "min" in spec else None
+    upper = _spec_number(spec, "max", scale) if "max" in spec else None
     if lower is not None and upper is not None and lower >= upper:
         raise DistSpecError(f"min ({lower:g}) must be below max ({upper:g}); swap them", "min")
+    return lower, upper
 
+
+def _untruncated(
+    family: str, spec: dict, scale: float, quantile_keys: list, natural_keys: list
+) -> Distribution:
+    """The distribution the spec describes, before truncation."""
     if family == "discrete":
-        dist = _discrete(spec, scale)
-    elif family == "fixed":
-        if quantile_keys or "value" not in spec:
-            raise DistSpecError("fixed takes exactly 'value'; remove the other fields", "value")
-        v = num("value")
-        dist = Distribution("fixed", (("value", v),), (("value", v),))
-    elif quantile_keys:
-        if [k for k in natural_keys if k not in _OPTIONAL.get(family, ())]:
-            raise DistSpecError(
-                f"{family}: natural parameters and quantiles are both given; give one or the other", quantile_keys[0]
-            )
-        qs = [(_quantile_prob(k), num(k), k) for k in quantile_keys]
-        extra = {k: num(k) for k in natural_keys}
-        dist = _from_quantiles(family, qs, extra)
-    else:
-        dist = _from_natural(family, {k: num(k) for k in natural_keys})
+        return _discrete(spec, scale)
+    if family == "fixed":
+        return _fixed_from_spec(spec, scale, quantile_keys)
+    if quantile_keys:
+        return _from_spec_quantiles(family, spec, scale, quantile_keys, natural_keys)
+    return _from_natural(family, {k: _spec_number(spec, k, scale) for k in natural_keys})
 
-    if lower is not None or upper is not None:
-        dist = Distribution(dist.family, dist.params, dist.given + (
-            (("min", lower),) if lower is not None else ()) + (
-            (("max", upper),) if upper is not None else ()), lower, upper)
-        lo, hi = dist._cdf_bounds
-        if hi - lo <= 1e-12:
-            raise DistSpecError(
-                "truncation to [min, max] leaves no probability; widen min/max", "min"
-            )
+
+def _fixed_from_spec(spec: dict, scale: float, quantile_keys: list) -> Distribution:
+    """A ``fixed`` spec: exactly one ``value``."""
+    if quantile_keys or "value" not in spec:
+        raise DistSpecError("fixed takes exactly 'value'; remove the other fields", "value")
+    v = _spec_number(spec, "value", scale)
+    return Distribution("fixed", (("value", v),), (("value", v),))
+
+
+def _from_spec_quantiles(
+    family: str, spec: dict, scale: float, quantile_keys: list, natural_keys: list
+) -> Distribution:
+    """A spec given by quantiles (plus the family's optional parameters)."""
+    if [k for k in natural_keys if k not in _OPTIONAL.get(family, ())]:
+        raise DistSpecError(
+            f"{family}: natural parameters and quantiles are both given; give one or the other",
+            quantile_keys[0],
+        )
+    qs = [(_quantile_prob(k), _spec_number(spec, k, scale), k) for k in quantile_keys]
+    extra = {k: _spec_number(spec, k, scale) for k in natural_keys}
+    return _from_quantiles(family, qs, extra)
+
+
+def _truncate(dist: Distribution, lower: float | None, upper: float | None) -> Distribution:
+    """``dist`` truncated to [lower, upper]; refuses a range holding no probability."""
+    if lower is None and upper is None:
+        return dist
+    dist = Distribution(
+        dist.family,
+        dist.params,
+        dist.given
+        + ((("min", lower),) if lower is not None else ())
+        + ((("max", upper),) if upper is not None else ()),
+        lower,
+        upper,
+    )
+    lo, hi = dist._cdf_bounds
+    if hi - lo <= 1e-12:
+        raise DistSpecError("truncation to [min, max] leaves no probability; widen min/max", "min")
     return dist
 
 
 def _discrete(spec: dict, scale: float) -> Distribution:
+    """A ``discrete`` spec: ``values`` and their ``probs``, sorted by value."""
     values = spec.get("values")
     probs = spec.get("probs")
     if not isinstance(values, list) or not values:
-        raise DistSpecError("discrete needs a list of values; add 'values: [v1, v2, ...]'", "values")
+        raise DistSpecError(
+            "discrete needs a list of values; add 'values: [v1, v2, ...]'", "values"
+        )
     if probs is None:
-        raise DistSpecError("discrete needs probabilities; add 'probs: [p1, p2, ...]' summing to 1", "probs")
+        raise DistSpecError(
+            "discrete needs probabilities; add 'probs: [p1, p2, ...]' summing to 1", "probs"
+        )
     if not isinstance(probs, list) or len(probs) != len(values):
-        raise DistSpecError("discrete: 'probs' is not as long as 'values'; give one probability per value", "probs")
+        raise DistSpecError(
+            "discrete: 'probs' is not as long as 'values'; give one probability per value", "probs"
+        )
     try:
         vals = [parse_amount(v) * scale for v in values]
         prs = [parse_amount(p) for p in probs]
@@ -384,105 +464,197 @@ def _discrete(spec: dict, scale: float) -> Distribution:
     order = np.argsort(vals, kind="stable")
     vals = tuple(float(vals[i]) for i in order)
     prs = tuple(float(prs[i]) for i in order)
-    return Distribution("discrete", (("values", vals), ("probs", prs)),
-                        (("values", vals), ("probs", prs)))
+    return Distribution(
+        "discrete", (("values", vals), ("probs", prs)), (("values", vals), ("probs", prs))
+    )
+
+
+# --------------------------------------------------------------------------------- natural
+def _require(family: str, p: dict, *names: str) -> None:
+    """Refuse natural parameters ``p`` that lack any of ``names``."""
+    missing = [n for n in names if n not in p]
+    if missing:
+        options = " or ".join("/".join(g) for g in _NATURAL[family])
+        raise DistSpecError(
+            f"{family} needs {options} (or quantiles such as p05/p95); "
+            f"missing {', '.join(missing)}",
+            missing[0],
+        )
+
+
+def _natural_normal(family: str, p: dict, given: tuple) -> Distribution:
+    """A normal from ``mean`` and ``sd``."""
+    _require(family, p, "mean", "sd")
+    if p["sd"] <= 0:
+        raise DistSpecError(
+            f"normal: sd must be > 0 (got {p['sd']:g}); give a positive spread", "sd"
+        )
+    return Distribution("normal", (("mean", p["mean"]), ("sd", p["sd"])), given)
+
+
+def _lognormal_from_median(family: str, p: dict) -> tuple[float, float]:
+    """``(mu, sigma)`` of a lognormal given by ``median`` and ``sigma``."""
+    _require(family, p, "median", "sigma")
+    if p["median"] <= 0:
+        raise DistSpecError(
+            "lognormal: median must be > 0 (a lognormal lives on (0, inf)); "
+            "use normal for values that can be negative",
+            "median",
+        )
+    if p["sigma"] <= 0:
+        raise DistSpecError("lognormal: sigma must be > 0; give a positive spread", "sigma")
+    return math.log(p["median"]), p["sigma"]
+
+
+def _lognormal_from_moments(family: str, p: dict) -> tuple[float, float]:
+    """``(mu, sigma)`` of a lognormal given by its ``mean`` and ``sd``."""
+    _require(family, p, "mean", "sd")
+    if p["mean"] <= 0:
+        raise DistSpecError(
+            "lognormal: mean must be > 0; a lognormal lives on (0, inf), "
+            "use normal for values that can be negative",
+            "mean",
+        )
+    if p["sd"] <= 0:
+        raise DistSpecError(
+            f"lognormal: sd must be > 0 (got {p['sd']:g}); give a positive spread", "sd"
+        )
+    sigma = math.sqrt(math.log1p((p["sd"] / p["mean"]) ** 2))
+    return math.log(p["mean"]) - sigma**2 / 2, sigma
+
+
+def _natural_lognormal(family: str, p: dict, given: tuple) -> Distribution:
+    """A lognormal from ``median``/``sigma`` or from ``mean``/``sd``."""
+    if "median" in p or "sigma" in p:
+        mu, sigma = _lognormal_from_median(family, p)
+    else:
+        mu, sigma = _lognormal_from_moments(family, p)
+    return Distribution("lognormal", (("mu", mu), ("sigma", sigma)), given)
+
+
+def _natural_uniform(family: str, p: dict, given: tuple) -> Distribution:
+    """A uniform from ``low`` and ``high``."""
+    _require(family, p, "low", "high")
+    if p["low"] >= p["high"]:
+        raise DistSpecError("uniform: low must be below high; swap them", "low")
+    return Distribution("uniform", (("low", p["low"]), ("high", p["high"])), given)
+
+
+def _three_points(family: str, p: dict) -> tuple[float, float, float]:
+    """``(low, mode, high)`` of a triangular or PERT spec, checked for order."""
+    _require(family, p, "low", "mode", "high")
+    lo, mode, hi = p["low"], p["mode"], p["high"]
+    if lo >= hi:
+        raise DistSpecError(f"{family}: low must be below high; swap them", "low")
+    if not lo <= mode <= hi:
+        raise DistSpecError(
+            f"{family}: mode {mode:g} lies outside [low, high] = [{lo:g}, {hi:g}]; move the "
+            "mode or widen the range",
+            "mode",
+        )
+    return lo, mode, hi
+
+
+def _natural_triangular(family: str, p: dict, given: tuple) -> Distribution:
+    """A triangular from ``low``, ``mode`` and ``high``."""
+    lo, mode, hi = _three_points(family, p)
+    return Distribution("triangular", (("low", lo), ("mode", mode), ("high", hi)), given)
+
+
+def _natural_pert(family: str, p: dict, given: tuple) -> Distribution:
+    """A PERT from ``low``, ``mode``, ``high`` and optional ``lambda`` (default 4)."""
+    lo, mode, hi = _three_points(family, p)
+    lam = p.get("lambda", 4.0)
+    if lam <= 0:
+        raise DistSpecError("pert: lambda must be > 0; use 4, the classic PERT", "lambda")
+    return _pert(lo, mode, hi, lam, given)
+
+
+def _natural_beta(family: str, p: dict, given: tuple) -> Distribution:
+    """A beta from ``alpha``, ``beta`` and optional ``low``/``high`` (default [0, 1])."""
+    _require(family, p, "alpha", "beta")
+    lo, hi = p.get("low", 0.0), p.get("high", 1.0)
+    if p["alpha"] <= 0 or p["beta"] <= 0:
+        raise DistSpecError("beta: alpha and beta must be > 0; give positive shapes", "alpha")
+    if lo >= hi:
+        raise DistSpecError("beta: low must be below high; swap them", "low")
+    return Distribution(
+        "beta", (("alpha", p["alpha"]), ("beta", p["beta"]), ("low", lo), ("high", hi)), given
+    )
+
+
+_NATURAL_BUILDERS = {
+    "normal": _natural_normal,
+    "lognormal": _natural_lognormal,
+    "uniform": _natural_uniform,
+    "triangular": _natural_triangular,
+    "pert": _natural_pert,
+    "beta": _natural_beta,
+}
 
 
 def _from_natural(family: str, p: dict) -> Distribution:
-    def need(*names):
-        missing = [n for n in names if n not in p]
-        if missing:
-            options = " or ".join("/".join(g) for g in _NATURAL[family])
-            raise DistSpecError(
-                f"{family} needs {options} (or quantiles such as p05/p95); "
-                f"missing {', '.join(missing)}",
-                missing[0],
-            )
-
-    given = tuple(p.items())
-    if family == "normal":
-        need("mean", "sd")
-        if p["sd"] <= 0:
-            raise DistSpecError(f"normal: sd must be > 0 (got {p['sd']:g}); give a positive spread", "sd")
-        return Distribution("normal", (("mean", p["mean"]), ("sd", p["sd"])), given)
-    if family == "lognormal":
-        if "median" in p or "sigma" in p:
-            need("median", "sigma")
-            if p["median"] <= 0:
-                raise DistSpecError(
-                    "lognormal: median must be > 0 (a lognormal lives on (0, inf)); "
-                    "use normal for values that can be negative", "median")
-            if p["sigma"] <= 0:
-                raise DistSpecError("lognormal: sigma must be > 0; give a positive spread", "sigma")
-            mu, sigma = math.log(p["median"]), p["sigma"]
-        else:
-            need("mean", "sd")
-            if p["mean"] <= 0:
-                raise DistSpecError("lognormal: mean must be > 0; a lognormal lives on (0, inf), use normal for values that can be negative", "mean")
-            if p["sd"] <= 0:
-                raise DistSpecError(f"lognormal: sd must be > 0 (got {p['sd']:g}); give a positive spread", "sd")
-            sigma = math.sqrt(math.log1p((p["sd"] / p["mean"]) ** 2))
-            mu = math.log(p["mean"]) - sigma**2 / 2
-        return Distribution("lognormal", (("mu", mu), ("sigma", sigma)), given)
-    if family == "uniform":
-        need("low", "high")
-        if p["low"] >= p["high"]:
-            raise DistSpecError("uniform: low must be below high; swap them", "low")
-        return Distribution("uniform", (("low", p["low"]), ("high", p["high"])), given)
-    if family in ("triangular", "pert"):
-        need("low", "mode", "high")
-        lo, mode, hi = p["low"], p["mode"], p["high"]
-        if lo >= hi:
-            raise DistSpecError(f"{family}: low must be below high; swap them", "low")
-        if not lo <= mode <= hi:
-            raise DistSpecError(
-                f"{family}: mode {mode:g} lies outside [low, high] = [{lo:g}, {hi:g}]; move the "
-                "mode or widen the range", "mode"
-            )
-        if family == "triangular":
-            return Distribution("triangular", (("low", lo), ("mode", mode), ("high", hi)), given)
-        lam = p.get("lambda", 4.0)
-        if lam <= 0:
-            raise DistSpecError("pert: lambda must be > 0; use 4, the classic PERT", "lambda")
-        return _pert(lo, mode, hi, lam, given)
-    if family == "beta":
-        need("alpha", "beta")
-        lo, hi = p.get("low", 0.0), p.get("high", 1.0)
-        if p["alpha"] <= 0 or p["beta"] <= 0:
-            raise DistSpecError("beta: alpha and beta must be > 0; give positive shapes", "alpha")
-        if lo >= hi:
-            raise DistSpecError("beta: low must be below high; swap them", "low")
-        return Distribution(
-            "beta", (("alpha", p["alpha"]), ("beta", p["beta"]), ("low", lo), ("high", hi)), given
+    """Build ``family`` from its natural parameters ``p`` (canonical units)."""
+    build = _NATURAL_BUILDERS.get(family)
+    if build is None:
+        raise DistSpecError(
+            f"{family}: cannot be built from natural parameters; give quantiles instead"
         )
-    raise DistSpecError(f"{family}: cannot be built from natural parameters; give quantiles instead")
+    return build(family, p, tuple(p.items()))
 
 
 def _pert(lo, mode, hi, lam, given) -> Distribution:
+    """A PERT distribution (a scaled beta) from its range, mode and ``lambda``."""
     width = hi - lo
     alpha = 1 + lam * (mode - lo) / width
     beta = 1 + lam * (hi - mode) / width
     return Distribution(
         "pert",
-        (("alpha", alpha), ("beta", beta), ("low", lo), ("high", hi), ("mode", mode),
-         ("lambda", lam)),
+        (
+            ("alpha", alpha),
+            ("beta", beta),
+            ("low", lo),
+            ("high", hi),
+            ("mode", mode),
+            ("lambda", lam),
+        ),
         given,
     )
 
 
+# --------------------------------------------------------------------------------- quantiles
 def _from_quantiles(family: str, qs: list[tuple[float, float, str]], extra: dict) -> Distribution:
     """Fit ``family`` to quantiles ``qs`` = [(prob, value, key), ...] sorted by prob."""
     if family not in _N_FREE:
-        raise DistSpecError(f"{family} cannot be given by quantiles; give its natural parameters", qs[0][2])
-    probs = np.array([q[0] for q in qs])
-    vals = np.array([q[1] for q in qs])
+        raise DistSpecError(
+            f"{family} cannot be given by quantiles; give its natural parameters", qs[0][2]
+        )
     given = tuple((k, v) for _, v, k in qs) + tuple(extra.items())
-    for (p1, v1, k1), (p2, v2, k2) in zip(qs, qs[1:]):
+    _check_increasing(qs)
+    need = _check_quantile_count(family, qs)
+    fit_qs = [qs[0], qs[-1]] if need == 2 else qs
+    dist = _QUANTILE_FITTERS[family](family, fit_qs, extra, given)
+    _check_reproduced(family, dist, qs)
+    return dist
+
+
+def _probs_values(qs: list[tuple[float, float, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities and values of quantiles ``qs`` as two arrays."""
+    return np.array([q[0] for q in qs]), np.array([q[1] for q in qs])
+
+
+def _check_increasing(qs: list[tuple[float, float, str]]) -> None:
+    """Refuse quantiles whose values do not increase with their probability."""
+    for (_, v1, k1), (_, v2, k2) in zip(qs, qs[1:]):
         if not v1 < v2:
             raise DistSpecError(
                 f"{k1} ({v1:g}) must be below {k2} ({v2:g}); quantiles increase with probability",
                 k1,
             )
+
+
+def _check_quantile_count(family: str, qs: list[tuple[float, float, str]]) -> int:
+    """The number of free parameters of ``family``; refuses too few or too many quantiles."""
     need = _N_FREE[family]
     if len(qs) < need:
         raise DistSpecError(
@@ -494,44 +666,12 @@ def _from_quantiles(family: str, qs: list[tuple[float, float, str]], extra: dict
         raise DistSpecError(
             f"{family} has {need} parameters; give at most {need} quantiles", qs[-1][2]
         )
-    fit_qs = [qs[0], qs[-1]] if need == 2 else qs
-    fp = np.array([q[0] for q in fit_qs])
-    fv = np.array([q[1] for q in fit_qs])
+    return need
 
-    if family == "normal":
-        z = special.ndtri(fp)
-        sd = (fv[1] - fv[0]) / (z[1] - z[0])
-        dist = Distribution("normal", (("mean", fv[0] - sd * z[0]), ("sd", sd)), given)
-    elif family == "lognormal":
-        if fv[0] <= 0:
-            raise DistSpecError(
-                f"lognormal: quantiles must be > 0 (got {fv[0]:g}); a lognormal lives on "
-                "(0, inf); use normal for values that can be negative",
-                fit_qs[0][2],
-            )
-        z = special.ndtri(fp)
-        lv = np.log(fv)
-        sigma = (lv[1] - lv[0]) / (z[1] - z[0])
-        dist = Distribution("lognormal", (("mu", lv[0] - sigma * z[0]), ("sigma", sigma)), given)
-    elif family == "uniform":
-        width = (fv[1] - fv[0]) / (fp[1] - fp[0])
-        low = fv[0] - fp[0] * width
-        dist = Distribution("uniform", (("low", low), ("high", low + width)), given)
-    elif family == "beta":
-        lo, hi = extra.get("low", 0.0), extra.get("high", 1.0)
-        if lo >= hi:
-            raise DistSpecError("beta: low must be below high; swap them", "low")
-        if fv[0] <= lo or fv[-1] >= hi:
-            raise DistSpecError(
-                f"beta: quantiles must lie inside ({lo:g}, {hi:g}); a beta lives on [low, high] "
-                "(default [0, 1]); set low/high or use another family",
-                fit_qs[0][2],
-            )
-        dist = _fit_beta(fp, (fv - lo) / (hi - lo), lo, hi, given)
-    else:  # triangular, pert: three quantiles
-        dist = _fit_three(family, fp, fv, given, extra.get("lambda", 4.0))
 
-    # every quantile the user gave must be reproduced (rtol 1e-9), including a redundant one
+def _check_reproduced(family: str, dist: Distribution, qs: list[tuple[float, float, str]]) -> None:
+    """Refuse a fit that misses any quantile the user gave (rtol 1e-9), a redundant one too."""
+    probs, vals = _probs_values(qs)
     got = dist.ppf(probs)
     tol = 1e-9 * np.maximum(np.abs(vals), np.abs(vals).max() * 1e-3 + 1e-300)
     bad = np.abs(got - vals) > tol
@@ -543,7 +683,68 @@ def _from_quantiles(family: str, qs: list[tuple[float, float, str]], extra: dict
             "family (lognormal, pert, triangular, beta) or adjust the quantiles",
             qs[i][2],
         )
-    return dist
+
+
+def _quantiles_normal(family: str, fit_qs: list, extra: dict, given: tuple) -> Distribution:
+    """The normal through two quantiles."""
+    fp, fv = _probs_values(fit_qs)
+    z = special.ndtri(fp)
+    sd = (fv[1] - fv[0]) / (z[1] - z[0])
+    return Distribution("normal", (("mean", fv[0] - sd * z[0]), ("sd", sd)), given)
+
+
+def _quantiles_lognormal(family: str, fit_qs: list, extra: dict, given: tuple) -> Distribution:
+    """The lognormal through two positive quantiles."""
+    fp, fv = _probs_values(fit_qs)
+    if fv[0] <= 0:
+        raise DistSpecError(
+            f"lognormal: quantiles must be > 0 (got {fv[0]:g}); a lognormal lives on "
+            "(0, inf); use normal for values that can be negative",
+            fit_qs[0][2],
+        )
+    z = special.ndtri(fp)
+    lv = np.log(fv)
+    sigma = (lv[1] - lv[0]) / (z[1] - z[0])
+    return Distribution("lognormal", (("mu", lv[0] - sigma * z[0]), ("sigma", sigma)), given)
+
+
+def _quantiles_uniform(family: str, fit_qs: list, extra: dict, given: tuple) -> Distribution:
+    """The uniform through two quantiles."""
+    fp, fv = _probs_values(fit_qs)
+    width = (fv[1] - fv[0]) / (fp[1] - fp[0])
+    low = fv[0] - fp[0] * width
+    return Distribution("uniform", (("low", low), ("high", low + width)), given)
+
+
+def _quantiles_beta(family: str, fit_qs: list, extra: dict, given: tuple) -> Distribution:
+    """The beta on [low, high] (default [0, 1]) through two quantiles inside it."""
+    fp, fv = _probs_values(fit_qs)
+    lo, hi = extra.get("low", 0.0), extra.get("high", 1.0)
+    if lo >= hi:
+        raise DistSpecError("beta: low must be below high; swap them", "low")
+    if fv[0] <= lo or fv[-1] >= hi:
+        raise DistSpecError(
+            f"beta: quantiles must lie inside ({lo:g}, {hi:g}); a beta lives on [low, high] "
+            "(default [0, 1]); set low/high or use another family",
+            fit_qs[0][2],
+        )
+    return _fit_beta(fp, (fv - lo) / (hi - lo), lo, hi, given)
+
+
+def _quantiles_three(family: str, fit_qs: list, extra: dict, given: tuple) -> Distribution:
+    """The triangular or PERT through three quantiles."""
+    fp, fv = _probs_values(fit_qs)
+    return _fit_three(family, fp, fv, given, extra.get("lambda", 4.0))
+
+
+_QUANTILE_FITTERS = {
+    "normal": _quantiles_normal,
+    "lognormal": _quantiles_lognormal,
+    "uniform": _quantiles_uniform,
+    "beta": _quantiles_beta,
+    "triangular": _quantiles_three,
+    "pert": _quantiles_three,
+}
 
 
 def _fit_beta(fp, fv01, lo, hi, given) -> Distribution:
@@ -555,8 +756,9 @@ def _fit_beta(fp, fv01, lo, hi, given) -> Distribution:
     for a0, b0 in ((1.0, 1.0), (2.0, 5.0), (5.0, 2.0), (0.5, 0.5), (20.0, 20.0)):
         from scipy import optimize  # deferred: only quantile fits need it
 
-        sol = optimize.least_squares(resid, np.log([a0, b0]), xtol=1e-15, ftol=1e-15, gtol=1e-15,
-                                     method="lm")
+        sol = optimize.least_squares(
+            resid, np.log([a0, b0]), xtol=1e-15, ftol=1e-15, gtol=1e-15, method="lm"
+        )
         if best is None or np.max(np.abs(sol.fun)) < np.max(np.abs(best.fun)):
             best = sol
         if np.max(np.abs(sol.fun)) < 1e-13:
@@ -582,14 +784,15 @@ def _half_table(a: float, b: float, cells: int) -> tuple[float, np.ndarray]:
     """
     h = 0.5 ** (1.0 / a) / cells
     w = np.arange(cells + 1) * h
-    u = w ** a
+    u = w**a
     u[-1] = 0.5
     q = special.betaincinv(a, b, u)
     log_beta = special.betaln(a, b)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # dQ/dw = (dQ/du) (du/dw) = a w^(a-1) B(a, b) / (Q^(a-1) (1 - Q)^(b-1))
-        dq = np.exp(np.log(a) + (a - 1) * (np.log(w) - np.log(q)) + log_beta
-                    - (b - 1) * np.log1p(-q))
+        dq = np.exp(
+            np.log(a) + (a - 1) * (np.log(w) - np.log(q)) + log_beta - (b - 1) * np.log1p(-q)
+        )
     dq[0] = math.exp((math.log(a) + log_beta) / a)  # the limit (a B)^(1/a) at w = 0
     d0, d1 = dq[:-1] * h, dq[1:] * h
     q0, q1 = q[:-1], q[1:]
@@ -688,6 +891,28 @@ def _tri_ppf(u, lo, mode, hi):
     return np.where(u < c, left, right)
 
 
+def _bisect(f, a: float, b: float, fa: float) -> float:
+    """The root of ``f`` in ``[a, b]`` (``f(a)`` and ``f(b)`` of opposite signs), by bisection
+    until the interval cannot shrink (machine precision).
+
+    Hand-written rather than ``scipy.optimize.brentq`` because loading a file must not import
+    scipy.optimize (0.33 s of the 0.8 s budget of ``capex validate``, benchmarks/README.md);
+    its ~55 halvings of a cell of 1/200 cost microseconds.
+    """
+    for _ in range(200):
+        m = 0.5 * (a + b)
+        if m <= a or m >= b:
+            break
+        fm = f(m)
+        if fm == 0:
+            return m
+        if (fm < 0) == (fa < 0):
+            a, fa = m, fm
+        else:
+            b = m
+    return 0.5 * (a + b)
+
+
 def _fit_three(family, fp, fv, given, lam) -> Distribution:
     """Three quantiles -> (low, mode, high).
 
@@ -716,10 +941,7 @@ def _fit_three(family, fp, fv, given, lam) -> Distribution:
         c = grid[i]
     else:
         i = roots[0]
-        from scipy import optimize  # deferred: only quantile fits need it
-
-        c = grid[i] if res[i] == 0 else optimize.brentq(
-            lambda x: solve(x)[2], grid[i], grid[i + 1], xtol=1e-15, maxiter=500)
+        c = grid[i] if res[i] == 0 else _bisect(lambda x: solve(x)[2], grid[i], grid[i + 1], res[i])
         low, width, _ = solve(c)
     lo, hi, mode = low, low + width, low + c * width
     if family == "triangular":

@@ -159,8 +159,7 @@ def format_mean(mean, mcse, unit: str) -> str:
         suffix = suffix or "M"
         d = error_decimals(mcse / div, 1, 3)
         per = "/year" if unit == "USD/year" else ""
-        return (f"{money(mean, d, (div, suffix))}{per} ± "
-                f"{money(mcse, d, (div, suffix))}")
+        return f"{money(mean, d, (div, suffix))}{per} ± {money(mcse, d, (div, suffix))}"
     if unit in ("1/year", "share"):
         d = error_decimals(100 * mcse, 1, 3)
         return f"{100 * mean:.{d}f} % ± {100 * mcse:.{d}f} %"

@@ -12,7 +12,6 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
-
 SOURCE_KEYS = ("title", "publisher", "published", "url", "doi", "confidence", "note", "accessed")
 CONFIDENCE = ("direct", "secondary", "derived")
 LOCATOR_KEYS = ("quote", "page", "table", "note")

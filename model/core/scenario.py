@@ -9,7 +9,7 @@ declared rank correlations and the overlays the file offers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from .provenance import Provenance, Source
 from .vocabulary import ParamSpec
 
 
-class InputForm(str, Enum):
+class InputForm(StrEnum):
     """How a parameter is given (a ``str`` enum: ``InputForm.SCALAR == "scalar"``)."""
 
     #: a model switch (``revenue_model: capacity``): a choice, not a number
@@ -30,9 +30,6 @@ class InputForm(str, Enum):
     SERIES = "series"
     #: the posterior predictive of a calibration to cited observations
     CALIBRATED = "calibrated"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -102,8 +99,9 @@ class Parameter:
         if self.form == "calibrated":
             c = self.calibrated
             return f"calibrated: {c['model']} fit to {Path(c['observations']).name}"
-        parts = [f"{y}: {d.describe(fmt) if not d.is_fixed else fmt(d.mean())}"
-                 for y, d in self.points]
+        parts = [
+            f"{y}: {d.describe(fmt) if not d.is_fixed else fmt(d.mean())}" for y, d in self.points
+        ]
         return "series " + "; ".join(parts)
 
 

@@ -47,9 +47,7 @@ _ENERGY = {"wh": 1e-6, "kwh": 1e-3, "mwh": 1.0, "gwh": 1e3, "twh": 1e6}
 _TIME = {"year": 1.0, "years": 1.0, "yr": 1.0, "a": 1.0, "month": 1 / 12, "months": 1 / 12}
 _GPU_HOUR = {"gpu-hour", "gpu-hours", "gpu-h", "gpuh", "gpu hour", "gpu-hr", "gpu·h"}
 
-_MONEY = re.compile(
-    r"^(?P<cur>[A-Za-z]{3})\s*(?P<scale>[A-Za-z]*)\s*(?:/\s*(?P<den>.+))?$"
-)
+_MONEY = re.compile(r"^(?P<cur>[A-Za-z]{3})\s*(?P<scale>[A-Za-z]*)\s*(?:/\s*(?P<den>.+))?$")
 
 
 class UnknownUnit(ValueError):
@@ -153,8 +151,10 @@ def parse_amount(value) -> float:
         When the value is not a finite number.
     """
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is a yes/no value, not a number; write a number such as 0.5 "
-                         "(quote it if you mean text)")
+        raise ValueError(
+            f"{value!r} is a yes/no value, not a number; write a number such as 0.5 "
+            "(quote it if you mean text)"
+        )
     if isinstance(value, (int, float)):
         x = float(value)
     elif isinstance(value, str):

@@ -63,8 +63,9 @@ def input_variables(scenario: Scenario) -> list[InputVariable]:
         if not p.is_uncertain:
             continue
         if p.form == InputForm.SERIES and p.years_move == "independent":
-            out.extend(InputVariable(f"{p.name}[{y}]", p.name, y)
-                       for y, d in p.points if not d.is_fixed)
+            out.extend(
+                InputVariable(f"{p.name}[{y}]", p.name, y) for y, d in p.points if not d.is_fixed
+            )
         else:
             out.append(InputVariable(p.name, p.name))
     return sorted(out, key=lambda v: v.name)
@@ -109,24 +110,28 @@ class Design:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # balance warning for non-2^m n
-                eng = qmc.Sobol(d=k, scramble=True,
-                                rng=np.random.default_rng(np.random.SeedSequence(
-                                    self.seed, spawn_key=(0x50B01,))))
+                eng = qmc.Sobol(
+                    d=k,
+                    scramble=True,
+                    rng=np.random.default_rng(
+                        np.random.SeedSequence(self.seed, spawn_key=(0x50B01,))
+                    ),
+                )
                 if start:
                     eng.fast_forward(start)
                 u[:] = eng.random(n)
         else:
             for j, name in enumerate(self.names):
                 rng = np.random.default_rng(
-                    np.random.SeedSequence(self.seed, spawn_key=(name_key(name), b)))
+                    np.random.SeedSequence(self.seed, spawn_key=(name_key(name), b))
+                )
                 if self.design == "lhs":
                     u[:, j] = (rng.permutation(n) + rng.random(n)) / n
                 else:
                     u[:, j] = rng.random(n)
         if self.corr_matrix is not None and n > 1:
             idx = [self.names.index(c) for c in self.corr_names]
-            rng = np.random.default_rng(np.random.SeedSequence(self.seed,
-                                                               spawn_key=(0x1C0B, b)))
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(0x1C0B, b)))
             u[:, idx] = iman_conover(u[:, idx], self.corr_matrix, rng)
         return u
 
@@ -138,4 +143,4 @@ class Design:
         parts = [self._block(b) for b in range(first, last + 1)]
         cat = parts[0] if len(parts) == 1 else np.concatenate(parts)
         off = start - first * BLOCK
-        return cat[off: off + (stop - start)]
+        return cat[off : off + (stop - start)]

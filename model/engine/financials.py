@@ -330,8 +330,11 @@ def _root_counts(coefficients):
         recount = np.nonzero(count > 1)[0]
         if recount.size:
             sub = shifted.take(recount, axis=1)
-            noise = 1e-12 * np.abs(coefficients.take(recount, axis=1)).max(axis=0) * (
-                _shift_sizes(t)[:, None])
+            noise = (
+                1e-12
+                * np.abs(coefficients.take(recount, axis=1)).max(axis=0)
+                * (_shift_sizes(t)[:, None])
+            )
             count[recount] = _sign_changes(sub, zero=np.abs(sub) <= noise)
         counts.append(count)
     return counts
@@ -340,7 +343,7 @@ def _root_counts(coefficients):
 @functools.lru_cache(maxsize=64)
 def _shift_sizes(n_years):
     """C(T, j + 1) for j = 0 .. T-1 (how many flows a shifted coefficient sums), read-only."""
-    from scipy.special import comb
+    from scipy.special import comb  # deferred: only the rare multiple-root check needs it
 
     out = comb(n_years, np.arange(1, n_years + 1))
     out.flags.writeable = False
@@ -396,6 +399,32 @@ def _irr_bounded(coefficients):
     each column's result does not depend on the others (nor on how draws are chunked).
     """
     t, n = coefficients.shape
+    exact_zero, found = _sides_with_roots(coefficients)
+    up, down = np.nonzero(found[0])[0], np.nonzero(found[1])[0]
+    rows = np.concatenate([up, down])
+    below = np.repeat([False, True], [up.size, down.size])
+    coefficients = coefficients.take(rows, axis=1)  # one column per side with a root
+    lo, hi, f_lo, f_hi = _root_cells(coefficients, below)
+    s = _secant_start(lo, hi, f_lo, f_hi)
+    result = s.copy()
+    active = np.nonzero((f_lo != 0) & (f_hi != 0))[0]
+    coefficients = coefficients.take(active, axis=1)
+    s, lo, hi = s[active], lo[active], hi[active]
+    f_lo, f_hi = f_lo[active], f_hi[active]
+    z, accepted = _plain_newton(coefficients, s, lo, hi)
+    result[active[accepted]] = z[accepted]
+    keep = ~accepted
+    result[active.compress(keep)] = _safeguarded_newton(
+        coefficients.compress(keep, axis=1), *(a.compress(keep) for a in (s, lo, hi, f_lo, f_hi))
+    )
+    return _nearest_root(result, up, down, n, exact_zero)
+
+
+def _sides_with_roots(coefficients):
+    """Which side of r = 0 holds a root, per column: ``exact_zero`` (n,) where NPV(0) = 0
+    exactly, ``found`` (2, n) (above, below) where Q changes sign between r = 0 and the end of
+    the search range."""
+    t = coefficients.shape[0]
     q_zero = coefficients.sum(axis=0)  # Q(1): the NPV at r = 0 (up to the factor x)
     exact_zero = (q_zero == 0) & (coefficients != 0).any(axis=0)  # NPV(0) = 0 exactly: r = 0
     ends = np.exp(-_SIDE_GRID[:, -1:] * np.array([[1.0], [-1.0]]))  # x at r = 1000 and -0.99
@@ -405,10 +434,13 @@ def _irr_bounded(coefficients):
         q_ends += coefficients[k]
     # a side holds a root when Q changes sign between r = 0 and its end
     found = (q_zero != 0) & (np.sign(q_ends) * np.sign(q_zero) < 0)  # (2, n): above, below
-    up, down = np.nonzero(found[0])[0], np.nonzero(found[1])[0]
-    rows = np.concatenate([up, down])
-    below = np.repeat([False, True], [up.size, down.size])
-    coefficients = coefficients.take(rows, axis=1)  # one column per side with a root
+    return exact_zero, found
+
+
+def _root_cells(coefficients, below):
+    """The cell of each column's side grid that brackets its root: ``lo``, ``hi`` (in ``s``)
+    and Q at both ends."""
+    t = coefficients.shape[0]
     # Q on each problem's side grid, (G, m): s = +g above 0, s = -g below
     signed = np.where(below, -_SIDE_GRID[1][:, None], _SIDE_GRID[0][:, None])  # (G, m)
     x_grid = np.where(below, _SIDE_X[1], _SIDE_X[0])
@@ -420,26 +452,28 @@ def _irr_bounded(coefficients):
     # exact zero counts as a change: it is then a cell end with Q = 0)
     positive = values > 0
     far = 1 + (positive[1:] != positive[0]).argmax(axis=0)
-    columns = np.arange(rows.size)
+    columns = np.arange(coefficients.shape[1])
     s_far, f_far = signed[far, columns], values[far, columns]
     s_near, f_near = signed[far - 1, columns], values[far - 1, columns]
     lo, hi = np.where(below, s_far, s_near), np.where(below, s_near, s_far)
     f_lo, f_hi = np.where(below, f_far, f_near), np.where(below, f_near, f_far)
-    # first iterate: the secant point of the cell in s (a grid end that is exactly a root is it)
+    return lo, hi, f_lo, f_hi
+
+
+def _secant_start(lo, hi, f_lo, f_hi):
+    """First iterate: the secant point of the cell in ``s`` (a cell end that is exactly a root
+    is it; the midpoint where the secant leaves the cell)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         s = lo - f_lo * (hi - lo) / (f_hi - f_lo)
     s = np.where(f_hi == 0, hi, np.where(f_lo == 0, lo, s))
-    s = np.where((s > lo) & (s < hi) | (f_lo == 0) | (f_hi == 0), s, 0.5 * (lo + hi))
-    result = s.copy()
-    active = np.nonzero((f_lo != 0) & (f_hi != 0))[0]
-    coefficients = coefficients.take(active, axis=1)
-    s, lo, hi = s[active], lo[active], hi[active]
-    f_lo, f_hi = f_lo[active], f_hi[active]
-    # Plain Newton steps in s from the secant point first (no bracket bookkeeping): from so
-    # close a start nearly every draw converges in four. A draw is accepted only if it stayed
-    # in its cell (the cell holds one root, so that root) and its last step, or the error that
-    # step leaves by the contraction seen, is below 1e-14 (1 + |s|); the others go through the
-    # safeguarded iteration below from the secant point again.
+    return np.where((s > lo) & (s < hi) | (f_lo == 0) | (f_hi == 0), s, 0.5 * (lo + hi))
+
+
+def _plain_newton(coefficients, s, lo, hi):
+    """Plain Newton steps in ``s`` from the secant point (no bracket bookkeeping): from so close
+    a start nearly every draw converges in four. A draw is accepted only if it stayed in its
+    cell (the cell holds one root, so that root) and its last step, or the error that step
+    leaves by the contraction seen, is below 1e-14 (1 + |s|). Returns (iterate, accepted)."""
     z = s.copy()
     step = previous = np.zeros(s.size)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -450,12 +484,20 @@ def _irr_bounded(coefficients):
             previous, step = step, np.abs(delta)
             z = z + delta
         tolerance = 1e-14 * (1.0 + np.abs(z))
-        accepted = (z > lo) & (z < hi) & ((step <= tolerance) | (
-            step * (step / previous) ** 2 <= 0.1 * tolerance))
-    result[active[accepted]] = z[accepted]
-    keep = ~accepted
-    active, coefficients = active.compress(keep), coefficients.compress(keep, axis=1)
-    s, lo, hi, f_lo, f_hi = (a.compress(keep) for a in (s, lo, hi, f_lo, f_hi))
+        accepted = (
+            (z > lo)
+            & (z < hi)
+            & ((step <= tolerance) | (step * (step / previous) ** 2 <= 0.1 * tolerance))
+        )
+    return z, accepted
+
+
+def _safeguarded_newton(coefficients, s, lo, hi, f_lo, f_hi):
+    """The root of each column in its cell by a safeguarded iteration (Newton from the bracket
+    end with the smaller ``|Q|``, from the other end if that step leaves the cell, bisection if
+    both do), each column stopping on its own criterion."""
+    result = s.copy()
+    active = np.arange(s.size)
     negative_lo = np.signbit(f_lo)
     d_lo = np.full(s.size, np.nan)  # dQ/ds at the bracket ends (unknown at grid points)
     d_hi = d_lo.copy()
@@ -463,48 +505,65 @@ def _irr_bounded(coefficients):
     for _ in range(100):
         if active.size == 0:
             break
-        x = np.exp(-s)
-        value, dq = _horner(coefficients, x)
-        slope = -x * dq  # dQ/ds
-        same_as_lo = np.signbit(value) == negative_lo  # (an exact zero ends the iteration)
-        lo, f_lo, d_lo = (np.where(same_as_lo, a, b) for a, b in ((s, lo), (value, f_lo),
-                                                                   (slope, d_lo)))
-        hi, f_hi, d_hi = (np.where(same_as_lo, b, a) for a, b in ((s, hi), (value, f_hi),
-                                                                   (slope, d_hi)))
-        # Newton from the bracket end with the smaller |Q| (usually the new point); if that
-        # leaves the bracket, from the other end; if both do, bisection
-        lo_better = np.abs(f_lo) <= np.abs(f_hi)
-        origin = np.where(lo_better, lo, hi)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            first = origin - np.where(lo_better, f_lo / d_lo, f_hi / d_hi)
-            second = np.where(lo_better, hi - f_hi / d_hi, lo - f_lo / d_lo)
-            step = np.abs(first - origin)
-            # the error left by this step when the steps contract quadratically
-            # (h_k = K h_(k-1)^2): K h^2 = h^3 / h_(k-1)^2
-            predicted = step * (step / previous) ** 2
-        first_in = (first > lo) & (first < hi)
-        second_in = (second > lo) & (second < hi)
-        step_to = np.where(first_in, first, np.where(second_in, second, 0.5 * (lo + hi)))
-        # converged: the Newton step from the best end, or the error it leaves by the
-        # contraction seen so far, is below 1e-14 (1 + |s|); a step too small to move off that
-        # end (rounding) means the end itself is the root
-        tolerance = 1e-14 * (1.0 + np.abs(origin))
-        converged = (step <= tolerance) | (first_in & (predicted <= 0.1 * tolerance))
-        step_to = np.where(value == 0, s, np.where(converged & ~first_in, origin, step_to))
-        done = (value == 0) | converged | (hi - lo <= 1e-14 * (1.0 + np.abs(s)))
+        step_to, lo, hi, f_lo, f_hi, d_lo, d_hi, previous, done = _safeguarded_step(
+            coefficients, s, lo, hi, f_lo, f_hi, d_lo, d_hi, previous, negative_lo
+        )
         result[active] = step_to
-        previous = np.where(first_in, step, 0.0)
         if done.any():
             keep = ~done
             active, coefficients = active.compress(keep), coefficients.compress(keep, axis=1)
             s, lo, hi, f_lo, f_hi, d_lo, d_hi, previous = (
-                a.compress(keep) for a in (step_to, lo, hi, f_lo, f_hi, d_lo, d_hi, previous))
+                a.compress(keep) for a in (step_to, lo, hi, f_lo, f_hi, d_lo, d_hi, previous)
+            )
             negative_lo = negative_lo.compress(keep)
         else:
             s = step_to
+    return result
+
+
+def _safeguarded_step(coefficients, s, lo, hi, f_lo, f_hi, d_lo, d_hi, previous, negative_lo):
+    """One step of :func:`_safeguarded_newton`: the new bracket, the next iterate and which
+    columns converged."""
+    x = np.exp(-s)
+    value, dq = _horner(coefficients, x)
+    slope = -x * dq  # dQ/ds
+    same_as_lo = np.signbit(value) == negative_lo  # (an exact zero ends the iteration)
+    lo, f_lo, d_lo = (
+        np.where(same_as_lo, a, b) for a, b in ((s, lo), (value, f_lo), (slope, d_lo))
+    )
+    hi, f_hi, d_hi = (
+        np.where(same_as_lo, b, a) for a, b in ((s, hi), (value, f_hi), (slope, d_hi))
+    )
+    # Newton from the bracket end with the smaller |Q| (usually the new point); if that
+    # leaves the bracket, from the other end; if both do, bisection
+    lo_better = np.abs(f_lo) <= np.abs(f_hi)
+    origin = np.where(lo_better, lo, hi)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        first = origin - np.where(lo_better, f_lo / d_lo, f_hi / d_hi)
+        second = np.where(lo_better, hi - f_hi / d_hi, lo - f_lo / d_lo)
+        step = np.abs(first - origin)
+        # the error left by this step when the steps contract quadratically
+        # (h_k = K h_(k-1)^2): K h^2 = h^3 / h_(k-1)^2
+        predicted = step * (step / previous) ** 2
+    first_in = (first > lo) & (first < hi)
+    second_in = (second > lo) & (second < hi)
+    step_to = np.where(first_in, first, np.where(second_in, second, 0.5 * (lo + hi)))
+    # converged: the Newton step from the best end, or the error it leaves by the contraction
+    # seen so far, is below 1e-14 (1 + |s|); a step too small to move off that end (rounding)
+    # means the end itself is the root
+    tolerance = 1e-14 * (1.0 + np.abs(origin))
+    converged = (step <= tolerance) | (first_in & (predicted <= 0.1 * tolerance))
+    step_to = np.where(value == 0, s, np.where(converged & ~first_in, origin, step_to))
+    done = (value == 0) | converged | (hi - lo <= 1e-14 * (1.0 + np.abs(s)))
+    previous = np.where(first_in, step, 0.0)
+    return step_to, lo, hi, f_lo, f_hi, d_lo, d_hi, previous, done
+
+
+def _nearest_root(result, up, down, n, exact_zero):
+    """Per column, the root closer to r = 0 of the two sides (NaN where neither has one)."""
     rates = np.full((2, n), np.inf)
-    rates[0, up] = np.expm1(result[:up.size])
-    rates[1, down] = np.expm1(result[up.size:])
+    rates[0, up] = np.expm1(result[: up.size])
+    rates[1, down] = np.expm1(result[up.size :])
     rate = np.where(np.abs(rates[1]) < np.abs(rates[0]), rates[1], rates[0])
     rate = np.where(np.isinf(rate), np.nan, rate)
     return np.where(exact_zero, 0.0, rate)
@@ -583,7 +642,8 @@ def irr(cash_flows, timing="end"):
         # year-major: every per-year step below reads contiguous rows (no copy when the
         # flows are already a transposed year-major array)
         coefficients = np.ascontiguousarray(
-            flat.T if finite.all() else np.where(finite[:, None], flat, 0.0).T)
+            flat.T if finite.all() else np.where(finite[:, None], flat, 0.0).T
+        )
         # one sign change: one root at most on each side (Descartes on the flows themselves);
         # otherwise count on the rewritten polynomials
         direct = finite & (_sign_changes_upper(coefficients) <= 1)
@@ -594,7 +654,7 @@ def irr(cash_flows, timing="end"):
         result[direct] = _irr_bounded(coefficients.compress(direct, axis=1))
         rest = np.nonzero(~direct)[0]
         for start in range(0, rest.size, chunk):
-            rows = rest[start:start + chunk]
+            rows = rest[start : start + chunk]
             result[rows] = _irr_chunk(flat[rows])
     return result.reshape(lead_shape)[()]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.scenario import InputForm, Parameter, Scenario
+from ..core.scenario import Parameter, Scenario
 from .designs import Design
 
 
@@ -57,8 +57,9 @@ def _series_values(p: Parameter, u_of, years: np.ndarray, n: int) -> np.ndarray:
     return np.column_stack(cols) @ w  # (n, T)
 
 
-def inputs_from_uniforms(scenario: Scenario, u: np.ndarray, names: list[str],
-                         calibrated: dict | None = None) -> dict:
+def inputs_from_uniforms(
+    scenario: Scenario, u: np.ndarray, names: list[str], calibrated: dict | None = None
+) -> dict:
     """Every parameter's values for rows of a uniform matrix, in canonical units.
 
     Parameters
@@ -104,8 +105,9 @@ def inputs_from_uniforms(scenario: Scenario, u: np.ndarray, names: list[str],
     return out
 
 
-def sample_inputs(scenario: Scenario, design: Design, start: int, stop: int,
-                  calibrated: dict | None = None) -> dict:
+def sample_inputs(
+    scenario: Scenario, design: Design, start: int, stop: int, calibrated: dict | None = None
+) -> dict:
     """Every parameter's values for draws ``start..stop-1`` of ``design`` (see
     :func:`inputs_from_uniforms`)."""
     return inputs_from_uniforms(scenario, design.uniforms(start, stop), design.names, calibrated)

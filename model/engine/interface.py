@@ -18,9 +18,8 @@ Shapes (``n`` draws, ``T`` years)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -52,8 +51,13 @@ class InputDecl:
 
 def declarations(specs: Mapping[str, ParamSpec]) -> dict[str, InputDecl]:
     """Input declarations from a vocabulary (model kind -> its parameter specs)."""
-    shape = {"scalar": "draw", "series": "year", "schedule": "year", "bool": "switch",
-             "enum": "switch"}
+    shape = {
+        "scalar": "draw",
+        "series": "year",
+        "schedule": "year",
+        "bool": "switch",
+        "enum": "switch",
+    }
     return {n: InputDecl(n, shape[s.kind], s.required) for n, s in specs.items()}
 
 
@@ -108,8 +112,10 @@ class ModelInputs(Mapping):
         self.n, self.t = int(n), int(t)
         problems = check_inputs(self._values, self.n, self.t, interface)
         if problems:
-            raise ValueError(f"inputs of model {interface.name!r} do not match its declaration: "
-                             + "; ".join(problems))
+            raise ValueError(
+                f"inputs of model {interface.name!r} do not match its declaration: "
+                + "; ".join(problems)
+            )
 
     def __getitem__(self, key):
         return self._values[key]
@@ -122,8 +128,11 @@ class ModelInputs(Mapping):
 
 
 def _switch_values(values: Mapping, interface: ModelInterface) -> dict:
-    return {k: v for k, v in values.items()
-            if k in interface.inputs and interface.inputs[k].shape == "switch"}
+    return {
+        k: v
+        for k, v in values.items()
+        if k in interface.inputs and interface.inputs[k].shape == "switch"
+    }
 
 
 def _required(decl: InputDecl, switches: dict) -> bool:
@@ -138,8 +147,7 @@ def _required(decl: InputDecl, switches: dict) -> bool:
 
 def check_inputs(values: Mapping, n: int, t: int, interface: ModelInterface) -> list[str]:
     """What is wrong with ``values`` for ``interface`` (empty when they match)."""
-    problems = [f"{k!r} is not an input of the model" for k in values
-                if k not in interface.inputs]
+    problems = [f"{k!r} is not an input of the model" for k in values if k not in interface.inputs]
     switches = _switch_values(values, interface)
     for name, decl in interface.inputs.items():
         if name not in values:
@@ -152,14 +160,14 @@ def check_inputs(values: Mapping, n: int, t: int, interface: ModelInterface) -> 
         a = np.asarray(v)
         if decl.shape == "draw" and not (a.ndim == 0 or a.shape == (n,)):
             problems.append(f"{name!r} has shape {a.shape}, not () or ({n},)")
-        elif decl.shape == "year" and not (a.ndim == 2 and a.shape[0] in (1, n)
-                                           and a.shape[1] in (1, t)):
+        elif decl.shape == "year" and not (
+            a.ndim == 2 and a.shape[0] in (1, n) and a.shape[1] in (1, t)
+        ):
             problems.append(f"{name!r} has shape {a.shape}, not (1 or {n}, 1 or {t})")
     return problems
 
 
-def check_outputs(out: Mapping, n: int, t: int, interface: ModelInterface,
-                  where: str = "") -> None:
+def check_outputs(out: Mapping, n: int, t: int, interface: ModelInterface, where: str = "") -> None:
     """Every declared output is present, of shape (n,) for a metric and (n, T) for a series.
 
     Raises
@@ -178,6 +186,14 @@ def check_outputs(out: Mapping, n: int, t: int, interface: ModelInterface,
         if a.shape != want and np.broadcast_shapes(a.shape, want) != want:
             problems.append(f"output {o.name!r} has shape {a.shape}, not {want}")
     if problems:
-        raise AssumptionError([Problem(f"{p}; return (draws,) for a metric and (draws, years) "
-                                       "for a series", where or None, None, interface.name)
-                               for p in problems])
+        raise AssumptionError(
+            [
+                Problem(
+                    f"{p}; return (draws,) for a metric and (draws, years) for a series",
+                    where or None,
+                    None,
+                    interface.name,
+                )
+                for p in problems
+            ]
+        )

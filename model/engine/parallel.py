@@ -14,6 +14,7 @@ Elsewhere (no ``fork``) the engine uses threads instead (see :func:`model.simula
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import signal
@@ -21,7 +22,7 @@ import sys
 import time
 import traceback
 import warnings
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -56,8 +57,12 @@ class WorkerError(RuntimeError):
     """A worker process failed; the message holds its traceback."""
 
 
-def run_forked(tasks: Sequence, workers: int, work: Callable[[object], int],
-               progress: Callable[[int], None] | None = None) -> None:
+def run_forked(
+    tasks: Sequence,
+    workers: int,
+    work: Callable[[object], int],
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Run ``work(task)`` for every task in ``workers`` forked processes.
 
     Worker w takes tasks w, w + workers, w + 2 workers, ... ``work`` must write its results
@@ -94,10 +99,10 @@ def run_forked(tasks: Sequence, workers: int, work: Callable[[object], int],
                 code = 0
                 try:
                     os.close(read_end)
-                    try:  # ^C stops the workers at once; the parent cleans up
+                    # ^C stops the workers at once; the parent cleans up (a fork from a thread
+                    # that Python does not see as main cannot set it: ValueError)
+                    with contextlib.suppress(ValueError):
                         signal.signal(signal.SIGINT, signal.SIG_DFL)
-                    except ValueError:  # forked from a thread that Python does not see as main
-                        pass
                     for task in tasks[w::workers]:
                         counters[w] += work(task)
                 except BaseException:  # noqa: BLE001 - reported to the parent, then exit

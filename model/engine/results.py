@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.scenario import InputForm, Scenario
 from ..core.vocabulary import OUTPUTS, outputs_of, summary_metrics
+from .inputs import interpolation_weights
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_KEYS = ("p05", "p25", "p50", "p75", "p95")
@@ -40,8 +41,16 @@ class Results:
 
     QUANTILES = QUANTILES
 
-    def __init__(self, scenario: Scenario, attrs: dict, metrics: dict, inputs: dict,
-                 series: dict, fixed_inputs: dict | None = None, warnings: list | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        attrs: dict,
+        metrics: dict,
+        inputs: dict,
+        series: dict,
+        fixed_inputs: dict | None = None,
+        warnings: list | None = None,
+    ):
         self.scenario = scenario
         self.attrs = dict(attrs)
         self.metrics = metrics
@@ -96,8 +105,12 @@ class Results:
         q = np.quantile(finite, QUANTILES).tolist() if n else [math.nan] * len(QUANTILES)
         mean = float(finite.mean()) if n else math.nan
         sd = float(finite.std(ddof=1)) if n > 1 else math.nan
-        out = {"unit": OUTPUTS[name].unit if name in OUTPUTS else "", "mean": mean, "sd": sd,
-               "mcse": sd / math.sqrt(n) if n > 1 else math.nan}
+        out = {
+            "unit": OUTPUTS[name].unit if name in OUTPUTS else "",
+            "mean": mean,
+            "sd": sd,
+            "mcse": sd / math.sqrt(n) if n > 1 else math.nan,
+        }
         out.update(zip(QUANTILE_KEYS, q))
         out["undefined_share"] = float(1.0 - n / x.size) if x.size else math.nan
         return out
@@ -133,8 +146,12 @@ class Results:
         ser = {}
         for s in self.series_names:
             q = self.series_quantiles(s, (0.05, 0.5, 0.95))
-            ser[s] = {"unit": OUTPUTS[s].unit, "p05": q[0].tolist(), "p50": q[1].tolist(),
-                      "p95": q[2].tolist()}
+            ser[s] = {
+                "unit": OUTPUTS[s].unit,
+                "p05": q[0].tolist(),
+                "p50": q[1].tolist(),
+                "p95": q[2].tolist(),
+            }
         a = self.attrs
         return {
             "scenario": self.scenario.label,
@@ -167,8 +184,9 @@ class Results:
         for name, arr in self.metrics.items():
             ds[name] = ("draw", np.asarray(arr))
             spec = OUTPUTS.get(name)
-            ds[name].attrs.update(unit=spec.unit if spec else "",
-                                  description=spec.description if spec else name)
+            ds[name].attrs.update(
+                unit=spec.unit if spec else "", description=spec.description if spec else name
+            )
         kept = int(self.attrs.get("series_draws", done))
         if kept != done:
             ds = ds.assign_coords(series_draw=np.arange(kept))
@@ -188,8 +206,11 @@ class Results:
 
     def _input_attrs(self, name: str) -> dict:
         p = self.scenario.parameters[name]
-        return {"unit": p.spec.unit, "category": p.category,
-                "provenance": p.provenance.label if p.provenance else "default"}
+        return {
+            "unit": p.spec.unit,
+            "category": p.category,
+            "provenance": p.provenance.label if p.provenance else "default",
+        }
 
     def to_netcdf(self, path, series: str = "draws") -> None:
         """Save the Dataset (NetCDF4 via h5netcdf, compressed).
@@ -207,15 +228,19 @@ class Results:
         ds = self.ds
         if series == "quantiles":
             names = [s for s in self.series_names if s in ds]
-            q = xr.Dataset({s: (("quantile", "year"), self.series_quantiles(s), ds[s].attrs)
-                            for s in names},
-                           coords={"quantile": list(QUANTILES), "year": ds["year"].values})
+            q = xr.Dataset(
+                {s: (("quantile", "year"), self.series_quantiles(s), ds[s].attrs) for s in names},
+                coords={"quantile": list(QUANTILES), "year": ds["year"].values},
+            )
             ds = ds.drop_vars(names).merge(q)
             ds.attrs.update(self.ds.attrs, series_stored="quantiles")
         elif series != "draws":
             raise ValueError("series must be 'draws' or 'quantiles'")
-        encoding = {v: {"compression": "gzip", "compression_opts": 4} for v in ds.data_vars
-                    if ds[v].ndim > 0}
+        encoding = {
+            v: {"compression": "gzip", "compression_opts": 4}
+            for v in ds.data_vars
+            if ds[v].ndim > 0
+        }
         ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
@@ -225,8 +250,6 @@ def _clean(d: dict) -> dict:
 
 def fixed_input_values(scenario: Scenario) -> dict:
     """Every fixed numeric input of a scenario: scalars as floats, series as (years,) arrays."""
-    from .inputs import interpolation_weights
-
     out = {}
     for name, p in scenario.parameters.items():
         if p.is_uncertain or p.form == InputForm.SWITCH:

@@ -37,32 +37,56 @@ CALIBRATED_PATHS = 4000
 
 
 # ============================================================================ checks
-def run_argument_problems(draws=2, seed=0, design="mc", chunk_size=BLOCK, series_draws=1,
-                          precision=None, workers=None, parallel="auto") -> list[Problem]:
+def run_argument_problems(
+    draws=2,
+    seed=0,
+    design="mc",
+    chunk_size=BLOCK,
+    series_draws=1,
+    precision=None,
+    workers=None,
+    parallel="auto",
+) -> list[Problem]:
     """What is wrong with the settings of a run (the one check the CLI and the API share)."""
     out = []
     if int(draws) < 2:
         out.append(Problem(f"--draws {draws} is too few; give at least 2", parameter="--draws"))
     if int(seed) < 0:
-        out.append(Problem(f"--seed {seed} is negative; give a non-negative integer",
-                           parameter="--seed"))
+        out.append(
+            Problem(f"--seed {seed} is negative; give a non-negative integer", parameter="--seed")
+        )
     if design not in DESIGNS:
-        out.append(Problem(f"design {design!r} unknown; use one of {', '.join(DESIGNS)}",
-                           parameter="--design"))
+        out.append(
+            Problem(
+                f"design {design!r} unknown; use one of {', '.join(DESIGNS)}", parameter="--design"
+            )
+        )
     if int(chunk_size) < 1:
         out.append(Problem("chunk size is below 1; give at least 1", parameter="chunk_size"))
     if int(series_draws) < 1:
-        out.append(Problem(f"--series-draws {series_draws} is too few; give at least 1",
-                           parameter="--series-draws"))
+        out.append(
+            Problem(
+                f"--series-draws {series_draws} is too few; give at least 1",
+                parameter="--series-draws",
+            )
+        )
     if precision is not None and not 0 < precision < 1:
-        out.append(Problem("--precision must lie between 0 and 1; give a relative error such "
-                           "as 0.005", parameter="--precision"))
+        out.append(
+            Problem(
+                "--precision must lie between 0 and 1; give a relative error such as 0.005",
+                parameter="--precision",
+            )
+        )
     if workers is not None and int(workers) < 1:
-        out.append(Problem(f"--workers {workers} is too few; give at least 1",
-                           parameter="--workers"))
+        out.append(
+            Problem(f"--workers {workers} is too few; give at least 1", parameter="--workers")
+        )
     if parallel not in PARALLEL:
-        out.append(Problem(f"parallel {parallel!r} unknown; use {', '.join(PARALLEL)}",
-                           parameter="parallel"))
+        out.append(
+            Problem(
+                f"parallel {parallel!r} unknown; use {', '.join(PARALLEL)}", parameter="parallel"
+            )
+        )
     return out
 
 
@@ -82,16 +106,18 @@ def available_memory() -> int | None:
         return None
 
 
-def memory_estimate(scenario: Scenario, draws: int, series_draws: int, workers: int,
-                    chunk_size: int = BLOCK) -> int:
+def memory_estimate(
+    scenario: Scenario, draws: int, series_draws: int, workers: int, chunk_size: int = BLOCK
+) -> int:
     """Memory a run keeps and works in [bytes]: per-draw metrics and uncertain inputs, per-year
     series of the first ``series_draws`` draws, and each worker's chunk temporaries."""
     t = scenario.n_years
     interface = get_model(scenario.model)
     input_columns = 0
     for p in scenario.uncertain():
-        by_year = p.form == InputForm.CALIBRATED or (p.form == InputForm.SERIES
-                                                     and len(p.points) > 1)
+        by_year = p.form == InputForm.CALIBRATED or (
+            p.form == InputForm.SERIES and len(p.points) > 1
+        )
         input_columns += t if by_year else 1
     kept = 8 * int(draws) * (len(interface.metrics) + input_columns)
     series = 8 * min(int(series_draws), int(draws)) * t * len(interface.series)
@@ -113,11 +139,17 @@ def check_memory(scenario: Scenario, draws: int, series_draws: int, workers: int
         return
     per_draw = need / max(int(draws), 1)
     fits = int(0.8 * have / per_draw) if per_draw else 0
-    raise AssumptionError(Problem(
-        f"{int(draws):,} draws need about {need / 1e9:.1f} GB of memory but {have / 1e9:.1f} GB "
-        f"is available; use fewer draws (about {fits:,} fit), keep yearly series for fewer "
-        "draws (--series-draws), or run on a machine with more memory",
-        str(scenario.path), None, "--draws"))
+    raise AssumptionError(
+        Problem(
+            f"{int(draws):,} draws need about {need / 1e9:.1f} GB of memory but "
+            f"{have / 1e9:.1f} GB is available; use fewer draws (about {fits:,} fit), keep "
+            "yearly series for fewer draws (--series-draws), or run on a machine with more "
+            "memory",
+            str(scenario.path),
+            None,
+            "--draws",
+        )
+    )
 
 
 def default_workers() -> int:
@@ -139,7 +171,7 @@ def calibrated_paths(scenario: Scenario, seed: int) -> dict:
     cal_params = [p for p in scenario.parameters.values() if p.form == InputForm.CALIBRATED]
     if not cal_params:
         return {}
-    from ..calibration import fit
+    from ..calibration import fit  # deferred: PyMC and ArviZ, only for calibrated inputs
 
     out = {}
     for p in cal_params:
@@ -148,11 +180,19 @@ def calibrated_paths(scenario: Scenario, seed: int) -> dict:
         # the posterior is sampled once (fixed sampler seed, cached on disk); the run's seed
         # only picks the trajectories. The input is the trajectory itself (noise=False): the
         # observation noise describes how reported figures scatter around it, not the path.
-        cal = fit(c["observations"], c.get("model"), seed=int(c.get("seed", 0)),
-                  priors_path=c.get("priors"), **kw)
-        out[p.name] = np.asarray(cal.predictive_series(list(scenario.years.tolist()),
-                                                       n=CALIBRATED_PATHS, seed=seed,
-                                                       noise=False), dtype=float)
+        cal = fit(
+            c["observations"],
+            c.get("model"),
+            seed=int(c.get("seed", 0)),
+            priors_path=c.get("priors"),
+            **kw,
+        )
+        out[p.name] = np.asarray(
+            cal.predictive_series(
+                list(scenario.years.tolist()), n=CALIBRATED_PATHS, seed=seed, noise=False
+            ),
+            dtype=float,
+        )
     return out
 
 
@@ -205,8 +245,15 @@ class _Run:
     Per-year series are kept year-major (years, draws): the model computes them that way.
     """
 
-    def __init__(self, scenario: Scenario, seed: int, design: str, series_draws: int,
-                 calibrated: dict, allocate):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        design: str,
+        series_draws: int,
+        calibrated: dict,
+        allocate,
+    ):
         self.scenario = scenario
         self.seed = seed
         self.design_name = design
@@ -247,24 +294,27 @@ class _Run:
             rows = self.rows_of(kind, size)
             if kind == "series" and arr.shape[1] < rows:
                 grown = self.allocate((arr.shape[0], rows))
-                grown[:, :arr.shape[1]] = arr
+                grown[:, : arr.shape[1]] = arr
                 self.buffers[kind, name] = grown
             elif kind != "series" and arr.shape[0] < rows:
                 grown = self.allocate((rows, *arr.shape[1:]))
-                grown[:arr.shape[0]] = arr
+                grown[: arr.shape[0]] = arr
                 self.buffers[kind, name] = grown
 
     def write(self, kind: str, name: str, value: np.ndarray, at: int) -> None:
         if kind == "series":  # T contiguous row segments of the year-major store
-            self.buffers[kind, name][:, at:at + value.shape[0]] = value.T
+            self.buffers[kind, name][:, at : at + value.shape[0]] = value.T
         else:
-            self.buffers[kind, name][at:at + value.shape[0]] = value
+            self.buffers[kind, name][at : at + value.shape[0]] = value
 
     def first_chunk(self, start: int, stop: int) -> int:
         for kind, name, value, at in self.chunk_values(start, stop):
             rows = self.rows_of(kind, self.target)
-            self.buffers[kind, name] = (self.allocate((value.shape[1], rows)) if kind == "series"
-                                        else self.allocate((rows, *value.shape[1:])))
+            self.buffers[kind, name] = (
+                self.allocate((value.shape[1], rows))
+                if kind == "series"
+                else self.allocate((rows, *value.shape[1:]))
+            )
             self.write(kind, name, value, at)
         return stop - start
 
@@ -273,8 +323,9 @@ class _Run:
             self.write(kind, name, value, at)
         return stop - start
 
-    def extend(self, target: int, chunk_size: int, workers: int, parallel: str, pool,
-               bar: _Progress) -> None:
+    def extend(
+        self, target: int, chunk_size: int, workers: int, parallel: str, pool, bar: _Progress
+    ) -> None:
         """Run draws ``done..target-1`` (earlier draws are unchanged: blocks are fixed)."""
         self.target = target
         self.design = Design(self.scenario, target, self.seed, self.design_name)
@@ -296,18 +347,28 @@ class _Run:
         metrics, inputs, series = {}, {}, {}
         for (kind, name), arr in self.buffers.items():
             if kind == "metric":
-                metrics[name] = arr[:self.done]
+                metrics[name] = arr[: self.done]
             elif kind == "input":
-                inputs[name] = arr[:self.done]
+                inputs[name] = arr[: self.done]
             else:
-                series[name] = arr[:, :min(self.series_draws, self.done)]
+                series[name] = arr[:, : min(self.series_draws, self.done)]
         sc = self.scenario
         attrs = dict(
-            scenario=sc.name, overlay=sc.overlay or "", title=sc.title, model=sc.model,
-            seed=self.seed, draws=self.done, design=design, block=BLOCK,
-            input_hash=sc.input_hash, version=__version__, timing=sc.timing,
-            currency=sc.currency, series_draws=min(self.series_draws, self.done),
-            input_variables=",".join(v.name for v in input_variables(sc)))
+            scenario=sc.name,
+            overlay=sc.overlay or "",
+            title=sc.title,
+            model=sc.model,
+            seed=self.seed,
+            draws=self.done,
+            design=design,
+            block=BLOCK,
+            input_hash=sc.input_hash,
+            version=__version__,
+            timing=sc.timing,
+            currency=sc.currency,
+            series_draws=min(self.series_draws, self.done),
+            input_variables=",".join(v.name for v in input_variables(sc)),
+        )
         res = Results(sc, attrs, metrics, inputs, series, fixed_input_values(sc), warnings_)
         res.elapsed_seconds = elapsed
         return res
@@ -326,12 +387,11 @@ def _run_threads(pool, ranges, workers, run_chunk, bar) -> None:
         bar.update(f.result())
 
 
-def _next_target(run: _Run, key_metric: str, precision: float | None, max_draws: int
-                 ) -> int | None:
+def _next_target(run: _Run, key_metric: str, precision: float | None, max_draws: int) -> int | None:
     """How many draws the precision target needs next (None: stop)."""
     if precision is None or run.done >= max_draws:
         return None
-    km = run.buffers["metric", key_metric][:run.done]
+    km = run.buffers["metric", key_metric][: run.done]
     mean, sd = np.nanmean(km), np.nanstd(km, ddof=1)
     needed = (sd / (precision * abs(mean))) ** 2 if mean != 0 else max_draws
     if needed <= run.done:
@@ -346,11 +406,19 @@ def _parallel_mode(workers: int | None, parallel: str) -> tuple[int, str]:
     return workers, parallel
 
 
-def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str = "mc",
-             chunk_size: int = BLOCK, series_draws: int = 200_000,
-             precision: float | None = None, max_draws: int = 2_000_000,
-             progress: bool = False, workers: int | None = None,
-             parallel: str = "auto") -> Results:
+def simulate(
+    scenario: Scenario,
+    draws: int = 10_000,
+    seed: int = 0,
+    design: str = "mc",
+    chunk_size: int = BLOCK,
+    series_draws: int = 200_000,
+    precision: float | None = None,
+    max_draws: int = 2_000_000,
+    progress: bool = False,
+    workers: int | None = None,
+    parallel: str = "auto",
+) -> Results:
     """Monte Carlo run of a scenario.
 
     Parameters
@@ -394,17 +462,21 @@ def simulate(scenario: Scenario, draws: int = 10_000, seed: int = 0, design: str
     AssumptionError
         A partial scenario, bad settings, or a run larger than the machine's memory.
     """
-    problems = run_argument_problems(draws, seed, design, chunk_size, series_draws, precision,
-                                     workers, parallel)
+    problems = run_argument_problems(
+        draws, seed, design, chunk_size, series_draws, precision, workers, parallel
+    )
     if scenario.partial:
-        problems.insert(0, Problem("is a partial base (partial: true); run a file that extends "
-                                   "it", str(scenario.path)))
+        problems.insert(
+            0,
+            Problem(
+                "is a partial base (partial: true); run a file that extends it", str(scenario.path)
+            ),
+        )
     if problems:
         raise AssumptionError(problems)
     workers, parallel = _parallel_mode(workers, parallel)
     draws = int(draws)
-    check_memory(scenario, max_draws if precision is not None else draws, series_draws,
-                 workers)
+    check_memory(scenario, max_draws if precision is not None else draws, series_draws, workers)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CapexWarning)
         calibrated = calibrated_paths(scenario, seed)

@@ -61,41 +61,57 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.3g} MB"
 
 
-def check_input_path(path: Path, shown: str, suffixes: tuple[str, ...], what: str) -> Problem | None:
+def check_input_path(
+    path: Path, shown: str, suffixes: tuple[str, ...], what: str
+) -> Problem | None:
     """Why ``path`` cannot be an input file of kind ``what``, or None when it can."""
     path = Path(path)
     try:
         resolved = path.resolve()
     except (OSError, RuntimeError):
-        return Problem("the path cannot be resolved (a loop of symbolic links?); give a plain "
-                       "file path", shown)
+        return Problem(
+            "the path cannot be resolved (a loop of symbolic links?); give a plain file path", shown
+        )
     for root in FORBIDDEN_ROOTS:
         if resolved == root or root in resolved.parents:
-            return Problem(f"is under {root}, a virtual file system, not a {what}; name a "
-                           f"regular {'/'.join(suffixes)} file", shown)
+            return Problem(
+                f"is under {root}, a virtual file system, not a {what}; name a "
+                f"regular {'/'.join(suffixes)} file",
+                shown,
+            )
     try:
         st = os.stat(resolved)
     except FileNotFoundError:
         return Problem("file not found; check the path", shown)
     except OSError as e:
-        return Problem(f"cannot be read ({e.strerror}); check the path and its permissions",
-                       shown)
+        return Problem(f"cannot be read ({e.strerror}); check the path and its permissions", shown)
     if stat.S_ISDIR(st.st_mode):
         return Problem(f"is a folder, not a file; name a {'/'.join(suffixes)} file", shown)
     if not stat.S_ISREG(st.st_mode):
-        return Problem(f"is not a regular file (a device, pipe or socket); name a "
-                       f"{'/'.join(suffixes)} file", shown)
+        return Problem(
+            f"is not a regular file (a device, pipe or socket); name a {'/'.join(suffixes)} file",
+            shown,
+        )
     if resolved.suffix.lower() not in suffixes:
-        return Problem(f"is not a {what} (expected a {' or '.join(suffixes)} file); name one",
-                       shown)
+        return Problem(
+            f"is not a {what} (expected a {' or '.join(suffixes)} file); name one", shown
+        )
     if st.st_size > max_bytes():
-        return Problem(f"is {_mb(st.st_size)}, larger than the {_mb(max_bytes())} an input may "
-                       f"be; split it, or raise the limit with {MAX_BYTES_ENV}=<bytes>", shown)
+        return Problem(
+            f"is {_mb(st.st_size)}, larger than the {_mb(max_bytes())} an input may "
+            f"be; split it, or raise the limit with {MAX_BYTES_ENV}=<bytes>",
+            shown,
+        )
     return None
 
 
-def read_text(path: Path, shown: str, suffixes: tuple[str, ...] = YAML_SUFFIXES,
-              what: str = "YAML file", encoding: str = "utf-8") -> str:
+def read_text(
+    path: Path,
+    shown: str,
+    suffixes: tuple[str, ...] = YAML_SUFFIXES,
+    what: str = "YAML file",
+    encoding: str = "utf-8",
+) -> str:
     """Read an input file as text, within the bounds of this module.
 
     Parameters
@@ -124,23 +140,29 @@ def read_text(path: Path, shown: str, suffixes: tuple[str, ...] = YAML_SUFFIXES,
         with open(Path(path).resolve(), "rb") as fh:
             data = fh.read(limit + 1)
     except OSError as e:
-        raise InputFileError(Problem(f"cannot be read ({e.strerror}); check its permissions",
-                                     shown)) from None
+        raise InputFileError(
+            Problem(f"cannot be read ({e.strerror}); check its permissions", shown)
+        ) from None
     if len(data) > limit:
-        raise InputFileError(Problem(
-            f"is larger than the {_mb(limit)} an input may be; split it, or raise the limit "
-            f"with {MAX_BYTES_ENV}=<bytes>", shown))
+        raise InputFileError(
+            Problem(
+                f"is larger than the {_mb(limit)} an input may be; split it, or raise the limit "
+                f"with {MAX_BYTES_ENV}=<bytes>",
+                shown,
+            )
+        )
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise InputFileError(Problem(f"is not UTF-8 text (byte {e.start}); save it as UTF-8",
-                                     shown, line)) from None
+        line = data[: e.start].count(b"\n") + 1
+        raise InputFileError(
+            Problem(f"is not UTF-8 text (byte {e.start}); save it as UTF-8", shown, line)
+        ) from None
 
 
 # ============================================================================ YAML
 class LDict(dict):
-    """A mapping that remembers the line of each key (``.lines``) and its own ``.line``/``.file``."""
+    """A mapping that remembers each key's line (``.lines``) and its own ``.line``/``.file``."""
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -234,106 +256,166 @@ class _Builder:
             return False  # a tag PyYAML reports though none was written
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)) and implicit:
             return False
-        self.problems.append(Problem(
-            f"explicit YAML tag {tag!r} is not allowed; remove it (write plain values; quote a "
-            "value to make it text)", self.shown, event.start_mark.line + 1))
+        self.problems.append(
+            Problem(
+                f"explicit YAML tag {tag!r} is not allowed; remove it (write plain values; quote a "
+                "value to make it text)",
+                self.shown,
+                event.start_mark.line + 1,
+            )
+        )
         return True
 
     def build(self, events):
+        """The document built from libyaml's events; None after a problem that stops the build."""
         stack: list[list] = []  # [container, key or _NO_KEY, size, anchor, merges]
         root = None
-        no_key = _NO_KEY
         for ev in events:
-            if isinstance(ev, (yaml.StreamStartEvent, yaml.StreamEndEvent,
-                               yaml.DocumentEndEvent)):
+            if isinstance(ev, _IGNORED_EVENTS):
                 continue
             if isinstance(ev, yaml.DocumentStartEvent):
-                self.documents += 1
-                if self.documents > 1:
-                    self.problems.append(Problem(
-                        "the file holds more than one YAML document ('---'); keep one",
-                        self.shown, ev.start_mark.line + 1))
+                if not self._start_document(ev):
                     return None
                 continue
             line = ev.start_mark.line + 1
-            if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                container, _, size, anchor, merges = stack.pop()
-                if merges:
-                    self._merge(container, merges)
-                if anchor is not None:
-                    self.anchors[anchor] = (container, size)
-                value, size_done = container, size
-            elif isinstance(ev, yaml.AliasEvent):
-                hit = self.anchors.get(ev.anchor)
-                if hit is None:
-                    self.problems.append(Problem(f"alias *{ev.anchor} names no anchor; define "
-                                                 f"&{ev.anchor} before using it", self.shown,
-                                                 line))
-                    return None
-                value, size_done = hit
-                self.expanded += size_done
-                if self.expanded > self._limit():
-                    self.problems.append(Problem(
-                        f"the document's aliases (*name) expand it to more than "
-                        f"{self._limit():,} values from {self.written:,} written (an 'alias "
-                        "bomb'); write the values out, or use fewer nested aliases", self.shown,
-                        line))
-                    return None
-            else:
-                self.written += 1
-                self.expanded += 1
-                self._tag_problem(ev)  # recorded; the node is still built to keep the shape
-                if isinstance(ev, yaml.ScalarEvent):
-                    plain = ev.style in (None, "")
-                    tag = _resolve_plain(ev.value) if plain else _STR
-                    value = _MergeKey() if tag == _MERGE else _scalar(tag, ev.value)
-                    size_done = 1
-                    if ev.anchor is not None:
-                        self.anchors[ev.anchor] = (value, 1)
-                elif isinstance(ev, yaml.MappingStartEvent):
-                    d = LDict()
-                    d.line, d.file = line, self.shown
-                    stack.append([d, no_key, 1, ev.anchor, []])
-                    continue
-                elif isinstance(ev, yaml.SequenceStartEvent):
-                    seq = LList()
-                    seq.line = line
-                    stack.append([seq, no_key, 1, ev.anchor, []])
-                    continue
-                else:
-                    continue
+            node = self._node(ev, line, stack)
+            if node is _STOP:
+                return None
+            if node is None:  # a container opened, or an event that adds no value
+                continue
+            value, size_done = node
             if not stack:
                 root = value
                 continue
-            top = stack[-1]
-            top[2] += size_done
-            container = top[0]
-            if isinstance(container, LList):
-                container.append(value)
-                container.lines.append(line)
-            elif top[1] is no_key:  # a key
-                if isinstance(value, (dict, list)):
-                    self.problems.append(Problem("a mapping key must be a plain word or "
-                                                 "number; remove the brackets", self.shown,
-                                                 line))
-                    top[1] = _BAD_KEY
-                else:
-                    top[1] = (value, line)
-            else:
-                key = top[1]
-                top[1] = no_key
-                if key is _BAD_KEY:
-                    continue
-                k, kline = key
-                if isinstance(k, _MergeKey):
-                    top[4].append((value, kline))
-                    continue
-                if k in container:
-                    self.problems.append(Problem(f"key {k!r} appears twice; keep one",
-                                                 self.shown, kline, str(k)))
-                container[k] = value
-                container.lines[k] = kline
+            self._add(stack[-1], value, size_done, line)
         return root
+
+    def _start_document(self, ev) -> bool:
+        """Count a document start; False (with a problem) when it is not the first."""
+        self.documents += 1
+        if self.documents > 1:
+            self.problems.append(
+                Problem(
+                    "the file holds more than one YAML document ('---'); keep one",
+                    self.shown,
+                    ev.start_mark.line + 1,
+                )
+            )
+            return False
+        return True
+
+    def _node(self, ev, line: int, stack: list[list]):
+        """(value, size) an event completes, None when it completes none, or _STOP."""
+        if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            return self._end_container(stack.pop())
+        if isinstance(ev, yaml.AliasEvent):
+            return self._alias(ev, line)
+        return self._new_node(ev, line, stack)
+
+    def _end_container(self, entry: list) -> tuple[object, int]:
+        """Finish a mapping or sequence: apply its merges, record its anchor; (value, size)."""
+        container, _, size, anchor, merges = entry
+        if merges:
+            self._merge(container, merges)
+        if anchor is not None:
+            self.anchors[anchor] = (container, size)
+        return container, size
+
+    def _alias(self, ev, line: int):
+        """(value, size) an alias refers to, counting its expansion; _STOP when it cannot be."""
+        hit = self.anchors.get(ev.anchor)
+        if hit is None:
+            self.problems.append(
+                Problem(
+                    f"alias *{ev.anchor} names no anchor; define &{ev.anchor} before using it",
+                    self.shown,
+                    line,
+                )
+            )
+            return _STOP
+        self.expanded += hit[1]
+        if self.expanded > self._limit():
+            self.problems.append(
+                Problem(
+                    f"the document's aliases (*name) expand it to more than "
+                    f"{self._limit():,} values from {self.written:,} written (an 'alias "
+                    "bomb'); write the values out, or use fewer nested aliases",
+                    self.shown,
+                    line,
+                )
+            )
+            return _STOP
+        return hit
+
+    def _new_node(self, ev, line: int, stack: list[list]):
+        """(value, 1) of a scalar; None after opening a mapping or sequence on ``stack``."""
+        self.written += 1
+        self.expanded += 1
+        self._tag_problem(ev)  # recorded; the node is still built to keep the shape
+        if isinstance(ev, yaml.ScalarEvent):
+            return self._scalar_node(ev)
+        if isinstance(ev, yaml.MappingStartEvent):
+            d = LDict()
+            d.line, d.file = line, self.shown
+            stack.append([d, _NO_KEY, 1, ev.anchor, []])
+        elif isinstance(ev, yaml.SequenceStartEvent):
+            seq = LList()
+            seq.line = line
+            stack.append([seq, _NO_KEY, 1, ev.anchor, []])
+        return None
+
+    def _scalar_node(self, ev) -> tuple[object, int]:
+        """(value, 1) of a scalar event, its anchor recorded."""
+        plain = ev.style in (None, "")
+        tag = _resolve_plain(ev.value) if plain else _STR
+        value = _MergeKey() if tag == _MERGE else _scalar(tag, ev.value)
+        if ev.anchor is not None:
+            self.anchors[ev.anchor] = (value, 1)
+        return value, 1
+
+    def _add(self, top: list, value, size_done: int, line: int) -> None:
+        """Put a finished value into the open container ``top`` (as item, key or value)."""
+        top[2] += size_done
+        container = top[0]
+        if isinstance(container, LList):
+            container.append(value)
+            container.lines.append(line)
+        elif top[1] is _NO_KEY:
+            self._set_key(top, value, line)
+        else:
+            self._set_value(top, value)
+
+    def _set_key(self, top: list, value, line: int) -> None:
+        """Hold ``value`` as the pending key of mapping ``top`` (a container key is refused)."""
+        if isinstance(value, (dict, list)):
+            self.problems.append(
+                Problem(
+                    "a mapping key must be a plain word or number; remove the brackets",
+                    self.shown,
+                    line,
+                )
+            )
+            top[1] = _BAD_KEY
+        else:
+            top[1] = (value, line)
+
+    def _set_value(self, top: list, value) -> None:
+        """Store ``value`` under the pending key of mapping ``top`` (or queue a merge)."""
+        key = top[1]
+        top[1] = _NO_KEY
+        if key is _BAD_KEY:
+            return
+        k, kline = key
+        if isinstance(k, _MergeKey):
+            top[4].append((value, kline))
+            return
+        container = top[0]
+        if k in container:
+            self.problems.append(
+                Problem(f"key {k!r} appears twice; keep one", self.shown, kline, str(k))
+            )
+        container[k] = value
+        container.lines[k] = kline
 
     def _merge(self, container: LDict, merges) -> None:
         """YAML merge keys (``<<: *base``): keys given in the mapping win, then the merged
@@ -342,9 +424,14 @@ class _Builder:
             sources = value if isinstance(value, list) else [value]
             for src in sources:
                 if not isinstance(src, dict):
-                    self.problems.append(Problem("'<<' merges a mapping (or a list of them); "
-                                                 "point it at a mapping's anchor", self.shown,
-                                                 line))
+                    self.problems.append(
+                        Problem(
+                            "'<<' merges a mapping (or a list of them); "
+                            "point it at a mapping's anchor",
+                            self.shown,
+                            line,
+                        )
+                    )
                     return
                 for k, v in src.items():
                     if k not in container:
@@ -358,9 +445,15 @@ class _MergeKey:
 
 _NO_KEY = object()
 _BAD_KEY = object()
+#: What :meth:`_Builder._node` returns when the build stops.
+_STOP = object()
+#: Events that add nothing to the document.
+_IGNORED_EVENTS = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)
 
 
-def parse_yaml(text: str, shown: str, what: str = "an assumption file") -> tuple[object, list[Problem]]:
+def parse_yaml(
+    text: str, shown: str, what: str = "an assumption file"
+) -> tuple[object, list[Problem]]:
     """Parse YAML text keeping line numbers, within bounds (see :class:`_Builder`).
 
     Returns
@@ -377,28 +470,38 @@ def parse_yaml(text: str, shown: str, what: str = "an assumption file") -> tuple
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what_ = (e.problem or e.context or "syntax error").strip()
-        return None, [Problem(f"YAML syntax error: {what_}; check indentation, colons and "
-                              "quotes around this point", shown, mark.line + 1 if mark else None,
-                              column=mark.column + 1 if mark else None)]
+        return None, [
+            Problem(
+                f"YAML syntax error: {what_}; check indentation, colons and "
+                "quotes around this point",
+                shown,
+                mark.line + 1 if mark else None,
+                column=mark.column + 1 if mark else None,
+            )
+        ]
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position) + 1
-        return None, [Problem(f"character {e.character!r} is not allowed in YAML; delete it",
-                              shown, line)]
+        return None, [
+            Problem(f"character {e.character!r} is not allowed in YAML; delete it", shown, line)
+        ]
     except yaml.YAMLError as e:
-        return None, [Problem(f"YAML error: {str(e).splitlines()[0]}; check the file's syntax",
-                              shown, 1)]
+        return None, [
+            Problem(f"YAML error: {str(e).splitlines()[0]}; check the file's syntax", shown, 1)
+        ]
     except (ValueError, TypeError, OverflowError, RecursionError) as e:
-        return None, [Problem(f"a YAML value cannot be read ({e}); quote it as a string",
-                              shown, 1)]
+        return None, [Problem(f"a YAML value cannot be read ({e}); quote it as a string", shown, 1)]
     if builder.problems:
         return None, builder.problems
     if data is None and builder.written == 0:
-        return None, [Problem(f"the file has no content (only comments); it should be {what}",
-                              shown, 1)]
+        return None, [
+            Problem(f"the file has no content (only comments); it should be {what}", shown, 1)
+        ]
     return data, []
 
 
-def read_yaml(path: Path, shown: str, what: str = "an assumption file") -> tuple[object, list[Problem]]:
+def read_yaml(
+    path: Path, shown: str, what: str = "an assumption file"
+) -> tuple[object, list[Problem]]:
     """:func:`read_text` then :func:`parse_yaml`. Returns (data, problems)."""
     try:
         text = read_text(path, shown, YAML_SUFFIXES, "YAML file")

@@ -146,57 +146,104 @@ def load_observations(path: str | Path) -> pd.DataFrame:
     def bad(message: str, line: int | None = None, column: str | None = None) -> None:
         problems.append(Problem(message, shown, line, column))
 
-    try:
-        text = read_text(path, shown, CSV_SUFFIXES, "CSV file", encoding="utf-8-sig")
-    except InputFileError as e:
-        raise ObservationError(e.problem) from None
-
+    text = _read_csv_text(path, shown)
     header, header_line, raw_rows = _csv_rows(text, shown)
     if header is None:
         raise ObservationError(
-            Problem("the file is empty; write a header line "
-                    f"({','.join(COLUMNS + OPTIONAL_COLUMNS)}) and one row per data point",
-                    shown)
+            Problem(
+                "the file is empty; write a header line "
+                f"({','.join(COLUMNS + OPTIONAL_COLUMNS)}) and one row per data point",
+                shown,
+            )
         )
-    missing = [c for c in COLUMNS if c not in header]
-    unknown = [c for c in header if c not in COLUMNS + OPTIONAL_COLUMNS]
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if missing:
-        bad(f"missing column(s) {', '.join(missing)}; the header must name "
-            f"{','.join(COLUMNS)} (and optionally note)", header_line)
-    for col in unknown:
-        bad(f"unknown column {col!r}; {_close(col, COLUMNS + OPTIONAL_COLUMNS)} (put remarks in "
-            "note)", header_line)
-    if dupes:
-        bad(f"column(s) {', '.join(dupes)} appear more than once; keep one of each", header_line)
-    if missing or dupes:
+    if not _observation_header_ok(header, header_line, bad):
         raise ObservationError(problems)
     if not raw_rows:
-        bad("no data rows; add at least one row (one per data point, each with its source)",
-            header_line)
+        bad(
+            "no data rows; add at least one row (one per data point, each with its source)",
+            header_line,
+        )
         raise ObservationError(problems)
+    records, dims = _observation_records(header, raw_rows, bad)
+    _check_duplicates(records, bad)
+    _check_one_unit(dims, "one file holds one series but units mix", bad)
+    if problems:
+        raise ObservationError(problems)
+    return _observation_table(records, path, dims)
 
+
+def _read_csv_text(path: Path, shown: str) -> str:
+    """The text of a CSV input file (a byte-order mark dropped); ObservationError if unreadable."""
+    try:
+        return read_text(path, shown, CSV_SUFFIXES, "CSV file", encoding="utf-8-sig")
+    except InputFileError as e:
+        raise ObservationError(e.problem) from None
+
+
+def _duplicate_columns(header: list[str], header_line: int, bad) -> bool:
+    """Report columns the header names more than once; True when there are any."""
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        bad(f"column(s) {', '.join(dupes)} appear more than once; keep one of each", header_line)
+    return bool(dupes)
+
+
+def _observation_header_ok(header: list[str], header_line: int, bad) -> bool:
+    """Report missing, unknown and repeated columns; False when rows cannot be read."""
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [c for c in header if c not in COLUMNS + OPTIONAL_COLUMNS]
+    if missing:
+        bad(
+            f"missing column(s) {', '.join(missing)}; the header must name "
+            f"{','.join(COLUMNS)} (and optionally note)",
+            header_line,
+        )
+    for col in unknown:
+        bad(
+            f"unknown column {col!r}; {_close(col, COLUMNS + OPTIONAL_COLUMNS)} (put remarks in "
+            "note)",
+            header_line,
+        )
+    dupes = _duplicate_columns(header, header_line, bad)
+    return not (missing or dupes)
+
+
+def _row_cells(header: list[str], cells: list[str], line: int, bad) -> dict | None:
+    """A row as column -> stripped text; None (reported) when its field count is wrong."""
+    if len(cells) != len(header):
+        bad(
+            f"{len(cells)} fields but the header has {len(header)}; quote fields that "
+            'contain commas ("...") and give every column (leave optional ones empty)',
+            line,
+        )
+        return None
+    return {h: c.strip() for h, c in zip(header, cells)}
+
+
+def _observation_records(header: list[str], raw_rows, bad) -> tuple[list[dict], dict[str, int]]:
+    """Valid records of the data rows, and the first line of each unit among them."""
     records = []
     dims: dict[str, int] = {}
     for line, cells in raw_rows:
-        if len(cells) != len(header):
-            bad(f"{len(cells)} fields but the header has {len(header)}; quote fields that "
-                'contain commas ("...") and give every column (leave optional ones empty)', line)
+        row = _row_cells(header, cells, line, bad)
+        if row is None:
             continue
-        row = {h: c.strip() for h, c in zip(header, cells)}
         rec = _validate_row(row, line, bad)
         if rec is not None:
             records.append(rec)
             dims.setdefault(rec["unit"], line)
+    return records, dims
 
-    _check_duplicates(records, bad)
-    if len(dims) > 1:
-        first = ", ".join(f"{u} (from line {ln})" for u, ln in dims.items())
-        bad(f"one file holds one series but units mix: {first}; split the file by unit",
-            max(dims.values()))
-    if problems:
-        raise ObservationError(problems)
 
+def _check_one_unit(units: dict[str, int], what: str, bad) -> None:
+    """Report a file whose rows mix units (``what`` opens the message)."""
+    if len(units) > 1:
+        mixed = ", ".join(f"{u} (from line {ln})" for u, ln in units.items())
+        bad(f"{what}: {mixed}; split the file by unit", max(units.values()))
+
+
+def _observation_table(records: list[dict], path: Path, dims: dict[str, int]) -> pd.DataFrame:
+    """The validated records as the table :func:`load_observations` returns."""
     import pandas as pd  # deferred: heavy, and only calibrations and fits need the table
 
     df = pd.DataFrame.from_records(records)
@@ -235,9 +282,12 @@ def _csv_rows(text: str, shown: str) -> tuple[list[str] | None, int, list[tuple[
             raw_rows.append((start, cells))
     except csv.Error as exc:
         raise ObservationError(
-            Problem(f"not valid CSV ({exc}); check quoting (a field with a comma or a quote "
-                    'must be in double quotes, with inner quotes doubled "")', shown,
-                    reader.line_num)
+            Problem(
+                f"not valid CSV ({exc}); check quoting (a field with a comma or a quote "
+                'must be in double quotes, with inner quotes doubled "")',
+                shown,
+                reader.line_num,
+            )
         ) from None
     return header, header_line, raw_rows
 
@@ -251,23 +301,43 @@ def _check_duplicates(records: list[dict], bad) -> None:
     """
     exact: dict[tuple, int] = {}
     seen: dict[tuple, dict] = {}
-    fields = ("date", "value", "unit", "measure", "kind", "source_title", "publisher",
-              "published", "address", "quote", "confidence", "fact_id", "note")
+    fields = (
+        "date",
+        "value",
+        "unit",
+        "measure",
+        "kind",
+        "source_title",
+        "publisher",
+        "published",
+        "address",
+        "quote",
+        "confidence",
+        "fact_id",
+        "note",
+    )
     for rec in records:
         whole = tuple(rec[f] for f in fields)
         if whole in exact:
-            bad(f"repeats line {exact[whole]} exactly; delete one of the two rows", rec["line"],
-                "date")
+            bad(
+                f"repeats line {exact[whole]} exactly; delete one of the two rows",
+                rec["line"],
+                "date",
+            )
             continue
         exact[whole] = rec["line"]
         key = (rec["date"], rec["measure"], rec["kind"]) + (
-            (rec["published"],) if rec["kind"] == "projection" else ())
+            (rec["published"],) if rec["kind"] == "projection" else ()
+        )
         first = seen.setdefault(key, rec)
         if first is not rec and first["value"] != rec["value"]:
-            bad(f"conflicts with line {first['line']}: the same {rec['kind']} (date "
+            bad(
+                f"conflicts with line {first['line']}: the same {rec['kind']} (date "
                 f"{rec['date']}, measure {rec['measure']}) with value {rec['value']:g} instead "
                 f"of {first['value']:g}; keep the better-sourced row and delete the other",
-                rec["line"], "value")
+                rec["line"],
+                "value",
+            )
 
 
 def _validate_row(row: dict, line: int, bad) -> dict | None:
@@ -279,46 +349,103 @@ def _validate_row(row: dict, line: int, bad) -> dict | None:
         ok = False
         bad(msg, line, col)
 
-    # what is measured
+    measure, kind = _row_measure_kind(row, fail)
+    date = row.get("date", "")
+    t, year = _row_time(measure, date, fail)
+    value, dim = _row_value(row, measure, fail)
+    _check_row_source(row, fail)
+    if not ok:
+        return None
+    return {
+        "line": line,
+        "date": date,
+        "t": t,
+        "year": year,
+        "value": value,
+        "unit": dim,
+        "measure": measure,
+        "kind": kind,
+        "source_title": row["source_title"],
+        "publisher": row["publisher"],
+        "published": row.get("published", ""),
+        "address": row.get("address", ""),
+        "quote": row["quote"],
+        "confidence": row.get("confidence", ""),
+        "fact_id": row.get("fact_id", ""),
+        "note": row.get("note", ""),
+    }
+
+
+def _row_measure_kind(row: dict, fail) -> tuple[str, str]:
+    """The row's measure and kind, each reported through ``fail`` when not allowed."""
     measure = row.get("measure", "")
     if measure not in MEASURES:
-        fail(f"measure {measure!r} is not one of {', '.join(MEASURES)}; use run_rate for an "
-             "annualised instantaneous figure, calendar_year for revenue reported for a year, "
-             "price for a price at a date", "measure")
+        fail(
+            f"measure {measure!r} is not one of {', '.join(MEASURES)}; use run_rate for an "
+            "annualised instantaneous figure, calendar_year for revenue reported for a year, "
+            "price for a price at a date",
+            "measure",
+        )
     kind = row.get("kind", "")
     if kind not in KINDS:
-        fail(f"kind {kind!r} is not observation or projection; use projection for forecasts "
-             "(they are not fitted)", "kind")
+        fail(
+            f"kind {kind!r} is not observation or projection; use projection for forecasts "
+            "(they are not fitted)",
+            "kind",
+        )
+    return measure, kind
 
-    # when
-    date = row.get("date", "")
-    t = None
-    year = None
+
+def _row_time(measure: str, date: str, fail) -> tuple[float | None, int | None]:
+    """``(t, year)`` of a row's date: a calendar year for ``calendar_year``, else a day."""
     if measure == "calendar_year":
-        if _YEAR.match(date) and DATE_RANGE[0] <= int(date) <= DATE_RANGE[1]:
-            year = int(date)
-            t = float(year)
-        elif _YEAR.match(date):
-            fail(f"year {date} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct it", "date")
-        else:
-            fail(f"date {date!r} is not a year; a calendar_year row gives the year only, e.g. 2025", "date")
-    elif _DATE.match(date):
-        try:
-            d = _dt.date.fromisoformat(date)
-        except ValueError:
-            fail(f"date {date!r} is not a calendar date (no such day); write a real YYYY-MM-DD",
-                 "date")
-        else:
-            if DATE_RANGE[0] <= d.year <= DATE_RANGE[1]:
-                t = decimal_year(d)
-            else:
-                fail(f"date {date} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct the year",
-                     "date")
-    else:
-        fail(f"date {date!r} is not YYYY-MM-DD; give the day the figure refers to (for a "
-             "month or an end of year, e.g. 2025-12-31; say so in note)", "date")
+        year = _row_year(date, fail)
+        return (float(year) if year is not None else None), year
+    if _DATE.match(date):
+        return _row_day(date, fail), None
+    fail(
+        f"date {date!r} is not YYYY-MM-DD; give the day the figure refers to (for a "
+        "month or an end of year, e.g. 2025-12-31; say so in note)",
+        "date",
+    )
+    return None, None
 
-    # value and unit
+
+def _row_year(date: str, fail) -> int | None:
+    """The calendar year a ``calendar_year`` row's date names, or None (reported)."""
+    if _YEAR.match(date) and DATE_RANGE[0] <= int(date) <= DATE_RANGE[1]:
+        return int(date)
+    if _YEAR.match(date):
+        fail(f"year {date} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct it", "date")
+    else:
+        fail(
+            f"date {date!r} is not a year; a calendar_year row gives the year only, e.g. 2025",
+            "date",
+        )
+    return None
+
+
+def _row_day(date: str, fail) -> float | None:
+    """A ``YYYY-MM-DD`` date as a decimal year (middle of the day), or None (reported)."""
+    try:
+        d = _dt.date.fromisoformat(date)
+    except ValueError:
+        fail(
+            f"date {date!r} is not a calendar date (no such day); write a real YYYY-MM-DD",
+            "date",
+        )
+        return None
+    if DATE_RANGE[0] <= d.year <= DATE_RANGE[1]:
+        return decimal_year(d)
+    fail(
+        f"date {date} is outside {DATE_RANGE[0]}-{DATE_RANGE[1]}; correct the year",
+        "date",
+    )
+    return None
+
+
+def _row_value(row: dict, measure: str, fail) -> tuple[float | None, str | None]:
+    """The row's value in its canonical unit and that unit, each None when invalid."""
     value = None
     raw_value = row.get("value", "")
     try:
@@ -333,68 +460,82 @@ def _validate_row(row: dict, line: int, bad) -> dict | None:
         fail(str(exc), "unit")
     else:
         if dim not in ("USD/year", "USD/GPU-hour"):
-            fail(f"unit {unit!r} is {dim}; observations are revenue in USD/year or prices in "
-                 "USD/GPU-hour", "unit")
+            fail(
+                f"unit {unit!r} is {dim}; observations are revenue in USD/year or prices in "
+                "USD/GPU-hour",
+                "unit",
+            )
             dim = None
         elif value is not None:
             value *= factor
     if value is not None and not (value > 0 and math.isfinite(value)):
-        fail(f"value {raw_value!r} must be positive (the models work on log values); drop the "
-             "row or say 'zero' in a note", "value")
+        fail(
+            f"value {raw_value!r} must be positive (the models work on log values); drop the "
+            "row or say 'zero' in a note",
+            "value",
+        )
     if dim and measure in MEASURES and MEASURES[measure] != dim:
-        fail(f"measure {measure} needs a {MEASURES[measure]} unit, not {unit!r}; fix the unit "
-             "or the measure", "unit")
+        fail(
+            f"measure {measure} needs a {MEASURES[measure]} unit, not {unit!r}; fix the unit "
+            "or the measure",
+            "unit",
+        )
+    return value, dim
 
-    # provenance
+
+def _check_source_cells(row: dict, fail) -> None:
+    """Report empty source_title, publisher, address and quote cells."""
     for col in ("source_title", "publisher", "address", "quote"):
         if not row.get(col, ""):
-            fail(f"{col} is empty; every row needs a source (source_title, publisher, "
-                 "published, address, quote): cite where the figure was read", col)
+            fail(
+                f"{col} is empty; every row needs a source (source_title, publisher, "
+                "published, address, quote): cite where the figure was read",
+                col,
+            )
+
+
+def _check_address(address: str, fail) -> None:
+    """Report an address cell that is not empty and not a web address."""
+    if address and not _URL.match(address):
+        fail(
+            f"address {address!r} is not a web address; give the http(s) URL the figure was "
+            "read from",
+            "address",
+        )
+
+
+def _check_row_source(row: dict, fail) -> None:
+    """Report missing or malformed source columns of an observation row."""
+    _check_source_cells(row, fail)
     published = row.get("published", "")
     if not published:
-        fail("published is empty; give the source's date (YYYY, YYYY-MM or YYYY-MM-DD, or "
-             "n.d.)", "published")
+        fail(
+            "published is empty; give the source's date (YYYY, YYYY-MM or YYYY-MM-DD, or n.d.)",
+            "published",
+        )
     elif not _published_ok(published):
-        fail(f"published {published!r} is not a real date written YYYY, YYYY-MM, YYYY-MM-DD "
-             f"(in {DATE_RANGE[0]}-{DATE_RANGE[1]}) or n.d.; write the source's publication "
-             "date", "published")
-    address = row.get("address", "")
-    if address and not _URL.match(address):
-        fail(f"address {address!r} is not a web address; give the http(s) URL the figure was "
-             "read from", "address")
+        fail(
+            f"published {published!r} is not a real date written YYYY, YYYY-MM, YYYY-MM-DD "
+            f"(in {DATE_RANGE[0]}-{DATE_RANGE[1]}) or n.d.; write the source's publication "
+            "date",
+            "published",
+        )
+    _check_address(row.get("address", ""), fail)
     confidence = row.get("confidence", "")
     if confidence not in CONFIDENCES:
-        fail(f"confidence {confidence!r} is not one of {', '.join(CONFIDENCES)}; direct: the "
-             "producer's own document, secondary: a third party reporting it, derived: "
-             "arithmetic from other rows", "confidence")
-    if not ok:
-        return None
-    return {
-        "line": line,
-        "date": date,
-        "t": t,
-        "year": year,
-        "value": value,
-        "unit": dim,
-        "measure": measure,
-        "kind": kind,
-        "source_title": row["source_title"],
-        "publisher": row["publisher"],
-        "published": published,
-        "address": address,
-        "quote": row["quote"],
-        "confidence": confidence,
-        "fact_id": row.get("fact_id", ""),
-        "note": row.get("note", ""),
-    }
+        fail(
+            f"confidence {confidence!r} is not one of {', '.join(CONFIDENCES)}; direct: the "
+            "producer's own document, secondary: a third party reporting it, derived: "
+            "arithmetic from other rows",
+            "confidence",
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # data files (``capex fit``)
 
 #: Required columns of a data file besides its value column.
-DATA_COLUMNS = ("unit", "source_title", "publisher", "published", "address", "quote",
-                "confidence")
+DATA_COLUMNS = ("unit", "source_title", "publisher", "published", "address", "quote", "confidence")
 #: Optional columns of a data file.
 DATA_OPTIONAL = ("date", "fact_id", "note")
 _COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -434,88 +575,27 @@ def load_data(path: str | Path, column: str = "value") -> pd.DataFrame:
     def bad(message: str, line: int | None = None, col: str | None = None) -> None:
         problems.append(Problem(message, shown, line, col))
 
-    try:
-        text = read_text(path, shown, CSV_SUFFIXES, "CSV file", encoding="utf-8-sig")
-    except InputFileError as e:
-        raise ObservationError(e.problem) from None
+    text = _read_csv_text(path, shown)
     header, header_line, raw_rows = _csv_rows(text, shown)
     if header is None:
-        raise ObservationError(Problem(
-            f"the file is empty; write a header line ({column},{','.join(DATA_COLUMNS)}) and "
-            "one row per value, each with its source", shown))
-    missing = [c for c in (column, *DATA_COLUMNS) if c not in header]
-    if missing:
-        close = _close(column, [h for h in header if h not in DATA_COLUMNS + DATA_OPTIONAL]) \
-            if column in missing else ""
-        bad(f"missing column(s) {', '.join(missing)}; the header must name {column} and "
-            f"{','.join(DATA_COLUMNS)}" + (f" (for --column: {close})" if close else ""),
-            header_line)
-    bad_names = [h for h in header if not _COLUMN_NAME.match(h)]
-    if bad_names:
-        bad(f"column name(s) {', '.join(map(repr, bad_names))} are not lowercase words; rename "
-            "them (letters, digits, '_')", header_line)
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if dupes:
-        bad(f"column(s) {', '.join(dupes)} appear more than once; keep one of each",
-            header_line)
+        raise ObservationError(
+            Problem(
+                f"the file is empty; write a header line ({column},{','.join(DATA_COLUMNS)}) and "
+                "one row per value, each with its source",
+                shown,
+            )
+        )
+    _check_data_header(header, header_line, column, bad)
     if problems:
         raise ObservationError(problems)
     if not raw_rows:
-        bad("no data rows; add at least one row (one value per row, each with its source)",
-            header_line)
+        bad(
+            "no data rows; add at least one row (one value per row, each with its source)",
+            header_line,
+        )
         raise ObservationError(problems)
-    records = []
-    units: dict[str, int] = {}
-    for line, cells in raw_rows:
-        if len(cells) != len(header):
-            bad(f"{len(cells)} fields but the header has {len(header)}; quote fields that "
-                'contain commas ("...") and give every column (leave optional ones empty)', line)
-            continue
-        row = {h: c.strip() for h, c in zip(header, cells)}
-        ok = True
-
-        def fail(msg, col, _line=line):
-            nonlocal ok
-            ok = False
-            bad(msg, _line, col)
-
-        try:
-            value = parse_amount(row[column])
-        except ValueError as exc:
-            fail(f"{column}: {exc}", column)
-            value = None
-        try:
-            dim, factor = parse_unit(row["unit"])
-        except UnknownUnit as exc:
-            fail(str(exc), "unit")
-            dim, factor = None, 1.0
-        for col in ("source_title", "publisher", "address", "quote"):
-            if not row[col]:
-                fail(f"{col} is empty; every row needs a source (source_title, publisher, "
-                     "published, address, quote): cite where the figure was read", col)
-        if not _published_ok(row["published"]):
-            fail(f"published {row['published']!r} is not a real date written YYYY, YYYY-MM, "
-                 "YYYY-MM-DD or n.d.; write the source's publication date", "published")
-        if row["address"] and not _URL.match(row["address"]):
-            fail(f"address {row['address']!r} is not a web address; give the http(s) URL the "
-                 "figure was read from", "address")
-        if row["confidence"] not in CONFIDENCES:
-            fail(f"confidence {row['confidence']!r} is not one of {', '.join(CONFIDENCES)}; "
-                 "direct: the producer's own document, secondary: a third party, derived: "
-                 "arithmetic from other rows", "confidence")
-        if row.get("date") and not _published_ok(row["date"]):
-            fail(f"date {row['date']!r} is not a real date written YYYY, YYYY-MM or "
-                 "YYYY-MM-DD; correct it or leave it empty", "date")
-        if not ok:
-            continue
-        units.setdefault(dim, line)
-        records.append({"line": line, "value": value * factor, "unit": dim,
-                        **{c: row[c] for c in DATA_COLUMNS if c != "unit"},
-                        **{c: row.get(c, "") for c in DATA_OPTIONAL}})
-    if len(units) > 1:
-        mixed = ", ".join(f"{u} (from line {ln})" for u, ln in units.items())
-        bad(f"one file holds values of one unit but units mix: {mixed}; split the file by unit",
-            max(units.values()))
+    records, units = _data_records(header, raw_rows, column, bad)
+    _check_one_unit(units, "one file holds values of one unit but units mix", bad)
     if problems:
         raise ObservationError(problems)
     import pandas as pd  # deferred: heavy, and only fits need the table
@@ -523,3 +603,100 @@ def load_data(path: str | Path, column: str = "value") -> pd.DataFrame:
     df = pd.DataFrame.from_records(records)
     df.attrs.update(path=str(path), unit=next(iter(units)), column=column)
     return df
+
+
+def _check_data_header(header: list[str], header_line: int, column: str, bad) -> None:
+    """Report missing columns, column names that are not lowercase words, and repeats."""
+    missing = [c for c in (column, *DATA_COLUMNS) if c not in header]
+    if missing:
+        close = (
+            _close(column, [h for h in header if h not in DATA_COLUMNS + DATA_OPTIONAL])
+            if column in missing
+            else ""
+        )
+        bad(
+            f"missing column(s) {', '.join(missing)}; the header must name {column} and "
+            f"{','.join(DATA_COLUMNS)}" + (f" (for --column: {close})" if close else ""),
+            header_line,
+        )
+    bad_names = [h for h in header if not _COLUMN_NAME.match(h)]
+    if bad_names:
+        bad(
+            f"column name(s) {', '.join(map(repr, bad_names))} are not lowercase words; rename "
+            "them (letters, digits, '_')",
+            header_line,
+        )
+    _duplicate_columns(header, header_line, bad)
+
+
+def _data_records(
+    header: list[str], raw_rows, column: str, bad
+) -> tuple[list[dict], dict[str, int]]:
+    """Valid records of a data file's rows, and the first line of each unit among them."""
+    records = []
+    units: dict[str, int] = {}
+    for line, cells in raw_rows:
+        row = _row_cells(header, cells, line, bad)
+        if row is None:
+            continue
+        rec = _data_record(row, line, column, bad)
+        if rec is not None:
+            units.setdefault(rec["unit"], line)
+            records.append(rec)
+    return records, units
+
+
+def _data_record(row: dict, line: int, column: str, bad) -> dict | None:
+    """Check one data row; report problems through ``bad``; return its record or None."""
+    ok = True
+
+    def fail(msg: str, col: str) -> None:
+        nonlocal ok
+        ok = False
+        bad(msg, line, col)
+
+    try:
+        value = parse_amount(row[column])
+    except ValueError as exc:
+        fail(f"{column}: {exc}", column)
+        value = None
+    try:
+        dim, factor = parse_unit(row["unit"])
+    except UnknownUnit as exc:
+        fail(str(exc), "unit")
+        dim, factor = None, 1.0
+    _check_data_source(row, fail)
+    if not ok:
+        return None
+    return {
+        "line": line,
+        "value": value * factor,
+        "unit": dim,
+        **{c: row[c] for c in DATA_COLUMNS if c != "unit"},
+        **{c: row.get(c, "") for c in DATA_OPTIONAL},
+    }
+
+
+def _check_data_source(row: dict, fail) -> None:
+    """Report missing or malformed source columns, and a malformed date, of a data row."""
+    _check_source_cells(row, fail)
+    if not _published_ok(row["published"]):
+        fail(
+            f"published {row['published']!r} is not a real date written YYYY, YYYY-MM, "
+            "YYYY-MM-DD or n.d.; write the source's publication date",
+            "published",
+        )
+    _check_address(row["address"], fail)
+    if row["confidence"] not in CONFIDENCES:
+        fail(
+            f"confidence {row['confidence']!r} is not one of {', '.join(CONFIDENCES)}; "
+            "direct: the producer's own document, secondary: a third party, derived: "
+            "arithmetic from other rows",
+            "confidence",
+        )
+    if row.get("date") and not _published_ok(row["date"]):
+        fail(
+            f"date {row['date']!r} is not a real date written YYYY, YYYY-MM or "
+            "YYYY-MM-DD; correct it or leave it empty",
+            "date",
+        )

@@ -23,8 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.distributions import (FAMILIES, DistSpecError, Distribution, fixed,
-                                  is_quantile_key, make_distribution)
+from ..core.distributions import (
+    FAMILIES,
+    Distribution,
+    DistSpecError,
+    fixed,
+    is_quantile_key,
+    make_distribution,
+)
 from ..core.errors import AssumptionError, Problem, did_you_mean
 from ..core.provenance import LOCATOR_KEYS, Provenance, Source
 from ..core.scenario import InputForm, Parameter
@@ -34,15 +40,50 @@ from .files import CSV_SUFFIXES, YAML_SUFFIXES, check_input_path
 from .sources import parse_source
 
 #: Keys a parameter mapping may hold (besides quantiles such as ``p05``).
-PARAM_KEYS = frozenset({
-    "value", "values", "dist", "unit", "source", "hypothetical", "years_move", "interpolation",
-    "currency_year", "calibrated", "min", "max", "description", *LOCATOR_KEYS,
-    # distribution natural parameters
-    "mean", "sd", "median", "sigma", "low", "high", "mode", "lambda", "alpha", "beta", "probs",
-})
+PARAM_KEYS = frozenset(
+    {
+        "value",
+        "values",
+        "dist",
+        "unit",
+        "source",
+        "hypothetical",
+        "years_move",
+        "interpolation",
+        "currency_year",
+        "calibrated",
+        "min",
+        "max",
+        "description",
+        *LOCATOR_KEYS,
+        # distribution natural parameters
+        "mean",
+        "sd",
+        "median",
+        "sigma",
+        "low",
+        "high",
+        "mode",
+        "lambda",
+        "alpha",
+        "beta",
+        "probs",
+    }
+)
 #: Keys that describe a parameter rather than its distribution.
-META_KEYS = frozenset({"unit", "source", "hypothetical", "years_move", "interpolation",
-                       "currency_year", "description", "calibrated", *LOCATOR_KEYS})
+META_KEYS = frozenset(
+    {
+        "unit",
+        "source",
+        "hypothetical",
+        "years_move",
+        "interpolation",
+        "currency_year",
+        "description",
+        "calibrated",
+        *LOCATOR_KEYS,
+    }
+)
 SWITCH_KEYS = ("value", "note", "description")
 CALIBRATED_KEYS = ("observations", "model", "draws", "tune", "chains", "priors", "seed")
 
@@ -88,10 +129,18 @@ def read_parameter(ctx: Context, spec: ParamSpec, raw, file, line) -> Parameter 
     if spec.is_switch:
         return read_switch(ctx, spec, raw, where)
     if not isinstance(raw, dict):
-        example = ("{values: {2025: 0.4, 2026: 0.6}, unit: share, hypothetical: why}"
-                   if spec.kind == "schedule" else "{value: 50B, unit: USD, source: key}")
-        ctx.bad(f"a number needs a unit and a source or hypothetical rationale; write it as a "
-                f"mapping, e.g. {spec.name}: {example}", file, line, spec.name)
+        example = (
+            "{values: {2025: 0.4, 2026: 0.6}, unit: share, hypothetical: why}"
+            if spec.kind == "schedule"
+            else "{value: 50B, unit: USD, source: key}"
+        )
+        ctx.bad(
+            f"a number needs a unit and a source or hypothetical rationale; write it as a "
+            f"mapping, e.g. {spec.name}: {example}",
+            file,
+            line,
+            spec.name,
+        )
         return None
     n_before = len(ctx.problems)
     check_keys(ctx, raw, where)
@@ -128,19 +177,28 @@ def read_switch(ctx: Context, spec: ParamSpec, raw, where: Where) -> Parameter |
         for k in [k for k in raw if k not in SWITCH_KEYS]:
             close = did_you_mean(str(k), SWITCH_KEYS)
             hint = f"did you mean {close!r}? or" if close else "remove it, or"
-            ctx.bad(f"unknown field {k!r} for a switch; {hint} write '{spec.name}: <value>'",
-                    where.file, where.of(k), spec.name)
+            ctx.bad(
+                f"unknown field {k!r} for a switch; {hint} write '{spec.name}: <value>'",
+                where.file,
+                where.of(k),
+                spec.name,
+            )
     if spec.kind == "bool" and not isinstance(value, bool):
-        ctx.bad(f"{value!r} is not true/false; write '{spec.name}: true' or false", where.file,
-                where.line, spec.name)
+        ctx.bad(
+            f"{value!r} is not true/false; write '{spec.name}: true' or false",
+            where.file,
+            where.line,
+            spec.name,
+        )
         return None
     if spec.kind == "enum" and (isinstance(value, (dict, list)) or value not in spec.choices):
         close = did_you_mean(str(value), spec.choices)
         hint = f"did you mean {close!r}?" if close else f"use one of {', '.join(spec.choices)}"
         ctx.bad(f"{value!r} is not a valid choice; {hint}", where.file, where.line, spec.name)
         return None
-    return Parameter(spec.name, spec, InputForm.SWITCH, value=value, file=where.file,
-                     line=where.line)
+    return Parameter(
+        spec.name, spec, InputForm.SWITCH, value=value, file=where.file, line=where.line
+    )
 
 
 # ============================================================================ common parts
@@ -152,19 +210,33 @@ def read_provenance(ctx: Context, raw: dict, where: Where) -> Provenance | None:
     if "calibrated" in raw and not has_src and not has_hyp:
         return Provenance(hypothetical=None, sources=())
     if has_src and has_hyp:
-        ctx.bad("has both 'source' and 'hypothetical'; keep exactly one (cite it, or say why it "
-                "is a hypothesis)", where.file, where.of("hypothetical"), where.name)
+        ctx.bad(
+            "has both 'source' and 'hypothetical'; keep exactly one (cite it, or say why it "
+            "is a hypothesis)",
+            where.file,
+            where.of("hypothetical"),
+            where.name,
+        )
         return None
     if not has_src and not has_hyp:
-        ctx.bad("has neither 'source' nor 'hypothetical'; cite a source (a key of 'sources:') "
-                "or add 'hypothetical: <why this value>'", where.file, where.line, where.name)
+        ctx.bad(
+            "has neither 'source' nor 'hypothetical'; cite a source (a key of 'sources:') "
+            "or add 'hypothetical: <why this value>'",
+            where.file,
+            where.line,
+            where.name,
+        )
         return None
     locators = tuple((k, str(raw[k])) for k in LOCATOR_KEYS if raw.get(k) is not None)
     if has_hyp:
         why = raw["hypothetical"]
         if not isinstance(why, str) or not why.strip():
-            ctx.bad("'hypothetical' is empty; write the rationale: why this value is plausible",
-                    where.file, where.of("hypothetical"), where.name)
+            ctx.bad(
+                "'hypothetical' is empty; write the rationale: why this value is plausible",
+                where.file,
+                where.of("hypothetical"),
+                where.name,
+            )
             return None
         return Provenance(hypothetical=why.strip(), locators=locators)
     found = cited_sources(ctx, raw["source"], where)
@@ -175,14 +247,24 @@ def cited_sources(ctx: Context, src, where: Where) -> list[Source] | None:
     """The sources a ``source:`` entry names: a key, a list of keys, or inline mappings."""
     items = src if isinstance(src, list) else [src]
     if not items:
-        ctx.bad("'source' is an empty list; name at least one source", where.file,
-                where.of("source"), where.name)
+        ctx.bad(
+            "'source' is an empty list; name at least one source",
+            where.file,
+            where.of("source"),
+            where.name,
+        )
         return None
     found: list[Source] = []
     for item in items:
         if isinstance(item, dict):
-            s, probs = parse_source(f"inline:{where.name}", item, where.file, where.of("source"),
-                                    getattr(item, "lines", {}), parameter=where.name)
+            s, probs = parse_source(
+                f"inline:{where.name}",
+                item,
+                where.file,
+                where.of("source"),
+                getattr(item, "lines", {}),
+                parameter=where.name,
+            )
             ctx.problems.extend(probs)
             if s is not None:
                 found.append(s)
@@ -192,10 +274,17 @@ def cited_sources(ctx: Context, src, where: Where) -> list[Source] | None:
             continue  # the source entry itself was reported
         else:
             close = did_you_mean(str(item), list(ctx.sources))
-            hint = f"did you mean {close!r}?" if close else \
-                "add it under 'sources:' or write the source inline"
-            ctx.bad(f"source {item!r} is not in the bibliography; {hint}", where.file,
-                    where.of("source"), where.name)
+            hint = (
+                f"did you mean {close!r}?"
+                if close
+                else "add it under 'sources:' or write the source inline"
+            )
+            ctx.bad(
+                f"source {item!r} is not in the bibliography; {hint}",
+                where.file,
+                where.of("source"),
+                where.name,
+            )
     return found if len(found) == len(items) else None
 
 
@@ -213,9 +302,13 @@ def read_unit(ctx: Context, spec: ParamSpec, raw: dict, where: Where) -> tuple[f
         ctx.bad(str(e), where.file, where.of("unit"), where.name)
         return 1.0, str(unit)
     if dim not in spec.dimensions:
-        ctx.bad(f"unit {unit!r} converts to {dim}, but {where.name} is in "
-                f"{' or '.join(spec.dimensions)}; write it in {spec.unit} (or a scaled form)",
-                where.file, where.of("unit"), where.name)
+        ctx.bad(
+            f"unit {unit!r} converts to {dim}, but {where.name} is in "
+            f"{' or '.join(spec.dimensions)}; write it in {spec.unit} (or a scaled form)",
+            where.file,
+            where.of("unit"),
+            where.name,
+        )
         return 1.0, str(unit)
     return factor, str(unit)
 
@@ -227,18 +320,26 @@ def currency_year_factor(ctx: Context, spec: ParamSpec, raw: dict, where: Where)
         return 1.0
     line = where.of("currency_year")
     if not spec.unit.startswith("USD"):
-        ctx.bad("currency_year applies only to money parameters; remove it", where.file, line,
-                where.name)
+        ctx.bad(
+            "currency_year applies only to money parameters; remove it",
+            where.file,
+            line,
+            where.name,
+        )
     elif not isinstance(cy, int) or isinstance(cy, bool):
-        ctx.bad("currency_year is not a year; write one such as 2023", where.file, line,
-                where.name)
+        ctx.bad("currency_year is not a year; write one such as 2023", where.file, line, where.name)
     elif ctx.currency_year is not None and cy != ctx.currency_year:
         conv = inflation_factor(ctx.inflation, cy, ctx.currency_year)
         if conv is not None:
             return conv
-        ctx.bad(f"value is in {cy} money but the scenario is in {ctx.currency_year} money, and "
-                "no inflation rate covers the years between; add an 'inflation:' series with a "
-                "source", where.file, line, where.name)
+        ctx.bad(
+            f"value is in {cy} money but the scenario is in {ctx.currency_year} money, and "
+            "no inflation rate covers the years between; add an 'inflation:' series with a "
+            "source",
+            where.file,
+            line,
+            where.name,
+        )
     return 1.0
 
 
@@ -261,19 +362,33 @@ def numeric_form(ctx: Context, spec: ParamSpec, raw: dict, where: Where) -> Inpu
     has_values = "values" in raw and "dist" not in raw  # discrete has its own 'values'
     has_scalar = "value" in raw or "dist" in raw
     if has_values and has_scalar:
-        ctx.bad("has both 'values:' (a series) and 'value:'/'dist:'; keep one", where.file,
-                where.line, where.name)
+        ctx.bad(
+            "has both 'values:' (a series) and 'value:'/'dist:'; keep one",
+            where.file,
+            where.line,
+            where.name,
+        )
     elif spec.kind == "schedule" and not has_values:
-        ctx.bad("is a yearly schedule; write 'values: {2025: 0.4, 2026: 0.6}'", where.file,
-                where.line, where.name)
+        ctx.bad(
+            "is a yearly schedule; write 'values: {2025: 0.4, 2026: 0.6}'",
+            where.file,
+            where.line,
+            where.name,
+        )
     elif spec.kind == "scalar" and has_values:
-        ctx.bad("is a single number, not a series; give 'value:' or a distribution ('dist:')",
-                where.file, where.of("values"), where.name)
+        ctx.bad(
+            "is a single number, not a series; give 'value:' or a distribution ('dist:')",
+            where.file,
+            where.of("values"),
+            where.name,
+        )
     elif not has_values and not has_scalar:
         dist_keys = [k for k in raw if k not in META_KEYS and k != "values"]
-        what = ("distribution parameters without 'dist:'; add the family, e.g. 'dist: "
-                "lognormal'") if dist_keys else \
-            "no value; add 'value: ...' or a distribution ('dist: ...')"
+        what = (
+            ("distribution parameters without 'dist:'; add the family, e.g. 'dist: lognormal'")
+            if dist_keys
+            else "no value; add 'value: ...' or a distribution ('dist: ...')"
+        )
         ctx.bad(what, where.file, where.line, where.name)
     else:
         return InputForm.SERIES if has_values else InputForm.SCALAR
@@ -281,15 +396,21 @@ def numeric_form(ctx: Context, spec: ParamSpec, raw: dict, where: Where) -> Inpu
 
 
 # ============================================================================ values
-def read_distribution(ctx: Context, raw: dict, factor: float, where: Where, name: str
-                      ) -> Distribution | None:
+def read_distribution(
+    ctx: Context, raw: dict, factor: float, where: Where, name: str
+) -> Distribution | None:
     """A number or a distribution mapping, in canonical units (``factor`` applied)."""
     spec = {k: v for k, v in raw.items() if k not in META_KEYS}
     lines = getattr(raw, "lines", {})
     if "dist" not in spec:
         if set(spec) - {"value"}:
-            ctx.bad(f"distribution parameters without 'dist:'; add the family (one of "
-                    f"{', '.join(FAMILIES)})", where.file, where.line, name)
+            ctx.bad(
+                f"distribution parameters without 'dist:'; add the family (one of "
+                f"{', '.join(FAMILIES)})",
+                where.file,
+                where.line,
+                name,
+            )
             return None
         if "value" not in spec:
             ctx.bad("no value; add 'value: ...' or a distribution", where.file, where.line, name)
@@ -300,8 +421,9 @@ def read_distribution(ctx: Context, raw: dict, factor: float, where: Where, name
     except DistSpecError as e:
         ctx.bad(str(e), where.file, lines.get(e.key, where.line) if e.key else where.line, name)
     except (TypeError, ValueError, ArithmeticError) as e:
-        ctx.bad(f"distribution cannot be built ({e}); check its numbers", where.file,
-                where.line, name)
+        ctx.bad(
+            f"distribution cannot be built ({e}); check its numbers", where.file, where.line, name
+        )
     return None
 
 
@@ -310,15 +432,25 @@ def check_bounds(ctx: Context, spec: ParamSpec, dist: Distribution, file, line, 
     if dist.is_fixed:
         x = dist.mean()
         if not spec.in_bounds(x):
-            ctx.bad(f"value {x:g} is outside the valid range {spec.bounds_text()} [{spec.unit}]; "
-                    "correct it (shares and rates are decimals: 8 % is 0.08)", file, line, name)
+            ctx.bad(
+                f"value {x:g} is outside the valid range {spec.bounds_text()} [{spec.unit}]; "
+                "correct it (shares and rates are decimals: 8 % is 0.08)",
+                file,
+                line,
+                name,
+            )
         return
     with np.errstate(all="ignore"):
         lo, hi = dist.ppf(np.array([1e-12, 1 - 1e-12]))
     if not (spec.in_bounds(lo) and spec.in_bounds(hi)):
-        ctx.bad(f"the {dist.family} distribution reaches [{lo:.4g}, {hi:.4g}], outside the "
-                f"valid range {spec.bounds_text()} [{spec.unit}]; add min/max truncation or "
-                "choose a bounded family (beta, pert, triangular, uniform)", file, line, name)
+        ctx.bad(
+            f"the {dist.family} distribution reaches [{lo:.4g}, {hi:.4g}], outside the "
+            f"valid range {spec.bounds_text()} [{spec.unit}]; add min/max truncation or "
+            "choose a bounded family (beta, pert, triangular, uniform)",
+            file,
+            line,
+            name,
+        )
 
 
 def check_plausible(ctx: Context, spec: ParamSpec, dist: Distribution, file, line, name) -> None:
@@ -327,20 +459,25 @@ def check_plausible(ctx: Context, spec: ParamSpec, dist: Distribution, file, lin
         return
     lo, hi = spec.plausible
     with np.errstate(all="ignore"):
-        q05, q95 = (dist.mean(), dist.mean()) if dist.is_fixed else \
-            dist.ppf(np.array([0.05, 0.95]))
+        q05, q95 = (dist.mean(), dist.mean()) if dist.is_fixed else dist.ppf(np.array([0.05, 0.95]))
     if q05 >= lo and q95 <= hi:
         return
     what = f"value {q05:g}" if dist.is_fixed else f"its 90 % range [{q05:.4g}, {q95:.4g}]"
-    ctx.warnings.append(Problem(
-        f"{what} lies outside the plausible range {lo:g}-{hi:g} [{spec.unit}] for "
-        f"{spec.name}; check the number and its unit (shares and rates are decimals: 8 % is "
-        "0.08), or say in the source's quote or the rationale why it is right", file, line,
-        name))
+    ctx.warnings.append(
+        Problem(
+            f"{what} lies outside the plausible range {lo:g}-{hi:g} [{spec.unit}] for "
+            f"{spec.name}; check the number and its unit (shares and rates are decimals: 8 % is "
+            "0.08), or say in the source's quote or the rationale why it is right",
+            file,
+            line,
+            name,
+        )
+    )
 
 
-def read_scalar(ctx: Context, spec: ParamSpec, raw: dict, factor: float, where: Where,
-                common: dict) -> Parameter | None:
+def read_scalar(
+    ctx: Context, spec: ParamSpec, raw: dict, factor: float, where: Where, common: dict
+) -> Parameter | None:
     """One number or one distribution."""
     dist = read_distribution(ctx, raw, factor, where, where.name)
     if dist is None:
@@ -358,18 +495,27 @@ def series_year(ctx: Context, key, line, where: Where) -> int | None:
             raise ValueError
         y = int(key)
     except (TypeError, ValueError):
-        ctx.bad(f"series key {key!r} is not a year; write years such as 2025", where.file, line,
-                where.name)
+        ctx.bad(
+            f"series key {key!r} is not a year; write years such as 2025",
+            where.file,
+            line,
+            where.name,
+        )
         return None
     if not ctx.start <= y <= ctx.end:
-        ctx.bad(f"series year {y} is outside years {ctx.start}-{ctx.end}; drop it or widen "
-                "'years:'", where.file, line, where.name)
+        ctx.bad(
+            f"series year {y} is outside years {ctx.start}-{ctx.end}; drop it or widen 'years:'",
+            where.file,
+            line,
+            where.name,
+        )
         return None
     return y
 
 
-def series_point(ctx: Context, spec: ParamSpec, value, factor: float, line, where: Where,
-                 year: int) -> Distribution | None:
+def series_point(
+    ctx: Context, spec: ParamSpec, value, factor: float, line, where: Where, year: int
+) -> Distribution | None:
     """One point of a series: a number or a distribution mapping, checked against bounds."""
     name = f"{where.name}[{year}]"
     if isinstance(value, dict):
@@ -386,13 +532,18 @@ def series_point(ctx: Context, spec: ParamSpec, value, factor: float, line, wher
     return d
 
 
-def read_series(ctx: Context, spec: ParamSpec, raw: dict, factor: float, where: Where,
-                common: dict) -> Parameter | None:
+def read_series(
+    ctx: Context, spec: ParamSpec, raw: dict, factor: float, where: Where, common: dict
+) -> Parameter | None:
     """``values: {year: value}`` (a schedule too), with interpolation and years_move."""
     values = raw["values"]
     if not isinstance(values, dict) or not values:
-        ctx.bad("'values' is not a mapping; write {year: value, ...}", where.file,
-                where.of("values"), where.name)
+        ctx.bad(
+            "'values' is not a mapping; write {year: value, ...}",
+            where.file,
+            where.of("values"),
+            where.name,
+        )
         return None
     vlines = getattr(values, "lines", {})
     points = []
@@ -407,49 +558,87 @@ def read_series(ctx: Context, spec: ParamSpec, raw: dict, factor: float, where: 
         ctx.bad("a year is given twice; keep one", where.file, where.of("values"), where.name)
     years_move = raw.get("years_move", "together")
     if years_move not in ("together", "independent"):
-        ctx.bad(f"years_move {years_move!r} unknown; use together or independent", where.file,
-                where.of("years_move"), where.name)
+        ctx.bad(
+            f"years_move {years_move!r} unknown; use together or independent",
+            where.file,
+            where.of("years_move"),
+            where.name,
+        )
     if spec.kind == "schedule":
         interp = check_schedule(ctx, raw, points, len(values), where)
     else:
         interp = raw.get("interpolation", "linear")
         if interp not in ("linear", "step"):
-            ctx.bad(f"interpolation {interp!r} unknown; use linear or step", where.file,
-                    where.of("interpolation"), where.name)
-    return Parameter(where.name, spec, InputForm.SERIES, points=tuple(points),
-                     years_move=years_move, interpolation=interp, **common)
+            ctx.bad(
+                f"interpolation {interp!r} unknown; use linear or step",
+                where.file,
+                where.of("interpolation"),
+                where.name,
+            )
+    return Parameter(
+        where.name,
+        spec,
+        InputForm.SERIES,
+        points=tuple(points),
+        years_move=years_move,
+        interpolation=interp,
+        **common,
+    )
 
 
 def check_schedule(ctx: Context, raw: dict, points: list, n_given: int, where: Where) -> str:
     """A schedule is not interpolated, its shares are fixed and sum to 1; returns ``none``."""
     if "interpolation" in raw:
-        ctx.bad("capex_schedule is not interpolated (missing years are 0); remove "
-                "'interpolation'", where.file, where.of("interpolation"), where.name)
+        ctx.bad(
+            "capex_schedule is not interpolated (missing years are 0); remove 'interpolation'",
+            where.file,
+            where.of("interpolation"),
+            where.name,
+        )
     if any(not d.is_fixed for _, d in points):
-        ctx.bad("schedule shares must be fixed numbers (they must sum to 1 in every draw); put "
-                "timing uncertainty in build_delay", where.file, where.of("values"), where.name)
+        ctx.bad(
+            "schedule shares must be fixed numbers (they must sum to 1 in every draw); put "
+            "timing uncertainty in build_delay",
+            where.file,
+            where.of("values"),
+            where.name,
+        )
     elif points and len(points) == n_given:
         total = sum(d.mean() for _, d in points)
         if abs(total - 1.0) > 1e-6:
-            ctx.bad(f"shares sum to {total:.6g}, not 1; rescale them", where.file,
-                    where.of("values"), where.name)
+            ctx.bad(
+                f"shares sum to {total:.6g}, not 1; rescale them",
+                where.file,
+                where.of("values"),
+                where.name,
+            )
     return "none"
 
 
 # ============================================================================ calibrated
-def read_calibrated(ctx: Context, spec: ParamSpec, raw: dict, provenance: Provenance | None,
-                    where: Where) -> Parameter | None:
+def read_calibrated(
+    ctx: Context, spec: ParamSpec, raw: dict, provenance: Provenance | None, where: Where
+) -> Parameter | None:
     """``calibrated: {observations: file.csv, model: name, ...}``: a series drawn from the
     posterior predictive of a calibration; sourced by the observation rows it is fitted to."""
     calibrated = raw["calibrated"]
     line = where.of("calibrated")
     if spec.kind != "series":
-        ctx.bad("only series parameters can be calibrated; give this one a value or a "
-                "distribution", where.file, line, where.name)
+        ctx.bad(
+            "only series parameters can be calibrated; give this one a value or a distribution",
+            where.file,
+            line,
+            where.name,
+        )
         return None
     if not isinstance(calibrated, dict) or "observations" not in calibrated:
-        ctx.bad("calibrated lacks its observations; write calibrated: {observations: file.csv, "
-                "model: name}", where.file, line, where.name)
+        ctx.bad(
+            "calibrated lacks its observations; write calibrated: {observations: file.csv, "
+            "model: name}",
+            where.file,
+            line,
+            where.name,
+        )
         return None
     n_before = len(ctx.problems)
     check_calibrated_keys(ctx, calibrated, line, where)
@@ -463,9 +652,16 @@ def read_calibrated(ctx: Context, spec: ParamSpec, raw: dict, provenance: Proven
         provenance = observation_provenance(ctx, cal["observations"])
         if provenance is None:
             return None
-    return Parameter(where.name, spec, InputForm.CALIBRATED, calibrated=cal,
-                     provenance=provenance, unit=str(raw.get("unit", spec.unit)),
-                     file=where.file, line=where.line)
+    return Parameter(
+        where.name,
+        spec,
+        InputForm.CALIBRATED,
+        calibrated=cal,
+        provenance=provenance,
+        unit=str(raw.get("unit", spec.unit)),
+        file=where.file,
+        line=where.line,
+    )
 
 
 def check_calibrated_keys(ctx: Context, calibrated: dict, line, where: Where) -> None:
@@ -477,40 +673,55 @@ def check_calibrated_keys(ctx: Context, calibrated: dict, line, where: Where) ->
             ctx.bad(f"unknown calibrated field {k!r}; {hint}", where.file, line, where.name)
     for k in ("draws", "tune", "chains", "seed"):
         v = calibrated.get(k)
-        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0 or
-                              (k != "seed" and v < 1) or v > 1_000_000):
-            ctx.bad(f"calibrated {k} must be a whole number (got {v!r}); e.g. {k}: 1000",
-                    where.file, line, where.name)
+        if v is not None and (
+            not isinstance(v, int)
+            or isinstance(v, bool)
+            or v < 0
+            or (k != "seed" and v < 1)
+            or v > 1_000_000
+        ):
+            ctx.bad(
+                f"calibrated {k} must be a whole number (got {v!r}); e.g. {k}: 1000",
+                where.file,
+                line,
+                where.name,
+            )
     model = calibrated.get("model")
     if not isinstance(model, str) or model not in CALIBRATION_MODELS:
         close = did_you_mean(str(model), CALIBRATION_MODELS)
-        hint = f"did you mean {close!r}?" if close else \
-            f"use one of {', '.join(CALIBRATION_MODELS)}"
+        hint = (
+            f"did you mean {close!r}?" if close else f"use one of {', '.join(CALIBRATION_MODELS)}"
+        )
         ctx.bad(f"calibration model {model!r} unknown; {hint}", where.file, line, where.name)
 
 
-def calibrated_paths(ctx: Context, calibrated: dict, base: Path, line, where: Where
-                     ) -> dict | None:
+def calibrated_paths(ctx: Context, calibrated: dict, base: Path, line, where: Where) -> dict | None:
     """The observation file (and priors file) of a calibration, checked as input files."""
     out = {"observations": base / str(calibrated["observations"])}
     if "priors" in calibrated:
         out["priors"] = base / str(calibrated["priors"])
-    for key, suffixes, what in (("observations", CSV_SUFFIXES, "observation CSV file"),
-                                ("priors", YAML_SUFFIXES, "priors YAML file")):
+    for key, suffixes, what in (
+        ("observations", CSV_SUFFIXES, "observation CSV file"),
+        ("priors", YAML_SUFFIXES, "priors YAML file"),
+    ):
         if key not in out:
             continue
         written = str(calibrated[key])
         why = check_input_path(out[key], written, suffixes, what)
         if why is not None:
-            ctx.bad(f"{key} file {written!r}: {why.message} (the path is relative to this file)",
-                    where.file, line, where.name)
+            ctx.bad(
+                f"{key} file {written!r}: {why.message} (the path is relative to this file)",
+                where.file,
+                line,
+                where.name,
+            )
             return None
     return out
 
 
 def observation_provenance(ctx: Context, obs: Path) -> Provenance | None:
     """A calibrated series is sourced by the rows it is fitted to: their sources."""
-    from .observations import load_observations
+    from .observations import load_observations  # deferred: imports pandas
 
     try:
         rows = load_observations(obs)
@@ -524,11 +735,20 @@ def observation_provenance(ctx: Context, obs: Path) -> Provenance | None:
         if key in seen:
             continue
         seen.add(key)
-        sources.append(Source(key=str(key), title=str(r.source_title),
-                              publisher=str(r.publisher), published=str(r.published),
-                              url=str(r.address), confidence=getattr(r, "confidence", None)
-                              or None, note=f"observation row of {obs.name}", file=str(obs),
-                              line=int(r.line)))
-    return Provenance(sources=tuple(sources),
-                      locators=(("note", f"calibrated to {len(fitted)} cited observations in "
-                                         f"{obs.name}"),))
+        sources.append(
+            Source(
+                key=str(key),
+                title=str(r.source_title),
+                publisher=str(r.publisher),
+                published=str(r.published),
+                url=str(r.address),
+                confidence=getattr(r, "confidence", None) or None,
+                note=f"observation row of {obs.name}",
+                file=str(obs),
+                line=int(r.line),
+            )
+        )
+    return Provenance(
+        sources=tuple(sources),
+        locators=(("note", f"calibrated to {len(fitted)} cited observations in {obs.name}"),),
+    )

@@ -31,8 +31,13 @@ def expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
             found = sorted(x for x in path.glob("*.yaml") if x.is_file())
             found += sorted(x for x in path.glob("*.yml") if x.is_file())
             if not found:
-                problems.append(Problem("folder holds no .yaml assumption files; name a file or "
-                                        "a folder of assumption files", p))
+                problems.append(
+                    Problem(
+                        "folder holds no .yaml assumption files; name a file or "
+                        "a folder of assumption files",
+                        p,
+                    )
+                )
             out.extend((f, True) for f in found)
         elif path.is_file():
             out.append((path, False))
@@ -55,6 +60,9 @@ def default_paths(paths: list[str] | None) -> list[str]:
         return paths
     if DEFAULT_SCENARIO.is_file():
         return [str(DEFAULT_SCENARIO)]
-    raise UsageError(Problem(
-        f"no PATH given and the default scenario {DEFAULT_SCENARIO} is not here; run from the "
-        "repository root or name an assumption file"))
+    raise UsageError(
+        Problem(
+            f"no PATH given and the default scenario {DEFAULT_SCENARIO} is not here; run from the "
+            "repository root or name an assumption file"
+        )
+    )

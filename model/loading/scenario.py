@@ -21,11 +21,23 @@ import numpy as np
 
 from ..core import vocabulary as V
 from ..core.distributions import fixed
-from ..core.errors import (AssumptionError, PlausibilityWarning, Problem, ScenarioError,
-                           did_you_mean, display_path)
+from ..core.errors import (
+    AssumptionError,
+    PlausibilityWarning,
+    Problem,
+    ScenarioError,
+    did_you_mean,
+    display_path,
+)
 from ..core.provenance import Source
-from ..core.scenario import (Correlation, InputForm, Parameter, Scenario, correlation_matrix,
-                             nearest_correlation)
+from ..core.scenario import (
+    Correlation,
+    InputForm,
+    Parameter,
+    Scenario,
+    correlation_matrix,
+    nearest_correlation,
+)
 from ..core.units import parse_amount
 from .files import LDict, LList, read_yaml
 from .parameters import Context, read_parameter
@@ -64,8 +76,9 @@ def load_scenario(path, scenario: str | None = None, allow_partial: bool = False
     return sc
 
 
-def load_with_overlays(path, allow_partial: bool = False
-                       ) -> tuple[Scenario | None, dict[str, Scenario], list[Problem]]:
+def load_with_overlays(
+    path, allow_partial: bool = False
+) -> tuple[Scenario | None, dict[str, Scenario], list[Problem]]:
     """Load a file and each of its overlays, reading and parsing every file once.
 
     Returns
@@ -87,8 +100,10 @@ def load_with_overlays(path, allow_partial: bool = False
         try:
             out[name] = loader.load(name)
         except AssumptionError as e:
-            problems.extend(Problem(f"[scenario {name}] {p.message}", p.file, p.line,
-                                    p.parameter, p.column) for p in e.problems)
+            problems.extend(
+                Problem(f"[scenario {name}] {p.message}", p.file, p.line, p.parameter, p.column)
+                for p in e.problems
+            )
         else:
             emit_warnings(out[name])
     return base, out, problems
@@ -143,8 +158,13 @@ class Loader:
                 links.append(f"{child}:{line}" if line else str(child))
                 f = child
             if links:
-                p = Problem(f"{p.message} (in a parent file: extended from "
-                            f"{' <- '.join(links)})", p.file, p.line, p.parameter, p.column)
+                p = Problem(
+                    f"{p.message} (in a parent file: extended from {' <- '.join(links)})",
+                    p.file,
+                    p.line,
+                    p.parameter,
+                    p.column,
+                )
             out.append(p)
         return kind(out)
 
@@ -152,44 +172,61 @@ class Loader:
         return merged.top_where.get(key, (self.shown, None))
 
     # -------------------------------------------------------------- extends
-    def read_chain(self, path: Path, shown: str, seen: tuple, line_from=None,
-                   written: str | None = None) -> list[LDict]:
+    def read_chain(
+        self, path: Path, shown: str, seen: tuple, line_from=None, written: str | None = None
+    ) -> list[LDict]:
         """The documents of the chain, parent first."""
         resolved = path.resolve()
         if resolved in seen:
             chain = " -> ".join(display_path(p) for p in (*seen, resolved))
-            self.problems.append(Problem(f"'extends' makes a cycle ({chain}); remove one link",
-                                         line_from[0], line_from[1], "extends"))
+            self.add(f"'extends' makes a cycle ({chain}); remove one link", *line_from, "extends")
             return []
-        data, probs = read_yaml(path, shown)
-        if probs and data is None and line_from is not None and probs[0].line is None:
-            msg = probs[0].message  # the parent cannot be read: say so at the extends: line
-            if "not found" in msg:
-                msg = "not found; the path is relative to this file"
-            self.problems.append(Problem(f"extends file {written or shown!r}: {msg}",
-                                         line_from[0], line_from[1], "extends"))
-            return []
-        if line_from is not None:
-            self.extended_by[shown] = line_from
-        self.problems.extend(probs)
-        if data is None and probs:
-            return []
-        if not isinstance(data, LDict):
-            self.problems.append(Problem(
-                "the top level must be a mapping (schema:, name:, model:, parameters: ...); see "
-                "'capex new NAME' for a template", shown, getattr(data, "line", 1) or 1))
+        data = self.read_document(path, shown, line_from, written)
+        if data is None:
             return []
         self.files.append(path)
         parent = data.get("extends")
         if parent is None:
             return [data]
         if not isinstance(parent, str) or not parent.strip():
-            self.problems.append(Problem("'extends' is not a file path; write extends: base.yaml",
-                                         shown, data.lines.get("extends"), "extends"))
+            self.add(
+                "'extends' is not a file path; write extends: base.yaml",
+                shown,
+                data.lines.get("extends"),
+                "extends",
+            )
             return [data]
         ppath = path.parent / parent
-        return self.read_chain(ppath, display_path(ppath), (*seen, resolved),
-                               (shown, data.lines.get("extends")), parent) + [data]
+        here = (shown, data.lines.get("extends"))
+        return self.read_chain(ppath, display_path(ppath), (*seen, resolved), here, parent) + [data]
+
+    def read_document(self, path: Path, shown: str, line_from, written) -> LDict | None:
+        """One file of the chain as a mapping (None, reported, when it cannot be one)."""
+        data, probs = read_yaml(path, shown)
+        if probs and data is None and line_from is not None and probs[0].line is None:
+            msg = probs[0].message  # the parent cannot be read: say so at the extends: line
+            if "not found" in msg:
+                msg = "not found; the path is relative to this file"
+            self.add(f"extends file {written or shown!r}: {msg}", *line_from, "extends")
+            return None
+        if line_from is not None:
+            self.extended_by[shown] = line_from
+        self.problems.extend(probs)
+        if data is None and probs:
+            return None
+        if not isinstance(data, LDict):
+            self.add(
+                "the top level must be a mapping (schema:, name:, model:, parameters: "
+                "...); see 'capex new NAME' for a template",
+                shown,
+                getattr(data, "line", 1) or 1,
+            )
+            return None
+        return data
+
+    def add(self, message: str, file, line=None, parameter=None) -> None:
+        """Record a problem."""
+        self.problems.append(Problem(message, file, line, parameter))
 
     def merged(self) -> Merged | None:
         """The file and its parents merged (read and parsed once per loader)."""
@@ -211,18 +248,21 @@ class Loader:
         where = (doc.file, doc.lines.get(key))
         if key not in V.TOP_LEVEL_KEYS:
             close = did_you_mean(str(key), V.TOP_LEVEL_KEYS)
-            hint = f"did you mean {close!r}?" if close else \
-                f"allowed: {', '.join(V.TOP_LEVEL_KEYS)}"
-            self.problems.append(Problem(f"unknown top-level key {key!r}; {hint}", *where,
-                                         str(key)))
+            hint = (
+                f"did you mean {close!r}?" if close else f"allowed: {', '.join(V.TOP_LEVEL_KEYS)}"
+            )
+            self.problems.append(
+                Problem(f"unknown top-level key {key!r}; {hint}", *where, str(key))
+            )
         elif key in MERGED_MAPPINGS:
             if key == "parameters":
                 merged.parameters_where = where
             if val is None:
                 return
             if not isinstance(val, LDict):
-                self.problems.append(Problem(f"'{key}' is not a mapping; indent its entries under "
-                                             "it", *where, key))
+                self.problems.append(
+                    Problem(f"'{key}' is not a mapping; indent its entries under it", *where, key)
+                )
                 return
             target = getattr(merged, key)
             for k, v in val.items():
@@ -233,8 +273,9 @@ class Loader:
             merged.inflation = (val, doc.file, doc.lines.get(key))
         elif key == "partial":
             if last and not isinstance(val, bool):
-                self.problems.append(Problem("partial is not true or false; write partial: true",
-                                             *where, key))
+                self.problems.append(
+                    Problem("partial is not true or false; write partial: true", *where, key)
+                )
             elif last:
                 merged.partial = val
         elif key != "extends":
@@ -245,8 +286,13 @@ class Loader:
         if val is None:
             return
         if not isinstance(val, LList):
-            self.problems.append(Problem("'correlations' is not a list; write one [input_a, "
-                                         "input_b, rho] per line", *where, "correlations"))
+            self.problems.append(
+                Problem(
+                    "'correlations' is not a list; write one [input_a, input_b, rho] per line",
+                    *where,
+                    "correlations",
+                )
+            )
             return
         merged.correlations.extend((item, file, line) for item, line in zip(val, val.lines))
 
@@ -260,23 +306,41 @@ class Loader:
         sources, broken = self.bibliography(merged)
         overlays, overlay_params, overlay_corr = self.read_overlays(merged, overlay)
         params_raw = {**merged.parameters, **overlay_params}
-        ctx = Context(sources, header["currency"], header["currency_year"], None,
-                      header["start"], header["end"], broken_sources=broken)
+        ctx = Context(
+            sources,
+            header["currency"],
+            header["currency_year"],
+            None,
+            header["start"],
+            header["end"],
+            broken_sources=broken,
+        )
         ctx.inflation = self.read_inflation(merged, ctx)
         params, unused = {}, []
         if header["model"] is not None and header["start"] is not None:
             params, unused = self.read_parameters(merged, header["model"], params_raw, ctx)
         self.problems.extend(ctx.problems)
         entries = merged.correlations if overlay_corr is None else overlay_corr
-        correlations = self.read_correlations(entries, params, set(params_raw),
-                                              header["model"] is not None)
+        correlations = self.read_correlations(
+            entries, params, set(params_raw), header["model"] is not None
+        )
         if self.problems:
             raise self.error()
-        return self.assemble(header, params, sources, correlations, overlays, overlay, unused,
-                             ctx.warnings, merged.partial)
+        return self.assemble(
+            header,
+            params,
+            sources,
+            correlations,
+            overlays,
+            overlay,
+            unused,
+            ctx.warnings,
+            merged.partial,
+        )
 
-    def assemble(self, header, params, sources, correlations, overlays, overlay, unused,
-                 warnings_, partial) -> Scenario:
+    def assemble(
+        self, header, params, sources, correlations, overlays, overlay, unused, warnings_, partial
+    ) -> Scenario:
         files = list(dict.fromkeys(self.files))
         extra = [p.calibrated["observations"] for p in params.values() if p.calibrated]
         h = hashlib.sha256()
@@ -284,13 +348,28 @@ class Loader:
             h.update(Path(fpath).read_bytes())
         h.update(f"overlay={overlay}".encode())
         return Scenario(
-            name=header["name"], title=header["title"], model=header["model"],
-            currency=header["currency"], start=header["start"], end=header["end"],
-            parameters=params, sources=sources, correlations=correlations, overlays=overlays,
-            path=self.path, files=files, description=header["description"],
-            currency_year=header["currency_year"], timing=header["timing"], overlay=overlay,
-            input_hash=h.hexdigest(), extra_hash_files=extra, partial=partial, unused=unused,
-            warnings=[str(w) for w in dict.fromkeys(warnings_)])
+            name=header["name"],
+            title=header["title"],
+            model=header["model"],
+            currency=header["currency"],
+            start=header["start"],
+            end=header["end"],
+            parameters=params,
+            sources=sources,
+            correlations=correlations,
+            overlays=overlays,
+            path=self.path,
+            files=files,
+            description=header["description"],
+            currency_year=header["currency_year"],
+            timing=header["timing"],
+            overlay=overlay,
+            input_hash=h.hexdigest(),
+            extra_hash_files=extra,
+            partial=partial,
+            unused=unused,
+            warnings=[str(w) for w in dict.fromkeys(warnings_)],
+        )
 
     # -------------------------------------------------------------- header
     def read_header(self, merged: Merged) -> dict:
@@ -310,8 +389,9 @@ class Loader:
             bad(f"currency {currency!r} is not a 3-letter code; write one such as USD", "currency")
             currency = "USD"
         currency_year = top.get("currency_year")
-        if currency_year is not None and (not isinstance(currency_year, int)
-                                          or isinstance(currency_year, bool)):
+        if currency_year is not None and (
+            not isinstance(currency_year, int) or isinstance(currency_year, bool)
+        ):
             bad("currency_year is not a year; write one such as 2025", "currency_year")
             currency_year = None
         timing = top.get("timing", "end")
@@ -320,10 +400,17 @@ class Loader:
             timing = "end"
         name = read_name(top.get("name"), bad, self.path.stem)
         title = top.get("title", name)
-        return {"model": read_model_kind(top.get("model"), bad), "name": name,
-                "title": str(title) if title is not None else name,
-                "description": str(top.get("description") or ""), "currency": currency,
-                "currency_year": currency_year, "timing": timing, "start": start, "end": end}
+        return {
+            "model": read_model_kind(top.get("model"), bad),
+            "name": name,
+            "title": str(title) if title is not None else name,
+            "description": str(top.get("description") or ""),
+            "currency": currency,
+            "currency_year": currency_year,
+            "timing": timing,
+            "start": start,
+            "end": end,
+        }
 
     def read_years(self, raw, where, broken_chain: bool) -> tuple[int | None, int | None]:
         problems = years_problems(raw, where, broken_chain)
@@ -357,14 +444,26 @@ class Loader:
         corr = None
         for oname, (raw, f, line) in merged.scenarios.items():
             if not isinstance(raw, LDict):
-                self.problems.append(Problem("an overlay is not a mapping; indent the parameters "
-                                             "it replaces under its name", f, line, str(oname)))
+                self.problems.append(
+                    Problem(
+                        "an overlay is not a mapping; indent the parameters "
+                        "it replaces under its name",
+                        f,
+                        line,
+                        str(oname),
+                    )
+                )
                 continue
             if not isinstance(oname, str) or not SLUG.match(oname):
-                self.problems.append(Problem(
-                    f"overlay name {oname!r} must be a slug (lowercase letters, digits, '-' or "
-                    "'_'; it becomes a folder name); rename it, e.g. bear or high-prices", f,
-                    line, "scenarios"))
+                self.problems.append(
+                    Problem(
+                        f"overlay name {oname!r} must be a slug (lowercase letters, digits, '-' or "
+                        "'_'; it becomes a folder name); rename it, e.g. bear or high-prices",
+                        f,
+                        line,
+                        "scenarios",
+                    )
+                )
                 continue
             overlays[oname] = str(raw.get("description") or "")
             if oname == overlay:
@@ -373,9 +472,14 @@ class Loader:
             names = ", ".join(overlays) or "none defined"
             close = did_you_mean(overlay, list(overlays))
             hint = f"did you mean {close!r}? " if close else ""
-            self.problems.append(Problem(
-                f"unknown scenario overlay {overlay!r}; {hint}available: {names}", self.shown,
-                None, "--scenario"))
+            self.problems.append(
+                Problem(
+                    f"unknown scenario overlay {overlay!r}; {hint}available: {names}",
+                    self.shown,
+                    None,
+                    "--scenario",
+                )
+            )
             raise self.error(ScenarioError)
         return overlays, params, corr
 
@@ -387,9 +491,15 @@ class Loader:
                 continue
             if k == "correlations":
                 if not isinstance(v, LList) and v is not None:
-                    self.problems.append(Problem(
-                        "'correlations' is not a list; write one [input_a, input_b, rho] per "
-                        "line", f, raw.lines.get(k), "correlations"))
+                    self.problems.append(
+                        Problem(
+                            "'correlations' is not a list; write one [input_a, input_b, rho] per "
+                            "line",
+                            f,
+                            raw.lines.get(k),
+                            "correlations",
+                        )
+                    )
                 items = v if isinstance(v, LList) else LList()
                 corr = [(item, f, line) for item, line in zip(items, items.lines)]
                 continue
@@ -401,17 +511,30 @@ class Loader:
         if merged.inflation is None:
             return None
         raw, f, line = merged.inflation
-        spec = V.ParamSpec("inflation", ("1/year", "share"), "series",
-                           "Inflation rate by year, to convert between currency years.",
-                           "finance", low=-0.5, high=1.0)
+        spec = V.ParamSpec(
+            "inflation",
+            ("1/year", "share"),
+            "series",
+            "Inflation rate by year, to convert between currency years.",
+            "finance",
+            low=-0.5,
+            high=1.0,
+        )
         sub = Context(ctx.sources, ctx.currency, None, None, 1900, 2200, ctx.broken_sources)
         p = read_parameter(sub, spec, raw, f, line)
         self.problems.extend(sub.problems)
         if p is None:
             return None
         if p.form != InputForm.SERIES or p.is_uncertain:
-            self.problems.append(Problem("inflation is not a series of fixed yearly rates; write "
-                                         "values: {2023: 0.041, ...}", f, line, "inflation"))
+            self.problems.append(
+                Problem(
+                    "inflation is not a series of fixed yearly rates; write "
+                    "values: {2023: 0.041, ...}",
+                    f,
+                    line,
+                    "inflation",
+                )
+            )
             return None
         return {y: d.mean() for y, d in p.points}
 
@@ -425,17 +548,26 @@ class Loader:
             spec = vocab.get(pname)
             if spec is None:
                 close = did_you_mean(pname, vocab)
-                hint = f"did you mean {close!r}?" if close else \
-                    f"the {model} vocabulary is listed in assumptions/README.md"
+                hint = (
+                    f"did you mean {close!r}?"
+                    if close
+                    else f"the {model} vocabulary is listed in assumptions/README.md"
+                )
                 ctx.bad(f"unknown parameter for model {model!r}; {hint}", f, line, str(pname))
                 continue
             param = read_parameter(ctx, spec, raw, f, line)
             if param is not None:
                 params[pname] = param
-        switches = {s.name: params[s.name].value if s.name in params else s.default
-                    for s in vocab.values() if s.is_switch}
-        unused = [] if merged.partial else [
-            k for k, p in params.items() if not V.is_used(p.spec, switches)]
+        switches = {
+            s.name: params[s.name].value if s.name in params else s.default
+            for s in vocab.values()
+            if s.is_switch
+        }
+        unused = (
+            []
+            if merged.partial
+            else [k for k, p in params.items() if not V.is_used(p.spec, switches)]
+        )
         for k in unused:
             del params[k]
         missing = self.fill_defaults(vocab, params, params_raw, switches)
@@ -453,9 +585,14 @@ class Loader:
                 missing.append(s)
             elif s.default is not None:
                 params[s.name] = Parameter(
-                    s.name, s, InputForm.SWITCH if s.is_switch else InputForm.SCALAR,
+                    s.name,
+                    s,
+                    InputForm.SWITCH if s.is_switch else InputForm.SCALAR,
                     dist=None if s.is_switch else fixed(float(s.default)),
-                    value=s.default if s.is_switch else None, unit=s.unit, default=True)
+                    value=s.default if s.is_switch else None,
+                    unit=s.unit,
+                    default=True,
+                )
         return missing
 
     def report_missing(self, merged: Merged, vocab, params_raw, missing) -> None:
@@ -465,15 +602,25 @@ class Loader:
         if not missing or any(p.parameter == "extends" for p in self.problems):
             return  # nothing missing, or the parent chain is broken (its parameters unread)
         if merged.partial and not self.allow_partial:
-            self.problems.append(Problem(
-                "this file is partial (a base meant to be extended) and lacks required "
-                "parameters; run a file that 'extends' it", self.shown, None, "partial"))
+            self.problems.append(
+                Problem(
+                    "this file is partial (a base meant to be extended) and lacks required "
+                    "parameters; run a file that 'extends' it",
+                    self.shown,
+                    None,
+                    "partial",
+                )
+            )
         elif not merged.partial:
             names = ", ".join(f"{s.name} [{s.unit or s.kind}]" for s in missing)
-            self.problems.append(Problem(
-                f"missing required parameters: {names}; add them under 'parameters:' (each with "
-                "a unit and a source or a hypothetical rationale)",
-                *(merged.parameters_where or (self.shown, None)), "parameters"))
+            self.problems.append(
+                Problem(
+                    f"missing required parameters: {names}; add them under 'parameters:' (each "
+                    "with a unit and a source or a hypothetical rationale)",
+                    *(merged.parameters_where or (self.shown, None)),
+                    "parameters",
+                )
+            )
 
     # -------------------------------------------------------------- correlations
     def read_correlations(self, entries, params, given: set, model_known: bool):
@@ -485,9 +632,14 @@ class Loader:
                 continue
             key = frozenset((c.a, c.b))
             if key in seen:
-                self.problems.append(Problem(
-                    f"duplicate pair (first given on line {seen[key]}); keep one", f, line,
-                    f"correlations[{c.a}, {c.b}]"))
+                self.problems.append(
+                    Problem(
+                        f"duplicate pair (first given on line {seen[key]}); keep one",
+                        f,
+                        line,
+                        f"correlations[{c.a}, {c.b}]",
+                    )
+                )
                 continue
             seen[key] = line
             out.append(c)
@@ -502,17 +654,26 @@ class Loader:
         if eig.min() >= -1e-10:
             return
         near = nearest_correlation(mat)
-        pairs = ", ".join(f"[{names[i]}, {names[j]}, {near[i, j]:.2f}]"
-                          for i in range(len(names)) for j in range(i + 1, len(names))
-                          if any({c.a, c.b} == {names[i], names[j]} for c in out))
+        pairs = ", ".join(
+            f"[{names[i]}, {names[j]}, {near[i, j]:.2f}]"
+            for i in range(len(names))
+            for j in range(i + 1, len(names))
+            if any({c.a, c.b} == {names[i], names[j]} for c in out)
+        )
         # point at the file being loaded when it declares correlations (a child that adds one
         # is the usual cause), else at the first inherited one
         own = [c for c in out if c.file == self.shown]
         first = (own or out)[0]
-        self.problems.append(Problem(
-            f"the correlation matrix is not positive semi-definite (smallest eigenvalue "
-            f"{eig.min():.3f}): these coefficients cannot hold together; the nearest valid "
-            f"matrix has {pairs}", first.file, first.line, "correlations"))
+        self.problems.append(
+            Problem(
+                f"the correlation matrix is not positive semi-definite (smallest eigenvalue "
+                f"{eig.min():.3f}): these coefficients cannot hold together; the nearest valid "
+                f"matrix has {pairs}",
+                first.file,
+                first.line,
+                "correlations",
+            )
+        )
 
 
 # ============================================================================ helpers
@@ -520,8 +681,11 @@ def check_schema(version, bad) -> None:
     if version is None:
         bad(f"missing 'schema:'; add 'schema: {V.SCHEMA_VERSIONS[-1]}' at the top", "schema")
     elif isinstance(version, bool) or version not in V.SCHEMA_VERSIONS:
-        bad(f"unknown schema version {version!r}; this capex reads schema "
-            f"{', '.join(map(str, V.SCHEMA_VERSIONS))}", "schema")
+        bad(
+            f"unknown schema version {version!r}; this capex reads schema "
+            f"{', '.join(map(str, V.SCHEMA_VERSIONS))}",
+            "schema",
+        )
 
 
 def read_model_kind(model, bad) -> str | None:
@@ -549,50 +713,84 @@ def read_name(name, bad, fallback: str) -> str:
 def years_problems(raw, where, broken_chain: bool) -> list[Problem]:
     """What is wrong with ``years:`` (empty when it is a valid ``{start, end}``)."""
     if raw is None:
-        return [] if broken_chain else [Problem(
-            "missing 'years:'; add 'years: {start: 2025, end: 2040}'", *where, "years")]
+        return (
+            []
+            if broken_chain
+            else [
+                Problem("missing 'years:'; add 'years: {start: 2025, end: 2040}'", *where, "years")
+            ]
+        )
     if not isinstance(raw, dict):
-        return [Problem("years must be a mapping; write 'years: {start: 2025, end: 2040}'",
-                        *where, "years")]
+        return [
+            Problem(
+                "years must be a mapping; write 'years: {start: 2025, end: 2040}'", *where, "years"
+            )
+        ]
     lines = getattr(raw, "lines", {})
     out = []
     for k in raw:
         if k not in ("start", "end"):
             close = did_you_mean(str(k), ("start", "end"))
             hint = f"did you mean {close!r}?" if close else "only start and end are allowed"
-            out.append(Problem(f"unknown key {k!r} in years; {hint} (the model runs in steps of "
-                               "one year)", where[0], lines.get(k, where[1]), "years"))
-    out += [Problem(f"years has no {k}; write 'years: {{start: 2025, end: 2040}}'", *where,
-                    "years") for k in ("start", "end") if k not in raw]
+            out.append(
+                Problem(
+                    f"unknown key {k!r} in years; {hint} (the model runs in steps of one year)",
+                    where[0],
+                    lines.get(k, where[1]),
+                    "years",
+                )
+            )
+    out += [
+        Problem(f"years has no {k}; write 'years: {{start: 2025, end: 2040}}'", *where, "years")
+        for k in ("start", "end")
+        if k not in raw
+    ]
     if out:
         return out
     s, e = raw["start"], raw["end"]
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200
-               for v in (s, e)):
-        return [Problem("years.start and years.end must be years between 1900 and 2200; write "
-                        "e.g. 'years: {start: 2025, end: 2040}'", *where, "years")]
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1900 <= v <= 2200 for v in (s, e)
+    ):
+        return [
+            Problem(
+                "years.start and years.end must be years between 1900 and 2200; write "
+                "e.g. 'years: {start: 2025, end: 2040}'",
+                *where,
+                "years",
+            )
+        ]
     if e < s:
-        return [Problem(f"years.end ({e}) is before years.start ({s}); swap them", *where,
-                        "years")]
+        return [Problem(f"years.end ({e}) is before years.start ({s}); swap them", *where, "years")]
     if e - s > 100:
         return [Problem("the horizon is longer than 100 years; shorten it", *where, "years")]
     return []
 
 
-def read_correlation(item, f, line, params, given: set, model_known: bool,
-                     problems: list[Problem]) -> Correlation | None:
+def read_correlation(
+    item, f, line, params, given: set, model_known: bool, problems: list[Problem]
+) -> Correlation | None:
     """One ``[input_a, input_b, rho]`` entry (None: reported, or its inputs were)."""
     if not isinstance(item, list) or len(item) != 3:
-        problems.append(Problem("a correlation is not a list of three; write [input_a, input_b, "
-                                "rho]", f, line, "correlations"))
+        problems.append(
+            Problem(
+                "a correlation is not a list of three; write [input_a, input_b, rho]",
+                f,
+                line,
+                "correlations",
+            )
+        )
         return None
     a, b, rho = item
     who = f"correlations[{a}, {b}]"
-    ok = all(correlated_input_ok(n, params, given, model_known, f, line, who, problems)
-             for n in (a, b))
+    ok = all(
+        correlated_input_ok(n, params, given, model_known, f, line, who, problems) for n in (a, b)
+    )
     if ok and a == b:
-        problems.append(Problem("an input cannot be correlated with itself; name two different "
-                                "inputs", f, line, who))
+        problems.append(
+            Problem(
+                "an input cannot be correlated with itself; name two different inputs", f, line, who
+            )
+        )
         ok = False
     try:
         r = parse_amount(rho)
@@ -600,8 +798,14 @@ def read_correlation(item, f, line, params, given: set, model_known: bool,
         problems.append(Problem(f"coefficient {e}", f, line, who))
         return None
     if not -1.0 <= r <= 1.0:
-        problems.append(Problem(f"coefficient {r:g} is outside [-1, 1]; a rank correlation lies "
-                                "in [-1, 1]", f, line, who))
+        problems.append(
+            Problem(
+                f"coefficient {r:g} is outside [-1, 1]; a rank correlation lies in [-1, 1]",
+                f,
+                line,
+                who,
+            )
+        )
         return None
     return Correlation(a, b, r, f, line) if ok else None
 
@@ -616,11 +820,25 @@ def correlated_input_ok(n, params, given, model_known, f, line, who, problems) -
         return False
     p = params[n]
     if not p.is_uncertain:
-        problems.append(Problem(f"{n!r} is fixed, so it cannot be correlated; give it a "
-                                "distribution or drop the correlation", f, line, who))
+        problems.append(
+            Problem(
+                f"{n!r} is fixed, so it cannot be correlated; give it a "
+                "distribution or drop the correlation",
+                f,
+                line,
+                who,
+            )
+        )
         return False
     if p.form == InputForm.SERIES and p.years_move == "independent":
-        problems.append(Problem(f"{n!r} moves independently by year; correlations need one draw "
-                                "per input (years_move: together)", f, line, who))
+        problems.append(
+            Problem(
+                f"{n!r} moves independently by year; correlations need one draw "
+                "per input (years_move: together)",
+                f,
+                line,
+                who,
+            )
+        )
         return False
     return True

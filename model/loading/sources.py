@@ -1,13 +1,22 @@
-"""Bibliography entries of an assumption file, validated into :class:`~model.core.provenance.Source`."""
+"""Bibliography entries of an assumption file, validated into
+:class:`~model.core.provenance.Source`."""
 
 from __future__ import annotations
 
 from ..core.errors import Problem, did_you_mean
-from ..core.provenance import CONFIDENCE, DOI_PATTERN, URL_PATTERN, SOURCE_KEYS, Source, normalise_date
+from ..core.provenance import (
+    CONFIDENCE,
+    DOI_PATTERN,
+    SOURCE_KEYS,
+    URL_PATTERN,
+    Source,
+    normalise_date,
+)
 
 
-def parse_source(key: str, raw, file: str, line: int | None, lines: dict,
-                 parameter: str | None = None) -> tuple[Source | None, list[Problem]]:
+def parse_source(
+    key: str, raw, file: str, line: int | None, lines: dict, parameter: str | None = None
+) -> tuple[Source | None, list[Problem]]:
     """Validate one source mapping; return the :class:`Source` (or None) and the problems."""
     where = parameter or f"sources.{key}"
     problems: list[Problem] = []
@@ -16,8 +25,10 @@ def parse_source(key: str, raw, file: str, line: int | None, lines: dict,
         problems.append(Problem(msg, file, lines.get(k, line) if k else line, where))
 
     if not isinstance(raw, dict):
-        bad("a source must be a mapping with title, publisher, published and url (or doi); "
-            "write it as an indented block")
+        bad(
+            "a source must be a mapping with title, publisher, published and url (or doi); "
+            "write it as an indented block"
+        )
         return None, problems
     unknown = [k for k in raw if k not in SOURCE_KEYS]
     for k in unknown:
@@ -27,16 +38,20 @@ def parse_source(key: str, raw, file: str, line: int | None, lines: dict,
     for req in ("title", "publisher"):
         v = raw.get(req)
         if not isinstance(v, str) or not v.strip():
-            bad(f"source has no {req}; add '{req}:' (as printed on the page)", req if req in raw
-                else None)
+            bad(
+                f"source has no {req}; add '{req}:' (as printed on the page)",
+                req if req in raw else None,
+            )
     published = None
     if "published" not in raw:
         bad("source has no 'published' date; add 'published: YYYY-MM-DD' (or YYYY-MM, YYYY)")
     else:
         published = normalise_date(raw["published"])
         if published is None:
-            bad(f"malformed date {raw['published']!r}; write YYYY-MM-DD, YYYY-MM or YYYY",
-                "published")
+            bad(
+                f"malformed date {raw['published']!r}; write YYYY-MM-DD, YYYY-MM or YYYY",
+                "published",
+            )
     url, doi = raw.get("url"), raw.get("doi")
     if url is None and doi is None:
         bad("source has neither url nor doi; add the address you read it at ('url: https://...')")

@@ -7,8 +7,8 @@ them against ``summary.json``. No HTML is built here: the templates do that.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import math
 import platform
 import shlex
 import sys
@@ -17,17 +17,42 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import __version__
 from ..core.errors import display_path
-from ..core.formatting import (format_input, format_mean, format_percent, format_quantile,
-                               format_value, probability_text, unit_words)
+from ..core.formatting import (
+    format_input,
+    format_mean,
+    format_percent,
+    format_value,
+    probability_text,
+    unit_words,
+)
 from ..core.vocabulary import OUTPUTS
 
 #: calibrated-language verdicts (IPCC AR5 likelihood scale)
-VERDICTS = ((0.99, "virtually certain"), (0.90, "very likely"), (0.66, "likely"),
-            (0.33, "about as likely as not"), (0.10, "unlikely"), (0.01, "very unlikely"),
-            (0.0, "exceptionally unlikely"))
-VERSION_PACKAGES = ("capex", "numpy", "scipy", "pandas", "xarray", "h5netcdf", "matplotlib",
-                    "Jinja2", "PyYAML", "SALib", "pymc", "arviz")
+VERDICTS = (
+    (0.99, "virtually certain"),
+    (0.90, "very likely"),
+    (0.66, "likely"),
+    (0.33, "about as likely as not"),
+    (0.10, "unlikely"),
+    (0.01, "very unlikely"),
+    (0.0, "exceptionally unlikely"),
+)
+VERSION_PACKAGES = (
+    "capex",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
+    "h5netcdf",
+    "matplotlib",
+    "Jinja2",
+    "PyYAML",
+    "SALib",
+    "pymc",
+    "arviz",
+)
 
 
 # ============================================================================ words
@@ -51,55 +76,77 @@ def headline(res, sens: dict | None) -> dict:
     """The one-sentence answer and what backs it."""
     sc = res.scenario
     d = res.to_json_dict()
-    probs = d["probabilities"]
-    end = sc.end
-    n = d["draws"]
+    probs, n = d["probabilities"], d["draws"]
     counts = sc.provenance_counts()
-    out: dict = {"probabilities": [], "provenance": counts}
-    for name, p in probs.items():
-        out["probabilities"].append({
-            "name": name, "label": OUTPUTS[name].text(end),
-            "text": probability_text(p, n), "value": p["value"], "mcse": p["mcse"],
-            "meaning": OUTPUTS[name].description})
-    if sc.model == "industry":
-        p = probs["gap_closed_by_end"]
-        g = d["metrics"]["revenue_gap_final"]
-        word = verdict(p["value"])
-        out["question"] = f"Does AI revenue close the data-centre revenue gap by {end}?"
-        out["verdict"] = f"Closing the gap by {end} is {word}"
-        out["sentence"] = (
-            f"In {format_percent(p['value'])} of simulated futures AI revenue covers the revenue the "
-            f"data-centre build-out requires in {end}: "
-            f"{OUTPUTS['gap_closed_by_end'].text(end)} = {probability_text(p, n)}.")
-        out["spread"] = (
-            f"Median gap in {end}: {format_value(g['p50'], 'USD/year')} "
-            f"(90 % of draws between {format_value(g['p05'], 'USD/year')} and "
-            f"{format_value(g['p95'], 'USD/year')}).")
-        out["key"] = "gap_closed_by_end"
-    else:
-        p = probs["npv_positive"]
-        pb = probs["payback_within_horizon"]
-        npv = d["metrics"]["npv"]
-        word = verdict(p["value"])
-        out["question"] = "Does the programme pay back?"
-        out["verdict"] = f"Paying back at the discount rate is {word}"
-        out["sentence"] = (
-            f"The programme's NPV is positive in {format_percent(p['value'])} of simulated futures: "
-            f"P(NPV > 0) = {probability_text(p, n)}; its cumulative cash flow turns positive by "
-            f"{end} in {format_percent(pb['value'])} (P = {probability_text(pb, n)}).")
-        out["spread"] = (
-            f"Median NPV {format_value(npv['p50'], 'USD')} (90 % of draws between "
-            f"{format_value(npv['p05'], 'USD')} and {format_value(npv['p95'], 'USD')}), "
-            f"{sc.currency} at 1 January {sc.start}.")
-        out["key"] = "npv_positive"
+    out: dict = {
+        "provenance": counts,
+        "probabilities": [
+            {
+                "name": name,
+                "label": OUTPUTS[name].text(sc.end),
+                "text": probability_text(p, n),
+                "value": p["value"],
+                "mcse": p["mcse"],
+                "meaning": OUTPUTS[name].description,
+            }
+            for name, p in probs.items()
+        ],
+    }
+    out.update(_industry_answer(d, sc) if sc.model == "industry" else _programme_answer(d, sc))
     key = probs[out["key"]]
     out["sure"] = (
-        f"Sampling error is small (P = {probability_text(key, d['draws'])} with "
-        f"{d['draws']:,} draws); the uncertainty that matters is in the inputs: "
-        f"{counts['hypothetical']} of {counts['parameters']} numeric inputs are hypothetical "
-        f"(no source, a stated rationale) and {counts['sourced']} are sourced.")
+        f"Sampling error is small (P = {probability_text(key, n)} with {n:,} draws); the "
+        f"uncertainty that matters is in the inputs: {counts['hypothetical']} of "
+        f"{counts['parameters']} numeric inputs are hypothetical (no source, a stated "
+        f"rationale) and {counts['sourced']} are sourced."
+    )
     out["sensitivity"] = sens.get("headline") if sens else None
     return out
+
+
+def _industry_answer(d: dict, sc) -> dict:
+    """Question, verdict, sentence and spread of an industry run."""
+    end, n = sc.end, d["draws"]
+    p = d["probabilities"]["gap_closed_by_end"]
+    g = d["metrics"]["revenue_gap_final"]
+    return {
+        "key": "gap_closed_by_end",
+        "question": f"Does AI revenue close the data-centre revenue gap by {end}?",
+        "verdict": f"Closing the gap by {end} is {verdict(p['value'])}",
+        "sentence": (
+            f"In {format_percent(p['value'])} of simulated futures AI revenue covers the "
+            f"revenue the data-centre build-out requires in {end}: "
+            f"{OUTPUTS['gap_closed_by_end'].text(end)} = {probability_text(p, n)}."
+        ),
+        "spread": (
+            f"Median gap in {end}: {format_value(g['p50'], 'USD/year')} (90 % of draws between "
+            f"{format_value(g['p05'], 'USD/year')} and {format_value(g['p95'], 'USD/year')})."
+        ),
+    }
+
+
+def _programme_answer(d: dict, sc) -> dict:
+    """Question, verdict, sentence and spread of a programme run."""
+    end, n = sc.end, d["draws"]
+    p = d["probabilities"]["npv_positive"]
+    pb = d["probabilities"]["payback_within_horizon"]
+    npv = d["metrics"]["npv"]
+    return {
+        "key": "npv_positive",
+        "question": "Does the programme pay back?",
+        "verdict": f"Paying back at the discount rate is {verdict(p['value'])}",
+        "sentence": (
+            f"The programme's NPV is positive in {format_percent(p['value'])} of simulated "
+            f"futures: P(NPV > 0) = {probability_text(p, n)}; its cumulative cash flow turns "
+            f"positive by {end} in {format_percent(pb['value'])} "
+            f"(P = {probability_text(pb, n)})."
+        ),
+        "spread": (
+            f"Median NPV {format_value(npv['p50'], 'USD')} (90 % of draws between "
+            f"{format_value(npv['p05'], 'USD')} and {format_value(npv['p95'], 'USD')}), "
+            f"{sc.currency} at 1 January {sc.start}."
+        ),
+    }
 
 
 def metrics_table(res) -> list[dict]:
@@ -107,15 +154,24 @@ def metrics_table(res) -> list[dict]:
     for name in res.metric_names:
         m = res.metric_summary(name)
         u = m["unit"]
-        rows.append({
-            "name": name, "label": OUTPUTS[name].label, "unit": unit_words(u),
-            "p05": format_value(m["p05"], u), "p50": format_value(m["p50"], u),
-            "p95": format_value(m["p95"], u),
-            "mean": format_mean(m["mean"], m["mcse"], u),
-            "undefined": format_percent(m["undefined_share"], 1),
-            "has_undefined": m["undefined_share"] > 0,
-        })
+        rows.append(
+            {
+                "name": name,
+                "label": OUTPUTS[name].label,
+                "unit": unit_words(u),
+                "p05": format_value(m["p05"], u),
+                "p50": format_value(m["p50"], u),
+                "p95": format_value(m["p95"], u),
+                "mean": format_mean(m["mean"], m["mcse"], u),
+                "undefined": format_percent(m["undefined_share"], 1),
+                "has_undefined": m["undefined_share"] > 0,
+            }
+        )
     return rows
+
+
+def _input_text(x, unit: str) -> str:
+    return format_input(x, unit)
 
 
 def assumptions_table(sc, bib_numbers: dict[str, int], importance: dict | None = None) -> list:
@@ -123,17 +179,23 @@ def assumptions_table(sc, bib_numbers: dict[str, int], importance: dict | None =
     rows = []
     for p in sc.parameters.values():
         row = {
-            "name": p.name, "meaning": p.spec.meaning, "category": p.category,
-            "unit": p.spec.unit or "—", "uncertain": p.is_uncertain,
+            "name": p.name,
+            "meaning": p.spec.meaning,
+            "category": p.category,
+            "unit": p.spec.unit or "—",
+            "uncertain": p.is_uncertain,
             "where": f"{display_path(p.file)}:{p.line}" if p.file else "—",
             "importance": (importance or {}).get(p.name),
         }
-        fmt = (lambda x, u=p.spec.unit: format_input(x, u))
+        fmt = functools.partial(_input_text, unit=p.spec.unit)
         if p.form == "switch":
             row["distribution"] = p.describe()
             row["kind"] = "default" if p.default else "choice"
-            row["provenance"] = ("model default (not in the file)" if p.default else
-                                 "model choice (a switch, not a number)")
+            row["provenance"] = (
+                "model default (not in the file)"
+                if p.default
+                else "model choice (a switch, not a number)"
+            )
         elif p.default:
             row["distribution"] = p.describe(fmt)
             row["kind"] = "default"
@@ -141,11 +203,17 @@ def assumptions_table(sc, bib_numbers: dict[str, int], importance: dict | None =
         else:
             desc = p.describe(fmt)
             if p.form == "series":
-                how = {"linear": "linear between the given years", "step": "held until the "
-                       "next given year", "none": "years not listed are 0"}[p.interpolation]
+                how = {
+                    "linear": "linear between the given years",
+                    "step": "held until the next given year",
+                    "none": "years not listed are 0",
+                }[p.interpolation]
                 if any(not d.is_fixed for _, d in p.points):
-                    how += ("; uncertain years move together" if p.years_move == "together"
-                            else "; uncertain years drawn independently")
+                    how += (
+                        "; uncertain years move together"
+                        if p.years_move == "together"
+                        else "; uncertain years drawn independently"
+                    )
                 desc = f"{desc} ({how})"
             row["distribution"] = desc
             prov = p.provenance
@@ -170,16 +238,27 @@ def assumptions_table(sc, bib_numbers: dict[str, int], importance: dict | None =
 
 def bibliography(sc) -> tuple[list[dict], dict[str, int]]:
     cited = sc.cited_sources()
-    items = sorted(cited.items(), key=lambda kv: (kv[1][0].publisher.lower(),
-                                                  kv[1][0].published, kv[0]))
+    items = sorted(
+        cited.items(), key=lambda kv: (kv[1][0].publisher.lower(), kv[1][0].published, kv[0])
+    )
     out, numbers = [], {}
     for i, (key, (s, names)) in enumerate(items, 1):
         numbers[key] = i
-        out.append({"num": i, "key": key, "anchor": "src-" + "".join(
-            c if c.isalnum() else "-" for c in key), "publisher": s.publisher,
-            "published": s.published, "title": s.title, "address": s.address,
-            "confidence": s.confidence, "note": s.note, "cited_by": names,
-            "citation": s.citation()})
+        out.append(
+            {
+                "num": i,
+                "key": key,
+                "anchor": "src-" + "".join(c if c.isalnum() else "-" for c in key),
+                "publisher": s.publisher,
+                "published": s.published,
+                "title": s.title,
+                "address": s.address,
+                "confidence": s.confidence,
+                "note": s.note,
+                "cited_by": names,
+                "citation": s.citation(),
+            }
+        )
     return out, numbers
 
 
@@ -190,7 +269,6 @@ def versions(extra: tuple[str, ...] = ()) -> list[tuple[str, str]]:
             out.append((pkg, metadata.version(pkg)))
         except metadata.PackageNotFoundError:
             if pkg == "capex":
-                from .._version import __version__
                 out.append((pkg, __version__))
     return out
 
@@ -201,8 +279,14 @@ def reproduce_command(res, out: Path | None) -> str:
     parts = ["capex", "report", display_path(sc.path)]
     if sc.overlay:
         parts += ["--scenario", sc.overlay]
-    parts += ["--draws", str(int(a["draws"])), "--seed", str(int(a["seed"])),
-              "--design", str(a["design"])]
+    parts += [
+        "--draws",
+        str(int(a["draws"])),
+        "--seed",
+        str(int(a["seed"])),
+        "--design",
+        str(a["design"]),
+    ]
     if out is not None:
         parts += ["--out", display_path(out)]
     return shlex.join(parts)
@@ -212,9 +296,11 @@ def manifest(res, command: str | None, out: Path | None, sens: dict | None) -> d
     """The run stamp: everything needed to reproduce the numbers."""
     sc = res.scenario
     a = res.attrs
-    files = [{"path": display_path(f), "sha256": _sha256(Path(f))}
-             for f in list(sc.files) + list(getattr(sc, "extra_hash_files", []) or [])
-             if Path(f).is_file()]
+    files = [
+        {"path": display_path(f), "sha256": _sha256(Path(f))}
+        for f in list(sc.files) + list(getattr(sc, "extra_hash_files", []) or [])
+        if Path(f).is_file()
+    ]
     return {
         "scenario": sc.label,
         "name": sc.name,
@@ -247,11 +333,15 @@ def calibration_rows(sc) -> list[dict]:
             continue
         c = p.calibrated
         obs = Path(c["observations"])
-        rows.append({"name": p.name, "model": c.get("model"),
-                     "observations": display_path(obs),
-                     "sha256": _sha256(obs) if obs.is_file() else "",
-                     "settings": ", ".join(f"{k} {c[k]}" for k in ("draws", "tune", "chains")
-                                           if k in c)})
+        rows.append(
+            {
+                "name": p.name,
+                "model": c.get("model"),
+                "observations": display_path(obs),
+                "sha256": _sha256(obs) if obs.is_file() else "",
+                "settings": ", ".join(f"{k} {c[k]}" for k in ("draws", "tune", "chains") if k in c),
+            }
+        )
     return rows
 
 
@@ -259,12 +349,19 @@ def series_table(res) -> dict:
     """Median by year of the main series, for the appendix table (numbers behind the fans)."""
     years = [int(y) for y in res.scenario.years]
     if res.model == "industry":
-        names = [("revenue_required", "revenue required"), ("ai_revenue", "AI revenue"),
-                 ("revenue_gap", "revenue gap")]
+        names = [
+            ("revenue_required", "revenue required"),
+            ("ai_revenue", "AI revenue"),
+            ("revenue_gap", "revenue gap"),
+        ]
         unit = "USD/year"
     else:
-        names = [("capex", "capex"), ("revenue", "revenue"), ("fcf", "free cash flow"),
-                 ("cumulative_fcf", "cumulative FCF")]
+        names = [
+            ("capex", "capex"),
+            ("revenue", "revenue"),
+            ("fcf", "free cash flow"),
+            ("cumulative_fcf", "cumulative FCF"),
+        ]
         unit = "USD"
     cols = []
     for key, label in names:
@@ -273,7 +370,12 @@ def series_table(res) -> dict:
         else:
             arr = res.series_values(key)
         q = np.quantile(np.asarray(arr, float), (0.05, 0.5, 0.95), axis=0)
-        cols.append({"label": label, "p05": [format_value(v, unit) for v in q[0]],
-                     "p50": [format_value(v, unit) for v in q[1]],
-                     "p95": [format_value(v, unit) for v in q[2]]})
+        cols.append(
+            {
+                "label": label,
+                "p05": [format_value(v, unit) for v in q[0]],
+                "p50": [format_value(v, unit) for v in q[1]],
+                "p95": [format_value(v, unit) for v in q[2]],
+            }
+        )
     return {"years": years, "columns": cols}

@@ -125,32 +125,44 @@ scenarios:                          # named overlays: capex run FILE --scenario 
 
 
 def vocabulary_table(model: str) -> str:
-    rows = ["| parameter | unit | kind | valid range | required | category | meaning |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| parameter | unit | kind | valid range | required | category | meaning |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for p in S.VOCABULARY[model].values():
         unit = " or ".join(f"`{d}`" for d in p.dimensions) if p.dimensions else "—"
-        rows.append(f"| `{p.name}` | {unit} | {p.kind} | {p.bounds_text()} | "
-                    f"{p.required_text()} | {p.category} | {p.meaning} |")
+        rows.append(
+            f"| `{p.name}` | {unit} | {p.kind} | {p.bounds_text()} | "
+            f"{p.required_text()} | {p.category} | {p.meaning} |"
+        )
     return "\n".join(rows)
 
 
 def render() -> str:
     """The full text of ``assumptions/README.md``."""
-    text = (LANGUAGE.replace("{units}", ", ".join(f"`{u}`" for u in CANONICAL_UNITS))
-            .replace("{families}", ", ".join(f"`{f}`" for f in FAMILIES))
-            .replace("{{", "{").replace("}}", "}"))
+    text = (
+        LANGUAGE.replace("{units}", ", ".join(f"`{u}`" for u in CANONICAL_UNITS))
+        .replace("{families}", ", ".join(f"`{f}`" for f in FAMILIES))
+        .replace("{{", "{")
+        .replace("}}", "}")
+    )
     parts = [text]
-    kinds = {"programme": "one company's investment programme (capex -> capacity -> revenue -> "
-                          "cash flow; equations in docs/model.md)",
-             "industry": "the industry's revenue question (Sequoia's \"$600B question\")"}
+    kinds = {
+        "programme": "one company's investment programme (capex -> capacity -> revenue -> "
+        "cash flow; equations in docs/model.md)",
+        "industry": "the industry's revenue question (Sequoia's \"$600B question\")",
+    }
     for model in S.MODEL_KINDS:
-        parts.append(f"## Vocabulary: `model: {model}`\n\n{kinds[model]}.\n\n"
-                     f"{vocabulary_table(model)}\n")
-    parts.append("Kinds: `scalar` one number or distribution; `series` one number or a "
-                 "`{year: value}` series; `schedule` a `{year: share}` series summing to 1; "
-                 "`bool`/`enum` switches. Only off-switch defaults exist in code (overrun 1, "
-                 "delay 0, decline 0, no refresh, no terminal value): every other number comes "
-                 "from a file.\n")
+        parts.append(
+            f"## Vocabulary: `model: {model}`\n\n{kinds[model]}.\n\n{vocabulary_table(model)}\n"
+        )
+    parts.append(
+        "Kinds: `scalar` one number or distribution; `series` one number or a "
+        "`{year: value}` series; `schedule` a `{year: share}` series summing to 1; "
+        "`bool`/`enum` switches. Only off-switch defaults exist in code (overrun 1, "
+        "delay 0, decline 0, no refresh, no terminal value): every other number comes "
+        "from a file.\n"
+    )
     return "\n".join(parts)
 
 

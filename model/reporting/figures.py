@@ -3,7 +3,7 @@
 Every function takes a :class:`~model.simulation.Results` and returns a :class:`Figure` spec: a
 matplotlib ``Figure`` with a title, axis labels carrying units and currency, money in ``$B``
 (or ``$T``), plus the caption and alt text the report shows next to it. :func:`save` writes it
-as ``figures/<name>.png`` and ``.svg`` and returns the PNG bytes (embedded in ``report.html``).
+as ``figures/<name>.png`` and returns its bytes (embedded in ``report.html``).
 
 Colours are the Okabe–Ito colour-blind-safe palette. Figures are built with
 ``matplotlib.figure.Figure`` directly (the Agg canvas), so nothing here touches global pyplot
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import base64
 import io
-import struct
 import math
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +25,13 @@ matplotlib.use("Agg", force=False)
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
+
+from ..core.formatting import probability_text  # noqa: E402
+from ..core.vocabulary import OUTPUTS  # noqa: E402
+from .outputs import check_inside  # noqa: E402
 
 BLUE = "#0072B2"
 VERMILLION = "#D55E00"
@@ -56,8 +60,6 @@ STYLE = {
     "grid.linewidth": 0.6,
     "legend.fontsize": 9.5,
     "legend.frameon": False,
-    "svg.hashsalt": "capex",  # deterministic SVG ids
-    "svg.fonttype": "path",   # no font needed to view the SVG
 }
 
 
@@ -161,10 +163,11 @@ def _fan(ax, x, q, color, label):
 
 def _fan_legend(fig, entries, extra=()):
     """Legend below the axes: one median line per series, the band meaning, extra entries."""
-    handles = [Line2D([], [], color=c, linewidth=2.2, label=f"{lab}: median")
-               for lab, c in entries]
-    handles += [Patch(color=GREY, alpha=0.40, label="P25–P75 (half of the draws)"),
-                Patch(color=GREY, alpha=0.18, label="P05–P95 (90 % of the draws)")]
+    handles = [Line2D([], [], color=c, linewidth=2.2, label=f"{lab}: median") for lab, c in entries]
+    handles += [
+        Patch(color=GREY, alpha=0.40, label="P25–P75 (half of the draws)"),
+        Patch(color=GREY, alpha=0.18, label="P05–P95 (90 % of the draws)"),
+    ]
     handles += list(extra)
     fig.legend(handles=handles, loc="outside lower center", ncols=2 if len(handles) > 3 else 3)
 
@@ -215,19 +218,29 @@ def capex_vs_revenue(res) -> Figure:
     years = res.scenario.years
     capex = res.series_values("spend") + res.series_values("refresh_spend")
     revenue = res.series_values("revenue")
-    fig, scale = _two_fans(sc, years, capex, "capex (incl. IT refresh)", revenue, "revenue",
-                           "Capex vs revenue per year")
+    fig, scale = _two_fans(
+        sc,
+        years,
+        capex,
+        "capex (incl. IT refresh)",
+        revenue,
+        "revenue",
+        "Capex vs revenue per year",
+    )
     total_capex = np.median(capex.sum(axis=1))
     total_rev = np.median(revenue.sum(axis=1))
     return Figure(
-        "capex_vs_revenue", fig, "Capex vs revenue per year",
+        "capex_vs_revenue",
+        fig,
+        "Capex vs revenue per year",
         f"Yearly capital spending (announced capex × overrun, plus IT refresh) against revenue, "
         f"{years[0]}–{years[-1]}. Lines are medians across draws; dark bands hold the middle "
         f"half of the draws, light bands 90 %. Medians over the horizon: capex "
         f"{scale.fmt(total_capex, 1)}, revenue {scale.fmt(total_rev, 1)} "
         f"({currency_words(sc)}).",
         "Fan chart: capex per year in red, revenue per year in blue, with P05–P95 and "
-        "P25–P75 bands.")
+        "P25–P75 bands.",
+    )
 
 
 def _year_bars_with_never(labels, shares, never, color, label, never_label, xlabel):
@@ -236,8 +249,9 @@ def _year_bars_with_never(labels, shares, never, color, label, never_label, xlab
     xs = np.arange(len(labels))
     ax.bar(xs, shares, color=color, alpha=0.85, label=label)
     ax.bar([len(labels) + 0.6], [never], color=VERMILLION, alpha=0.85, label=never_label)
-    ax.text(len(labels) + 0.6, never, f"{100 * never:.0f} %", ha="center", va="bottom",
-            fontsize=9.5)
+    ax.text(
+        len(labels) + 0.6, never, f"{100 * never:.0f} %", ha="center", va="bottom", fontsize=9.5
+    )
     ticks = list(xs[:: max(1, len(labels) // 8)]) + [len(labels) + 0.6]
     ax.set_xticks(ticks, [str(labels[int(i)]) for i in ticks[:-1]] + ["never"])
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -274,18 +288,32 @@ def cumulative_fcf(res) -> Figure:
     if math.isfinite(med):
         xm = years[0] - 1 + med
         ax.axvline(xm, color=PURPLE, linestyle="--", linewidth=1.6)
-        extra.append(Line2D([], [], color=PURPLE, linestyle="--", linewidth=1.6,
-                            label=f"median payback (all draws): {med:.1f} years, during "
-                                  f"{int(math.floor(years[0] + med - 1e-9))}"))
-        note = (f"the median payback over all draws (those never paying back count as "
-                f"longest) is {med:.1f} years from 1 January {years[0]}, during "
-                f"{int(math.floor(years[0] + med - 1e-9))} (dashed line)")
+        extra.append(
+            Line2D(
+                [],
+                [],
+                color=PURPLE,
+                linestyle="--",
+                linewidth=1.6,
+                label=f"median payback (all draws): {med:.1f} years, during "
+                f"{int(math.floor(years[0] + med - 1e-9))}",
+            )
+        )
+        note = (
+            f"the median payback over all draws (those never paying back count as "
+            f"longest) is {med:.1f} years from 1 January {years[0]}, during "
+            f"{int(math.floor(years[0] + med - 1e-9))} (dashed line)"
+        )
     else:
         note = f"in most draws cumulative FCF is still negative at the end of {years[-1]}"
-        extra.append(Line2D([], [], color="none",
-                            label=f"median payback (all draws): after {years[-1]}"))
-    extra.append(Line2D([], [], color="none",
-                        label=f"P(payback by end of {years[-1]}) = {p_pb['value']:.2f}"))
+        extra.append(
+            Line2D([], [], color="none", label=f"median payback (all draws): after {years[-1]}")
+        )
+    extra.append(
+        Line2D(
+            [], [], color="none", label=f"P(payback by end of {years[-1]}) = {p_pb['value']:.2f}"
+        )
+    )
     ax.yaxis.set_major_formatter(scale.formatter())
     ax.set_xlim(x[0] - 0.2, x[-1] + 0.2)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
@@ -294,16 +322,31 @@ def cumulative_fcf(res) -> Figure:
     _header(fig, "Cumulative free cash flow and payback", _sub(sc))
     _fan_legend(fig, [("cumulative FCF", GREEN)], extra)
     return Figure(
-        "cumulative_fcf", fig, "Cumulative free cash flow and payback",
+        "cumulative_fcf",
+        fig,
+        "Cumulative free cash flow and payback",
         f"Running sum of free cash flow (revenue minus capex, operating costs and tax), "
         f"undiscounted, at each year end. The programme has paid back when the curve crosses "
         f"zero; {note}. P(payback by end of {years[-1]}) = {_pt(res, p_pb)}.",
-        "Fan chart of cumulative free cash flow with a zero line and the median payback date.")
+        "Fan chart of cumulative free cash flow with a zero line and the median payback date.",
+    )
 
 
 @_styled
-def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_label=None,
-                  shade_below=None, note=None, label_fmt=None) -> Figure:
+def _distribution(
+    values,
+    title,
+    xlabel,
+    fmt,
+    name,
+    caption,
+    alt,
+    ref=None,
+    ref_label=None,
+    shade_below=None,
+    note=None,
+    label_fmt=None,
+) -> Figure:
     """Histogram (left) and empirical CDF (right) of the finite draws of a metric."""
     v = np.asarray(values, dtype=float)
     finite = np.sort(v[np.isfinite(v)])
@@ -312,8 +355,9 @@ def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_
     if hi <= lo:
         lo, hi = lo - 1, hi + 1
     bins = np.linspace(lo, hi, 50)
-    ax1.hist(finite, bins=bins, color=BLUE, alpha=0.8,
-             weights=np.full(finite.size, 1.0 / max(v.size, 1)))
+    ax1.hist(
+        finite, bins=bins, color=BLUE, alpha=0.8, weights=np.full(finite.size, 1.0 / max(v.size, 1))
+    )
     if shade_below is not None and lo < shade_below:
         for ax in (ax1, ax2):
             ax.axvspan(lo, min(shade_below, hi), color=VERMILLION, alpha=0.08, linewidth=0)
@@ -335,23 +379,32 @@ def _distribution(values, title, xlabel, fmt, name, caption, alt, ref=None, ref_
             ax.axvline(med, color="black", linewidth=1.2, linestyle=":")
         if ref is not None and lo <= ref <= hi:
             ax.axvline(ref, color=VERMILLION, linewidth=1.4)
-    handles = [Line2D([], [], color="black", linestyle=":",
-                      label=f"median {(label_fmt or fmt)(med)}")]
+    handles = [
+        Line2D([], [], color="black", linestyle=":", label=f"median {(label_fmt or fmt)(med)}")
+    ]
     if ref is not None and lo <= ref <= hi:
         handles.append(Line2D([], [], color=VERMILLION, label=ref_label))
     elif ref is not None:
         side = "left" if ref < lo else "right"
-        handles.append(Line2D([], [], color="none", label=f"{ref_label}: off the chart, "
-                                                          f"to the {side}"))
+        handles.append(
+            Line2D([], [], color="none", label=f"{ref_label}: off the chart, to the {side}")
+        )
     ax1.legend(handles=handles, loc="upper left")
     ax1.set_title("Distribution", loc="left", fontsize=11)
     ax2.set_title("Cumulative distribution", loc="left", fontsize=11)
     main, _, sub = title.partition(" — ")
     _header(fig, main, sub or None)
     if note:
-        ax2.text(0.03, 0.97, note, transform=ax2.transAxes, ha="left", va="top",
-                 fontsize=10.5, bbox=dict(boxstyle="round,pad=0.3", facecolor="white",
-                                          edgecolor=GREY, alpha=0.9))
+        ax2.text(
+            0.03,
+            0.97,
+            note,
+            transform=ax2.transAxes,
+            ha="left",
+            va="top",
+            fontsize=10.5,
+            bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor=GREY, alpha=0.9),
+        )
     if finite.size and (finite[0] < lo or finite[-1] > hi):
         caption += " The axes show the central 99.6 % of the draws."
     return Figure(name, fig, title.split(" — ")[0], caption, alt)
@@ -364,14 +417,20 @@ def npv_distribution(res) -> Figure:
     p = res.probability("npv_positive")
     rate = _discount_text(sc)
     return _distribution(
-        npv, f"Net present value — {_sub(sc)}",
+        npv,
+        f"Net present value — {_sub(sc)}",
         f"NPV ({sc.currency} {scale.word}, {currency_words(sc).split(', ')[1]}, at 1 Jan "
-        f"{sc.start})", lambda t: scale.fmt(t), "npv_distribution",
+        f"{sc.start})",
+        lambda t: scale.fmt(t),
+        "npv_distribution",
         f"NPV of free cash flow discounted at {rate}. Left of the red line (shaded) the "
         f"programme destroys value. P(NPV > 0) = {_pt(res, p)}.",
         "Histogram and cumulative distribution of NPV with a line at zero.",
-        ref=0.0, ref_label="NPV = 0 (break-even)", shade_below=0.0,
-        note=f"P(NPV > 0) = {p['value']:.2f}")
+        ref=0.0,
+        ref_label="NPV = 0 (break-even)",
+        shade_below=0.0,
+        note=f"P(NPV > 0) = {p['value']:.2f}",
+    )
 
 
 def irr_distribution(res) -> Figure:
@@ -381,17 +440,27 @@ def irr_distribution(res) -> Figure:
     hurdle = _median_input(res, "discount_rate")
     note = f"undefined (no sign change) in {100 * und:.1f} % of draws" if und > 0 else None
     return _distribution(
-        irr, f"Internal rate of return — {_sub(sc)}", "IRR (% per year, nominal)",
-        lambda t: f"{100 * t:.0f}%".replace("-", MINUS), "irr_distribution",
+        irr,
+        f"Internal rate of return — {_sub(sc)}",
+        "IRR (% per year, nominal)",
+        lambda t: f"{100 * t:.0f}%".replace("-", MINUS),
+        "irr_distribution",
         "IRR of the free cash flows; the red line is the (median) discount rate, the hurdle "
-        "the IRR must clear for NPV > 0. " + (f"IRR is undefined in {100 * und:.1f} % of "
-                                              "draws (cash flows without a sign change); those "
-                                              "draws are left out of the bars." if und > 0 else
-                                              "IRR is defined in every draw."),
+        "the IRR must clear for NPV > 0. "
+        + (
+            f"IRR is undefined in {100 * und:.1f} % of "
+            "draws (cash flows without a sign change); those "
+            "draws are left out of the bars."
+            if und > 0
+            else "IRR is defined in every draw."
+        ),
         "Histogram and cumulative distribution of IRR with a line at the discount rate.",
-        ref=hurdle, ref_label=f"discount rate {100 * hurdle:.1f}%" if hurdle is not None else
-        None, shade_below=hurdle, note=note,
-        label_fmt=lambda t: f"{100 * t:.1f}%".replace("-", MINUS))
+        ref=hurdle,
+        ref_label=f"discount rate {100 * hurdle:.1f}%" if hurdle is not None else None,
+        shade_below=hurdle,
+        note=note,
+        label_fmt=lambda t: f"{100 * t:.1f}%".replace("-", MINUS),
+    )
 
 
 @_styled
@@ -407,16 +476,25 @@ def payback_distribution(res) -> Figure:
     shares = [float(np.sum(cal == y)) / n for y in labels]
     never = float(np.mean(~np.isfinite(pb)))
     fig = _year_bars_with_never(
-        labels, shares, never, GREEN, "pays back during the year", f"not by end of {years[-1]}",
-        "Calendar year in which cumulative free cash flow turns positive")
+        labels,
+        shares,
+        never,
+        GREEN,
+        "pays back during the year",
+        f"not by end of {years[-1]}",
+        "Calendar year in which cumulative free cash flow turns positive",
+    )
     _header(fig, "When does it pay back?", _sub(sc))
     p = res.probability("payback_within_horizon")
     return Figure(
-        "payback_distribution", fig, "Payback year",
+        "payback_distribution",
+        fig,
+        "Payback year",
         f"Calendar year in which cumulative undiscounted free cash flow first returns to zero, "
         f"share of all draws; the red bar is the share that has not paid back by the end of "
         f"{years[-1]} (P(payback by end) = {_pt(res, p)}).",
-        "Bar chart of the payback year distribution with a bar for never.")
+        "Bar chart of the payback year distribution with a bar for never.",
+    )
 
 
 # ============================================================================ industry
@@ -424,15 +502,24 @@ def payback_distribution(res) -> Figure:
 def required_vs_ai_revenue(res) -> Figure:
     sc = res.scenario
     years = res.scenario.years
-    fig, _ = _two_fans(sc, years, res.series_values("revenue_required"), "revenue required",
-                       res.series_values("ai_revenue"), "AI revenue",
-                       "Revenue required vs AI revenue")
+    fig, _ = _two_fans(
+        sc,
+        years,
+        res.series_values("revenue_required"),
+        "revenue required",
+        res.series_values("ai_revenue"),
+        "AI revenue",
+        "Revenue required vs AI revenue",
+    )
     return Figure(
-        "required_vs_ai_revenue", fig, "Revenue required vs AI revenue",
+        "required_vs_ai_revenue",
+        fig,
+        "Revenue required vs AI revenue",
         "Revenue the end users of AI must earn to pay for the data centres being built "
         "(accelerator revenue × data-centre cost multiplier ÷ (1 − end-user gross margin)), "
         "against the AI revenue actually earned. Medians, P25–P75 and P05–P95 bands.",
-        "Fan chart: revenue required in red and AI revenue in blue per year.")
+        "Fan chart: revenue required in red and AI revenue in blue per year.",
+    )
 
 
 @_styled
@@ -450,15 +537,17 @@ def revenue_gap_fan(res) -> Figure:
     ax.set_xlabel("Year")
     ax.set_ylabel(_money_label(scale, sc, per_year=True))
     _header(fig, "Revenue gap per year", _sub(sc))
-    closed = Line2D([], [], color="none", label=f"P(gap closed in {years[-1]}) = "
-                                                f"{p['value']:.2f}")
+    closed = Line2D([], [], color="none", label=f"P(gap closed in {years[-1]}) = {p['value']:.2f}")
     _fan_legend(fig, [("revenue gap", PURPLE)], [closed])
     return Figure(
-        "revenue_gap", fig, "Revenue gap",
+        "revenue_gap",
+        fig,
+        "Revenue gap",
         "Revenue required minus AI revenue, per year. Below zero the gap is closed: AI revenue "
         f"covers the data-centre build-out. P(gap closed in {years[-1]}) = "
         f"{_pt(res, p)}.",
-        "Fan chart of the revenue gap per year with a zero line.")
+        "Fan chart of the revenue gap per year with a zero line.",
+    )
 
 
 def gap_final_distribution(res) -> Figure:
@@ -467,13 +556,19 @@ def gap_final_distribution(res) -> Figure:
     scale = money_scale(np.quantile(g, [0.01, 0.99]))
     p = res.probability("gap_closed_by_end")
     return _distribution(
-        g, f"Revenue gap in {sc.end} — {_sub(sc)}",
+        g,
+        f"Revenue gap in {sc.end} — {_sub(sc)}",
         f"revenue gap in {sc.end} ({sc.currency} {scale.word} per year, "
-        f"{currency_words(sc).split(', ')[1]})", lambda t: scale.fmt(t), "gap_final_distribution",
+        f"{currency_words(sc).split(', ')[1]})",
+        lambda t: scale.fmt(t),
+        "gap_final_distribution",
         f"Distribution of the revenue gap in the last year, {sc.end}. Left of the red line the "
         f"gap is closed: P(gap closed) = {_pt(res, p)}.",
         "Histogram and cumulative distribution of the final-year revenue gap.",
-        ref=0.0, ref_label="gap = 0 (closed)", note=f"P(closed) = {p['value']:.2f}")
+        ref=0.0,
+        ref_label="gap = 0 (closed)",
+        note=f"P(closed) = {p['value']:.2f}",
+    )
 
 
 @_styled
@@ -486,21 +581,29 @@ def gap_close_distribution(res) -> Figure:
     shares = [float(np.sum(idx == i)) / n for i in range(len(labels))]
     never = float(np.mean(~np.isfinite(idx)))
     fig = _year_bars_with_never(
-        labels, shares, never, BLUE, "gap first closes in the year", f"not closed by {years[-1]}",
-        "Year in which AI revenue first covers the revenue required")
+        labels,
+        shares,
+        never,
+        BLUE,
+        "gap first closes in the year",
+        f"not closed by {years[-1]}",
+        "Year in which AI revenue first covers the revenue required",
+    )
     _header(fig, "When does the gap close?", _sub(sc))
     return Figure(
-        "gap_close_year", fig, "Year the gap first closes",
+        "gap_close_year",
+        fig,
+        "Year the gap first closes",
         f"Year in which the revenue gap first reaches zero, share of all draws; the red bar is "
         f"the share in which it never closes by {years[-1]}.",
-        "Bar chart of the year the gap first closes, with a bar for never.")
+        "Bar chart of the year the gap first closes, with a bar for never.",
+    )
 
 
 # ============================================================================ comparison
 @_styled
 def compare_probabilities(results_list) -> Figure:
     """Headline probabilities of several runs (one bar each) with ±2 MCSE error bars."""
-    from ..core.vocabulary import OUTPUTS
 
     kinds = []
     for r in results_list:
@@ -513,27 +616,48 @@ def compare_probabilities(results_list) -> Figure:
     for r in results_list:
         for p in r.probability_names:
             pr = r.probability(p)
-            rows.append((y, f"{r.scenario.label}  ·  "
-                            f"{OUTPUTS[p].text(r.scenario.end)}",
-                         pr["value"], 2 * pr["mcse"], p))
+            rows.append(
+                (
+                    y,
+                    f"{r.scenario.label}  ·  {OUTPUTS[p].text(r.scenario.end)}",
+                    pr["value"],
+                    2 * pr["mcse"],
+                    p,
+                )
+            )
             y += 1.0
         y += 0.6  # gap between runs
     fig, ax = _new(height=max(2.6, 0.42 * y + 1.4))
     for yy, _lab, v, err, kind in rows:
-        ax.barh(yy, v, height=0.8, xerr=err, color=color[kind], alpha=0.85, capsize=3,
-                error_kw=dict(linewidth=1.2))
+        ax.barh(
+            yy,
+            v,
+            height=0.8,
+            xerr=err,
+            color=color[kind],
+            alpha=0.85,
+            capsize=3,
+            error_kw=dict(linewidth=1.2),
+        )
         ax.text(min(v + err + 0.015, 0.9), yy, f"{v:.2f}", va="center", fontsize=10)
     ax.set_yticks([r[0] for r in rows], [r[1] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("probability (error bars: ± 2 Monte Carlo standard errors)")
-    _header(fig, "Headline probabilities side by side", "bars: probability; error bars: "
-            "± 2 Monte Carlo standard errors")
+    _header(
+        fig,
+        "Headline probabilities side by side",
+        "bars: probability; error bars: ± 2 Monte Carlo standard errors",
+    )
     ax.grid(axis="y", visible=False)
-    return Figure("compare_probabilities", fig, "Headline probabilities",
-                  "Headline probabilities of each run with ± 2 MCSE error bars.",
-                  "Horizontal bar chart of the headline probabilities of each run.")
+    return Figure(
+        "compare_probabilities",
+        fig,
+        "Headline probabilities",
+        "Headline probabilities of each run with ± 2 MCSE error bars.",
+        "Horizontal bar chart of the headline probabilities of each run.",
+    )
 
 
 @_styled
@@ -546,23 +670,35 @@ def compare_npv_cdf(results_list) -> Figure | None:
     fig, ax = _new()
     for i, r in enumerate(runs):
         v = np.sort(r.metric("npv"))
-        ax.step(v, np.arange(1, v.size + 1) / v.size, where="post",
-                color=PALETTE[i % len(PALETTE)], linewidth=2, label=r.scenario.label)
+        ax.step(
+            v,
+            np.arange(1, v.size + 1) / v.size,
+            where="post",
+            color=PALETTE[i % len(PALETTE)],
+            linewidth=2,
+            label=r.scenario.label,
+        )
     ax.axvline(0, color="black", linewidth=1)
     ax.set_xlim(allv.min(), allv.max())
     ax.set_ylim(0, 1)
     ax.xaxis.set_major_formatter(scale.formatter())
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_xlabel(f"NPV ({runs[0].scenario.currency} {scale.word}, at each scenario's "
-                  "valuation date)")
+    ax.set_xlabel(
+        f"NPV ({runs[0].scenario.currency} {scale.word}, at each scenario's valuation date)"
+    )
     ax.set_ylabel("P(NPV ≤ x)")
-    _header(fig, "NPV distributions", "cumulative distribution of each run; further right "
-            "is better")
+    _header(
+        fig, "NPV distributions", "cumulative distribution of each run; further right is better"
+    )
     ax.legend(loc="upper left")
-    return Figure("compare_npv_cdf", fig, "NPV distributions",
-                  "Cumulative distributions of NPV; where a curve crosses the zero line is "
-                  "P(NPV ≤ 0). Further right is better.",
-                  "Overlaid cumulative distributions of NPV, one line per run.")
+    return Figure(
+        "compare_npv_cdf",
+        fig,
+        "NPV distributions",
+        "Cumulative distributions of NPV; where a curve crosses the zero line is "
+        "P(NPV ≤ 0). Further right is better.",
+        "Overlaid cumulative distributions of NPV, one line per run.",
+    )
 
 
 @_styled
@@ -587,12 +723,15 @@ def compare_cumulative_fcf(results_list) -> Figure | None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=9))
     ax.set_xlabel("End of year (first point: each run's valuation date)")
     ax.set_ylabel(f"{runs[0].scenario.currency} {scale.word}")
-    _header(fig, "Cumulative free cash flow", "median of each run (line) and its P25–P75 "
-            "(band)")
+    _header(fig, "Cumulative free cash flow", "median of each run (line) and its P25–P75 (band)")
     ax.legend(loc="upper left")
-    return Figure("compare_cumulative_fcf", fig, "Cumulative free cash flow",
-                  "Median cumulative free cash flow of each run (line) and its P25–P75 band.",
-                  "Overlaid median cumulative free cash flow curves, one per run.")
+    return Figure(
+        "compare_cumulative_fcf",
+        fig,
+        "Cumulative free cash flow",
+        "Median cumulative free cash flow of each run (line) and its P25–P75 band.",
+        "Overlaid median cumulative free cash flow curves, one per run.",
+    )
 
 
 @_styled
@@ -615,10 +754,14 @@ def compare_revenue_gap(results_list) -> Figure | None:
     ax.set_ylabel(f"{runs[0].scenario.currency} {scale.word} per year")
     _header(fig, "Revenue gap per year", "median of each run (line) and its P25–P75 (band)")
     ax.legend(loc="upper right")
-    return Figure("compare_revenue_gap", fig, "Revenue gap",
-                  "Median revenue gap per year of each run (line) and its P25–P75 band; below "
-                  "zero the gap is closed.",
-                  "Overlaid median revenue gap curves, one per run.")
+    return Figure(
+        "compare_revenue_gap",
+        fig,
+        "Revenue gap",
+        "Median revenue gap per year of each run (line) and its P25–P75 band; below "
+        "zero the gap is closed.",
+        "Overlaid median revenue gap curves, one per run.",
+    )
 
 
 # ============================================================================ helpers
@@ -641,7 +784,6 @@ def _discount_text(sc) -> str:
 
 
 def _pt(res, p) -> str:
-    from ..core.formatting import probability_text
 
     return probability_text(p, int(res.attrs["draws"]))
 
@@ -649,38 +791,47 @@ def _pt(res, p) -> str:
 def model_figures(res) -> list[Figure]:
     """The figures of one run, in reading order."""
     if res.model == "industry":
-        return [required_vs_ai_revenue(res), revenue_gap_fan(res), gap_final_distribution(res),
-                gap_close_distribution(res)]
-    return [capex_vs_revenue(res), cumulative_fcf(res), npv_distribution(res),
-            irr_distribution(res), payback_distribution(res)]
+        return [
+            required_vs_ai_revenue(res),
+            revenue_gap_fan(res),
+            gap_final_distribution(res),
+            gap_close_distribution(res),
+        ]
+    return [
+        capex_vs_revenue(res),
+        cumulative_fcf(res),
+        npv_distribution(res),
+        irr_distribution(res),
+        payback_distribution(res),
+    ]
 
 
 def comparison_figures(results_list) -> list[Figure]:
-    figs = [compare_probabilities(results_list), compare_npv_cdf(results_list),
-            compare_cumulative_fcf(results_list), compare_revenue_gap(results_list)]
+    figs = [
+        compare_probabilities(results_list),
+        compare_npv_cdf(results_list),
+        compare_cumulative_fcf(results_list),
+        compare_revenue_gap(results_list),
+    ]
     return [f for f in figs if f is not None]
 
 
 def save(figure, folder: Path, name: str | None = None) -> bytes:
-    """Write ``<name>.png`` and ``<name>.svg`` into ``folder``; return the PNG bytes.
+    """Write ``<name>.png`` into ``folder``; return its bytes.
 
     ``figure`` is a :class:`Figure` or a bare matplotlib figure. The figure is closed (its
     memory released) afterwards.
     """
-    from .outputs import check_inside
-
     fig = figure.fig if isinstance(figure, Figure) else figure
     name = name or figure.name
     check_inside(folder, Path(f"{name}.png"))  # figure names become file names: stay inside
     folder.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "capex", "svg.fonttype": "path"}):
-        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-        fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None})
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     data = buf.getvalue()
     (folder / f"{name}.png").write_bytes(data)
     if getattr(fig.canvas, "manager", None) is not None:  # made with pyplot: release it there
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # deferred: only figures made with pyplot
 
         plt.close(fig)
     fig.clear()
@@ -697,6 +848,12 @@ def figure_entry(fig: Figure, folder: Path) -> dict:
     so report.html is one self-contained file)."""
     data = save(fig, folder)
     w, h = png_size(data)
-    return {"name": fig.name, "title": fig.title, "caption": fig.caption, "alt": fig.alt,
-            "width": w, "height": h,
-            "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")}
+    return {
+        "name": fig.name,
+        "title": fig.title,
+        "caption": fig.caption,
+        "alt": fig.alt,
+        "width": w,
+        "height": h,
+        "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+    }

@@ -7,7 +7,6 @@ import re
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
 _MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")  # what could open an HTML tag, comment or autolink
 _MD_ENTITY = re.compile(r"&(?=#?\w+;)")  # what could form an entity
@@ -17,8 +16,9 @@ _MD_LINE_START = re.compile(r"^(?:([#>]|[-+](?=\s))|(\d+)\.(?=\s))")
 def md_escape(text) -> str:
     """User text made inert in Markdown: one line; ``\\ ` * _ [ ] |`` backslash-escaped (no
     emphasis, links, code or table cells can be opened); a ``<`` that could open a tag, and an
-    ``&`` that could form an entity, as entities (``<script>`` shows as text; ``< 0.01`` stays); a leading ``#``, ``>``, ``- ``, ``+ ``
-    or ``1. `` escaped (no heading, quote or list)."""
+    ``&`` that could form an entity, as entities (``<script>`` shows as text; ``< 0.01``
+    stays); a leading ``#``, ``>``, ``- ``, ``+ `` or ``1. `` escaped (no heading, quote or
+    list)."""
     s = " ".join(str(text).split())
     s = _MD_ENTITY.sub("&amp;", s)
     s = _MD_TAG.sub("&lt;", s)

@@ -30,7 +30,6 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import secrets
@@ -38,6 +37,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from .._version import __version__
 from ..core.errors import AssumptionError, Problem, display_path
 from ..core.fileio import atomic_write, file_mode, folder_mode, sha256_file
 
@@ -52,13 +52,13 @@ MARKER_FORMAT = 1
 #: How many foreign files a refusal names.
 SHOWN_FOREIGN = 5
 
-_ENVIRONMENT_ERRNOS = {errno.ENOSPC: "the disk is full; free some space or write elsewhere",
-                       errno.EDQUOT: "the disk quota is exceeded; free some space or write "
-                                     "elsewhere",
-                       errno.EACCES: "permission denied; choose a folder you can write to",
-                       errno.EPERM: "the operation is not permitted here; choose a folder you "
-                                    "can write to",
-                       errno.EROFS: "the file system is read-only; write elsewhere"}
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC: "the disk is full; free some space or write elsewhere",
+    errno.EDQUOT: "the disk quota is exceeded; free some space or write elsewhere",
+    errno.EACCES: "permission denied; choose a folder you can write to",
+    errno.EPERM: "the operation is not permitted here; choose a folder you can write to",
+    errno.EROFS: "the file system is read-only; write elsewhere",
+}
 
 
 class OutputError(AssumptionError):
@@ -70,55 +70,7 @@ def environment_problem(exc: OSError, path: Path | str, action: str = "write") -
     """An :class:`OutputError` for an OS error while writing ``path`` (disk full, no
     permission, read-only file system, ...)."""
     why = _ENVIRONMENT_ERRNOS.get(exc.errno, f"{exc.strerror or exc}; check the folder")
-    return OutputError(Problem(f"cannot {action} here: {why}", display_path(path), None,
-                               "--out"))
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def folder_mode() -> int:
-    """Mode of the folders capex creates: 0o777 minus the umask."""
-    return 0o777 & ~_umask()
-
-
-def file_mode() -> int:
-    """Mode of the files capex creates: 0o666 minus the umask."""
-    return 0o666 & ~_umask()
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write one file through a temporary sibling and ``os.replace``: never half-written.
-
-    Parameters
-    ----------
-    path : Path
-    data : bytes or str
-        ``str`` is written as UTF-8 with ``\\n`` line ends.
-    """
-    path = Path(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(raw)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    return OutputError(Problem(f"cannot {action} here: {why}", display_path(path), None, "--out"))
 
 
 # ============================================================================ the marker
@@ -174,7 +126,7 @@ def _is_temp(relative: str) -> bool:
 
 
 def _temp_pid(name: str) -> int | None:
-    parts = name[:-len(".tmp")].rsplit(".", 2)
+    parts = name[: -len(".tmp")].rsplit(".", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         return None
     return int(parts[1])
@@ -184,13 +136,17 @@ def _refusal(folder: Path, foreign: list[str], marked: bool) -> OutputError:
     shown = ", ".join(foreign[:SHOWN_FOREIGN])
     more = f" and {len(foreign) - SHOWN_FOREIGN} more" if len(foreign) > SHOWN_FOREIGN else ""
     if marked:
-        what = (f"this capex output folder also holds files capex did not write ({shown}{more});"
-                " capex will not replace a folder holding them: move them elsewhere, or choose "
-                "another --out")
+        what = (
+            f"this capex output folder also holds files capex did not write ({shown}{more});"
+            " capex will not replace a folder holding them: move them elsewhere, or choose "
+            "another --out"
+        )
     else:
-        what = (f"folder exists and is not a capex output folder (it holds {shown}{more}); "
-                "capex writes only into an empty folder or one it wrote itself: choose a new "
-                "folder name, or empty this one")
+        what = (
+            f"folder exists and is not a capex output folder (it holds {shown}{more}); "
+            "capex writes only into an empty folder or one it wrote itself: choose a new "
+            "folder name, or empty this one"
+        )
     return OutputError(Problem(what, display_path(folder), None, "--out"))
 
 
@@ -212,16 +168,28 @@ def check_target(final: Path, option: str = "--out") -> None:
     resolved = final.resolve()
     cwd = Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents:
-        raise OutputError(Problem(
-            "names the current folder (or a folder that holds it); capex replaces an output "
-            "folder as a whole, so give a new sub-folder instead, e.g. --out results", shown,
-            None, option))
+        raise OutputError(
+            Problem(
+                "names the current folder (or a folder that holds it); capex replaces an output "
+                "folder as a whole, so give a new sub-folder instead, e.g. --out results",
+                shown,
+                None,
+                option,
+            )
+        )
     if final.is_symlink():
-        raise OutputError(Problem("is a symbolic link; give a real folder path", shown, None,
-                                  option))
+        raise OutputError(
+            Problem("is a symbolic link; give a real folder path", shown, None, option)
+        )
     if final.exists() and not final.is_dir():
-        raise OutputError(Problem("is a file, not a folder; give a folder name (capex writes "
-                                  "several files into it)", shown, None, option))
+        raise OutputError(
+            Problem(
+                "is a file, not a folder; give a folder name (capex writes several files into it)",
+                shown,
+                None,
+                option,
+            )
+        )
     if final.is_dir():
         marker = read_marker(final)
         foreign = foreign_entries(final, marker)
@@ -232,12 +200,25 @@ def check_target(final: Path, option: str = "--out") -> None:
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise OutputError(Problem(f"{display_path(probe)} is a file, so no folder can be made "
-                                  "under it; choose another path", shown, None, option))
+        raise OutputError(
+            Problem(
+                f"{display_path(probe)} is a file, so no folder can be made "
+                "under it; choose another path",
+                shown,
+                None,
+                option,
+            )
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(Problem(f"cannot write into {display_path(probe)}: permission "
-                                  "denied; choose a folder you can write to", shown, None,
-                                  option))
+        raise OutputError(
+            Problem(
+                f"cannot write into {display_path(probe)}: permission "
+                "denied; choose a folder you can write to",
+                shown,
+                None,
+                option,
+            )
+        )
 
 
 def check_inside(root: Path, path: Path) -> Path:
@@ -251,8 +232,13 @@ def check_inside(root: Path, path: Path) -> Path:
     root_r = Path(root).resolve()
     p = (Path(root) / path).resolve()
     if p != root_r and root_r not in p.parents:
-        raise OutputError(Problem(f"would write {path} outside the output folder; names that "
-                                  "become file names must be slugs", display_path(root)))
+        raise OutputError(
+            Problem(
+                f"would write {path} outside the output folder; names that "
+                "become file names must be slugs",
+                display_path(root),
+            )
+        )
     return p
 
 
@@ -270,7 +256,7 @@ def _pid_alive(pid: int) -> bool:
 def _staging_owner_dead(path: Path) -> bool:
     """Whether the run that made staging folder ``path`` is gone: its pid is not alive and its
     lock (if any) is free."""
-    parts = path.name[len(STAGING_PREFIX):].rsplit(".", 2)
+    parts = path.name[len(STAGING_PREFIX) :].rsplit(".", 2)
     try:
         pid = int(parts[-2])
     except (ValueError, IndexError):
@@ -314,7 +300,7 @@ def remove_dead_staging(parent: Path) -> list[Path]:
                 entry.unlink(missing_ok=True)
                 removed.append(entry)
         elif name.startswith(BACKUP_PREFIX) and entry.is_dir() and not entry.is_symlink():
-            final = parent / name[len(BACKUP_PREFIX):]
+            final = parent / name[len(BACKUP_PREFIX) :]
             if final.exists():
                 shutil.rmtree(entry, ignore_errors=True)  # the swap completed
             else:
@@ -337,8 +323,13 @@ def _load_renameat2():
             try:
                 libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
                 fn = libc.renameat2
-                fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                               ctypes.c_uint]
+                fn.argtypes = [
+                    ctypes.c_int,
+                    ctypes.c_char_p,
+                    ctypes.c_int,
+                    ctypes.c_char_p,
+                    ctypes.c_uint,
+                ]
                 fn.restype = ctypes.c_int
             except (OSError, AttributeError):  # not glibc >= 2.28
                 fn = False
@@ -442,7 +433,7 @@ class OwnedOutput:
         return p
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> "OwnedOutput":
+    def __enter__(self) -> OwnedOutput:
         check_target(self.final)
         parent = self.final.parent
         try:
@@ -475,19 +466,22 @@ class OwnedOutput:
         return False
 
     def _marker(self) -> dict:
-        from .._version import __version__
-
         files, folders = _tree(self.path)
         files = [f for f in files if f not in (LOCK, MARKER)]
-        return {"capex_output": MARKER_FORMAT, "kind": self.kind, "command": self.command,
-                "version": __version__,
-                "files": {f: sha256_file(self.path / f) for f in files},
-                "folders": folders}
+        return {
+            "capex_output": MARKER_FORMAT,
+            "kind": self.kind,
+            "command": self.command,
+            "version": __version__,
+            "files": {f: sha256_file(self.path / f) for f in files},
+            "folders": folders,
+        }
 
     def _commit(self) -> None:
         marker = self._marker()
-        (self.path / MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n",
-                                        encoding="utf-8")
+        (self.path / MARKER).write_text(
+            json.dumps(marker, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         os.chmod(self.path / MARKER, file_mode())
         self._release_lock()
         (self.path / LOCK).unlink(missing_ok=True)  # our pid alone marks the folder as live now
@@ -538,17 +532,23 @@ def ensure_owned_root(root: Path, command: str = "", kind: str = "report-root") 
     resolved = root.resolve()
     cwd = Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents:
-        raise OutputError(Problem("names the current folder (or a folder that holds it); give "
-                                  "a new sub-folder for the reports, e.g. --out reports", shown,
-                                  None, "--out"))
+        raise OutputError(
+            Problem(
+                "names the current folder (or a folder that holds it); give "
+                "a new sub-folder for the reports, e.g. --out reports",
+                shown,
+                None,
+                "--out",
+            )
+        )
     if root.exists() and not root.is_dir():
-        raise OutputError(Problem("is a file, not a folder; give a folder name", shown, None,
-                                  "--out"))
+        raise OutputError(
+            Problem("is a file, not a folder; give a folder name", shown, None, "--out")
+        )
     marker = read_marker(root) if root.is_dir() else None
-    if root.is_dir() and marker is None:
-        if any(p.name not in (MARKER,) for p in root.iterdir()):
-            entries = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
-            raise _refusal(root, entries, marked=False)
+    if root.is_dir() and marker is None and any(p.name != MARKER for p in root.iterdir()):
+        entries = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+        raise _refusal(root, entries, marked=False)
     if marker is None:
         try:
             root.mkdir(parents=True, exist_ok=True, mode=folder_mode())
@@ -560,11 +560,15 @@ def ensure_owned_root(root: Path, command: str = "", kind: str = "report-root") 
 def write_root_marker(root: Path, command: str, kind: str, files: dict) -> None:
     """(Re)write the marker of a report root: ``files`` maps the root's own files (the index)
     to their SHA-256; owned child folders carry their own markers."""
-    from .._version import __version__
-
-    marker = {"capex_output": MARKER_FORMAT, "kind": kind, "command": command,
-              "version": __version__, "files": dict(sorted(files.items())), "folders": [],
-              "children": "each sub-folder with its own .capex-output.json is capex's"}
+    marker = {
+        "capex_output": MARKER_FORMAT,
+        "kind": kind,
+        "command": command,
+        "version": __version__,
+        "files": dict(sorted(files.items())),
+        "folders": [],
+        "children": "each sub-folder with its own .capex-output.json is capex's",
+    }
     atomic_write(Path(root) / MARKER, json.dumps(marker, indent=2, sort_keys=True) + "\n")
 
 

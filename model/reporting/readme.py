@@ -23,6 +23,7 @@ from ..core.vocabulary import OUTPUTS
 from ..engine.simulate import simulate
 from ..loading.scenario import load_scenario
 from .markdown import md_escape
+from .text import summary_table
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 EXAMPLE_START, EXAMPLE_END = "<!-- example:start -->", "<!-- example:end -->"
@@ -41,23 +42,31 @@ def median_payback(res) -> str:
 def results_row(path: Path, res) -> dict:
     sc = res.scenario
     c = sc.provenance_counts()
-    row = {"file": path.name, "title": sc.title,
-           "hypothetical": f"{c['hypothetical']}/{c['parameters']}"}
+    row = {
+        "file": path.name,
+        "title": sc.title,
+        "hypothetical": f"{c['hypothetical']}/{c['parameters']}",
+    }
     if sc.model == "programme":
         cap = sc.parameters["capex_total"].dist
         p = res.probability("npv_positive")
-        row.update(headline=f"{format_value(cap.mean(), 'USD')} capex, {sc.start}-{sc.end}",
-                   probability=f"{OUTPUTS['npv_positive'].text(sc.end)} = "
-                               f"{probability_text(p, res.draws)}",
-                   median=f"NPV {format_value(res.metric_summary('npv')['p50'], 'USD')}",
-                   payback=median_payback(res))
+        row.update(
+            headline=f"{format_value(cap.mean(), 'USD')} capex, {sc.start}-{sc.end}",
+            probability=f"{OUTPUTS['npv_positive'].text(sc.end)} = "
+            f"{probability_text(p, res.draws)}",
+            median=f"NPV {format_value(res.metric_summary('npv')['p50'], 'USD')}",
+            payback=median_payback(res),
+        )
     else:
         p = res.probability("gap_closed_by_end")
         gap = res.metric_summary("revenue_gap_final")["p50"]
-        row.update(headline=f"revenue gap, {sc.start}-{sc.end}",
-                   probability=f"{OUTPUTS['gap_closed_by_end'].text(sc.end)} = "
-                               f"{probability_text(p, res.draws)}",
-                   median=f"{sc.end} gap {format_value(gap, 'USD/year')}", payback="n/a")
+        row.update(
+            headline=f"revenue gap, {sc.start}-{sc.end}",
+            probability=f"{OUTPUTS['gap_closed_by_end'].text(sc.end)} = "
+            f"{probability_text(p, res.draws)}",
+            median=f"{sc.end} gap {format_value(gap, 'USD/year')}",
+            payback="n/a",
+        )
     return row
 
 
@@ -71,30 +80,42 @@ def results_rows(folder: Path, draws: int, seed: int) -> list[dict]:
 
 
 def render_table(rows: list[dict], draws: int, seed: int) -> str:
-    lines = ["| system | headline | answer | median | median payback | hypothetical inputs |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| system | headline | answer | median | median payback | hypothetical inputs |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| [{md_escape(r['title'])}](assumptions/{r['file']}) | {r['headline']} | "
-                     f"{r['probability']} | {r['median']} | {r['payback']} | "
-                     f"{r['hypothetical']} |")
+        lines.append(
+            f"| [{md_escape(r['title'])}](assumptions/{r['file']}) | {r['headline']} | "
+            f"{r['probability']} | {r['median']} | {r['payback']} | "
+            f"{r['hypothetical']} |"
+        )
     lines.append("")
-    lines.append(f"*{draws:,} draws per file, seed {seed}; regenerate with "
-                 "`python -m model.reporting.readme`.*")
+    lines.append(
+        f"*{draws:,} draws per file, seed {seed}; regenerate with "
+        "`python -m model.reporting.readme`.*"
+    )
     return "\n".join(lines)
 
 
 def regenerate(text: str, assumptions: Path, draws: int, seed: int) -> str:
     """README text with its generated blocks rewritten."""
-    from .text import summary_table
-
     table = render_table(results_rows(assumptions, draws, seed), draws, seed)
-    new = re.sub(re.escape(START) + r".*?" + re.escape(END),
-                 lambda m: f"{START}\n{table}\n{END}", text, flags=re.S)
+    new = re.sub(
+        re.escape(START) + r".*?" + re.escape(END),
+        lambda m: f"{START}\n{table}\n{END}",
+        text,
+        flags=re.S,
+    )
     if EXAMPLE_START in new:
         res = simulate(load_scenario(assumptions / DEFAULT), draws=draws, seed=seed)
         block = f"{EXAMPLE_START}\n```\n{summary_table(res)}\n```\n{EXAMPLE_END}"
-        new = re.sub(re.escape(EXAMPLE_START) + r".*?" + re.escape(EXAMPLE_END),
-                     lambda m: block, new, flags=re.S)
+        new = re.sub(
+            re.escape(EXAMPLE_START) + r".*?" + re.escape(EXAMPLE_END),
+            lambda m: block,
+            new,
+            flags=re.S,
+        )
     return new
 
 

@@ -7,14 +7,27 @@ import json
 from contextlib import ExitStack
 from pathlib import Path
 
+import numpy as np
+
+from ..analysis.compare import compare_rows
 from ..core.errors import AssumptionError, Problem, display_path
+from ..core.formatting import format_mean, format_value, probability_text
+from ..core.vocabulary import OUTPUTS
 from . import content
 from . import figures as F
 from .markdown import render
-from ..core.formatting import format_mean, format_value, probability_text
-from ..core.vocabulary import OUTPUTS
-from .sensitivity_section import (SENSITIVITY_SETTINGS, run_sensitivity,
-                                  sensitivity_available, sensitivity_section)
+from .outputs import (
+    OutputError,
+    OwnedOutput,
+    atomic_write,
+    check_target,
+    ensure_owned_root,
+    read_marker,
+    root_file_writable,
+    sha256_file,
+    write_root_marker,
+)
+from .sensitivity_section import SENSITIVITY_SETTINGS, run_sensitivity, sensitivity_section
 
 DEFAULT_ROOT = Path("reports")
 COMPARISON_DIR = "comparison"
@@ -26,15 +39,10 @@ def report_folder_name(scenario) -> str:
 
 
 def _json_default(o):
-    try:
-        import numpy as np
-
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
@@ -58,9 +66,13 @@ def _calibration_section(res, figdir: Path) -> dict | None:
         if p.form != "calibrated":
             continue
         sec = calibration_section.report_section(p, res.scenario, seed=int(res.attrs["seed"]))
-        extra.append({"title": sec.get("title", p.name),
-                      "paragraphs": list(sec.get("paragraphs", ())),
-                      "figures": [F.figure_entry(f, figdir) for f in sec.get("figures", ())]})
+        extra.append(
+            {
+                "title": sec.get("title", p.name),
+                "paragraphs": list(sec.get("paragraphs", ())),
+                "figures": [F.figure_entry(f, figdir) for f in sec.get("figures", ())],
+            }
+        )
     return {"rows": rows, "extra": extra}
 
 
@@ -70,173 +82,238 @@ def _sections(res) -> list[dict]:
     figs = {f.name: f for f in F.model_figures(res)}
     if res.model == "industry":
         spec = [
-            ("gap", "Revenue required vs AI revenue",
-             "The revenue the end users of AI must earn to pay for the data centres being built "
-             "(Sequoia's \"$600B question\"), against the AI revenue they earn, with every input "
-             "uncertain.", ["required_vs_ai_revenue", "revenue_gap"]),
+            (
+                "gap",
+                "Revenue required vs AI revenue",
+                "The revenue the end users of AI must earn to pay for the data centres being built "
+                '(Sequoia\'s "$600B question"), against the AI revenue they earn, with every input '
+                "uncertain.",
+                ["required_vs_ai_revenue", "revenue_gap"],
+            ),
             ("final", f"The gap in {sc.end}", None, ["gap_final_distribution"]),
             ("close", "When the gap closes", None, ["gap_close_year"]),
         ]
     else:
         spec = [
-            ("cash", "Capex, revenue and cash",
-             "Money goes out first (capex, later IT refresh) and comes back as revenue once the "
-             "capacity is online. The cumulative free cash flow adds operating costs and tax: "
-             "where it crosses zero the programme has paid back its cash.",
-             ["capex_vs_revenue", "cumulative_fcf"]),
-            ("value", "Value: NPV and IRR",
-             f"NPV discounts each year's free cash flow to 1 January {sc.start}; IRR is the "
-             "discount rate at which the NPV would be zero.",
-             ["npv_distribution", "irr_distribution"]),
+            (
+                "cash",
+                "Capex, revenue and cash",
+                "Money goes out first (capex, later IT refresh) and comes back as revenue once the "
+                "capacity is online. The cumulative free cash flow adds operating costs and tax: "
+                "where it crosses zero the programme has paid back its cash.",
+                ["capex_vs_revenue", "cumulative_fcf"],
+            ),
+            (
+                "value",
+                "Value: NPV and IRR",
+                f"NPV discounts each year's free cash flow to 1 January {sc.start}; IRR is the "
+                "discount rate at which the NPV would be zero.",
+                ["npv_distribution", "irr_distribution"],
+            ),
             ("payback", "Payback year", None, ["payback_distribution"]),
         ]
-    return [{"id": sid, "title": title, "intro": intro, "figures": [figs[n] for n in names]}
-            for sid, title, intro, names in spec]
+    return [
+        {"id": sid, "title": title, "intro": intro, "figures": [figs[n] for n in names]}
+        for sid, title, intro, names in spec
+    ]
 
 
 def _metrics_note(res) -> str:
     sc = res.scenario
-    base = ("P05, P50 and P95 are over the draws where the metric is defined; \"Undefined\" is "
-            "the share of draws where it is not")
+    base = (
+        'P05, P50 and P95 are over the draws where the metric is defined; "Undefined" is '
+        "the share of draws where it is not"
+    )
     if res.model == "industry":
-        extra = (f" (the gap never closes by {sc.end}). Years until the gap closes count from "
-                 f"{sc.start} (0 = already closed in {sc.start}).")
+        extra = (
+            f" (the gap never closes by {sc.end}). Years until the gap closes count from "
+            f"{sc.start} (0 = already closed in {sc.start})."
+        )
     else:
-        extra = (f" (IRR: cash flows without a sign change; payback: not reached by the end of "
-                 f"{sc.end}). Payback counts from the valuation date, 1 January {sc.start}.")
-    return base + extra + (" Mean ± MCSE: the mean and its Monte Carlo standard error "
-                           "(sampling noise of the simulation, not uncertainty of the inputs).")
+        extra = (
+            f" (IRR: cash flows without a sign change; payback: not reached by the end of "
+            f"{sc.end}). Payback counts from the valuation date, 1 January {sc.start}."
+        )
+    return (
+        base
+        + extra
+        + (
+            " Mean ± MCSE: the mean and its Monte Carlo standard error "
+            "(sampling noise of the simulation, not uncertainty of the inputs)."
+        )
+    )
 
 
 def _subtitle(res) -> str:
     sc = res.scenario
     a = res.attrs
-    return (f"{sc.model.capitalize()} model · {sc.start}–{sc.end} · {F.currency_words(sc)} · "
-            f"{int(a['draws']):,} Monte Carlo draws ({a['design']}, seed {int(a['seed'])}) · "
-            f"input hash {sc.input_hash[:12]}")
+    return (
+        f"{sc.model.capitalize()} model · {sc.start}–{sc.end} · {F.currency_words(sc)} · "
+        f"{int(a['draws']):,} Monte Carlo draws ({a['design']}, seed {int(a['seed'])}) · "
+        f"input hash {sc.input_hash[:12]}"
+    )
 
 
-def _write_one(res, out, final: Path | None, command: str | None, sens_result,
-               sens_settings: dict) -> dict:
-    """Write every file of one report into ``out`` (an :class:`~model.outputs.OwnedOutput`
-    being staged)."""
-    sc = res.scenario
-    folder = out.path
+def _write_one(
+    res, out, final: Path | None, command: str | None, sens_result, sens_settings: dict
+) -> dict:
+    """Write every file of one report into ``out`` (an
+    :class:`~model.reporting.outputs.OwnedOutput` being staged)."""
     figdir = out.path_for("figures/x").parent
-
     # data files first: the numbers the report shows come from the same object
     run_json = res.to_json_dict()
     out.write_text("summary.json", _dumps(run_json))
     res.summary().to_csv(out.path_for("summary.csv"), index_label="metric")
-    res.to_netcdf(out.path_for("results.nc"), series="quantiles")
-
-    sens = None
-    sens_missing = None
+    sens, sens_missing = None, None
     if isinstance(sens_result, str):
         sens_missing = sens_result
     elif sens_result is not None:
         sens = sensitivity_section(res, sens_result, figdir, sens_settings)
         out.write_text("sensitivity.json", _dumps(sens_result.to_json_dict()))
-
     sections = _sections(res)
     for s in sections:
         s["figures"] = [F.figure_entry(f, figdir) for f in s["figures"]]
-    calibration = _calibration_section(res, figdir)
-
-    bib, numbers = content.bibliography(sc)
-    importance = sens["importance"] if sens else {}
     man = content.manifest(res, command, final, sens)
     head = content.headline(res, sens)
     key = head["probabilities"][0]["value"]
     head["tone"] = "good" if key >= 0.66 else "bad" if key < 0.33 else ""
-    files = sorted(["report.md", "report.html", "summary.csv", "summary.json", "results.nc",
-                    "manifest.json", "figures/"] + (["sensitivity.json"]
-                                                    if (folder / "sensitivity.json").exists()
-                                                    else []))
-    ctx = {
-        "title": sc.title, "label": sc.label, "overlay": sc.overlay, "model": sc.model,
+    ctx = _report_context(res, sections, sens, sens_missing, head, man, figdir)
+    ctx["files"] = sorted(
+        ["report.md", "report.html", "summary.csv", "summary.json", "manifest.json", "figures/"]
+        + (["sensitivity.json"] if (out.path / "sensitivity.json").exists() else [])
+    )
+    out.write_text("manifest.json", _dumps(man))
+    out.write_text("report.md", render("report.md.j2", r=ctx))
+    out.write_text("report.html", render("report.html.j2", r=ctx))
+    return {
+        "label": res.scenario.label,
+        "folder": final,
+        "headline": head,
+        "manifest": man,
+        "summary": run_json,
+    }
+
+
+def _report_context(res, sections, sens, sens_missing, head, man, figdir) -> dict:
+    """What the report templates render (everything already formatted)."""
+    sc = res.scenario
+    bib, numbers = content.bibliography(sc)
+    importance = sens["importance"] if sens else {}
+    return {
+        "title": sc.title,
+        "label": sc.label,
+        "overlay": sc.overlay,
+        "model": sc.model,
         "description": " ".join(str(sc.description or "").split()),
-        "subtitle": _subtitle(res), "head": head,
-        "metrics": content.metrics_table(res), "metrics_note": _metrics_note(res),
-        "sections": sections, "sensitivity": sens, "sensitivity_missing": sens_missing,
-        "calibration": calibration,
+        "subtitle": _subtitle(res),
+        "head": head,
+        "metrics": content.metrics_table(res),
+        "metrics_note": _metrics_note(res),
+        "sections": sections,
+        "sensitivity": sens,
+        "sensitivity_missing": sens_missing,
+        "calibration": _calibration_section(res, figdir),
         "assumptions": content.assumptions_table(sc, numbers, importance),
         "has_importance": bool(importance),
         "importance_label": (sens or {}).get("importance_label") or "",
         "counts": sc.provenance_counts(),
         "correlations": [{"a": c.a, "b": c.b, "rho": f"{c.rho:+.2f}"} for c in sc.correlations],
-        "bibliography": bib, "anchors": {b["key"]: b["anchor"] for b in bib},
-        "manifest": man, "files": files,
+        "bibliography": bib,
+        "anchors": {b["key"]: b["anchor"] for b in bib},
+        "manifest": man,
         "series": content.series_table(res),
-        "series_unit": f"{F.currency_words(sc)}" + (" per year" if res.model == "industry"
-                                                   else "; cumulative FCF at year end"),
+        "series_unit": f"{F.currency_words(sc)}"
+        + (" per year" if res.model == "industry" else "; cumulative FCF at year end"),
     }
-    out.write_text("manifest.json", _dumps(man))
-    out.write_text("report.md", render("report.md.j2", r=ctx))
-    out.write_text("report.html", render("report.html.j2", r=ctx))
-    return {"label": sc.label, "folder": final, "headline": head, "manifest": man,
-            "summary": run_json}
 
 
 # ============================================================================ comparison
 def _compare_context(results_list, folder_names: list[str]) -> dict:
-    from ..analysis.compare import compare_rows
-
+    """What the comparison templates render: one column per run."""
     rows = compare_rows(results_list)
-    runs = []
-    for res, name, row in zip(results_list, folder_names, rows):
-        sc = res.scenario
-        runs.append({"label": sc.label, "title": sc.title, "model": sc.model,
-                     "file": display_path(sc.path), "link": f"../{name}/report.html",
-                     "md_link": f"../{name}/report.md",
-                     "hypothetical": f"{row['provenance']['hypothetical']} of "
-                                     f"{row['provenance']['parameters']}"})
-    table = []
-    for key in ("npv_positive", "payback_within_horizon", "gap_closed_by_end"):
-        if any(key in r["probabilities"] for r in rows):
-            label = {"npv_positive": "P(NPV > 0)",
-                     "payback_within_horizon": "P(payback within the horizon)",
-                     "gap_closed_by_end": "P(gap closed in the last year)"}[key]
-            table.append({"label": label, "cells": [
-                probability_text(r["probabilities"][key], int(res.attrs["draws"]))
-                if key in r["probabilities"] else "—"
-                for r, res in zip(rows, results_list)]})
-    order = [("npv", "NPV, median (P05 – P95)", "q"), ("npv", "NPV, mean ± MCSE", "mean"),
-             ("npv_per_dollar_capex", "NPV per $ of capex, mean", "ratio"),
-             ("irr", "IRR, median", "p50"),
-             ("payback_years", "Payback (years), median where reached", "p50"),
-             ("peak_funding", "Peak funding, median", "p50"),
-             ("revenue_gap_final", "Final-year gap, median (P05 – P95)", "q"),
-             ("cumulative_revenue_gap_total", "Cumulative gap, median", "p50"),
-             ("gap_close_year", "Years until the gap closes, median where it does",
-              "p50")]
-    for key, label, how in order:
-        if not any(key in r["metrics"] for r in rows):
-            continue
-        cells = []
-        for r in rows:
-            m = r["metrics"].get(key)
-            if m is None:
-                cells.append("—")
-                continue
-            u = m["unit"]
-            if how == "q":
-                cells.append(f"{format_value(m['p50'], u)} "
-                             f"({format_value(m['p05'], u)} – "
-                             f"{format_value(m['p95'], u)})")
-            elif how == "mean":
-                cells.append(format_mean(m["mean"], m["mcse"], u))
-            elif how == "ratio":
-                cells.append(f"{m['mean']:+.3f} ± {m['mcse']:.3f}")
-            else:
-                cells.append(format_value(m["p50"], u))
-        table.append({"label": label, "cells": cells})
+    runs = [
+        _compare_run(res, name, row) for res, name, row in zip(results_list, folder_names, rows)
+    ]
+    ends = {res.scenario.end for res in results_list}
+    end = ends.pop() if len(ends) == 1 else None
+    table = _compare_probabilities(rows, results_list, end) + _compare_metrics(rows)
     table.append({"label": "Hypothetical inputs", "cells": [r["hypothetical"] for r in runs]})
     a = results_list[0].attrs
-    same = len({(int(r.attrs["seed"]), int(r.attrs["draws"]), r.attrs["design"])
-                for r in results_list}) == 1
-    return {"runs": runs, "table": table, "draws": int(a["draws"]), "seed": int(a["seed"]),
-            "design": a["design"], "common_random_numbers": same}
+    settings = {
+        (int(r.attrs["seed"]), int(r.attrs["draws"]), r.attrs["design"]) for r in results_list
+    }
+    return {
+        "runs": runs,
+        "table": table,
+        "draws": int(a["draws"]),
+        "seed": int(a["seed"]),
+        "design": a["design"],
+        "common_random_numbers": len(settings) == 1,
+    }
+
+
+def _compare_run(res, name: str, row: dict) -> dict:
+    sc = res.scenario
+    return {
+        "label": sc.label,
+        "title": sc.title,
+        "model": sc.model,
+        "file": display_path(sc.path),
+        "link": f"../{name}/report.html",
+        "md_link": f"../{name}/report.md",
+        "hypothetical": f"{row['provenance']['hypothetical']} of {row['provenance']['parameters']}",
+    }
+
+
+def _compare_probabilities(rows, results_list, end) -> list[dict]:
+    out = []
+    for key in ("npv_positive", "payback_within_horizon", "gap_closed_by_end"):
+        if any(key in r["probabilities"] for r in rows):
+            cells = [
+                probability_text(r["probabilities"][key], int(res.attrs["draws"]))
+                if key in r["probabilities"]
+                else "—"
+                for r, res in zip(rows, results_list)
+            ]
+            out.append({"label": OUTPUTS[key].text(end), "cells": cells})
+    return out
+
+
+COMPARE_METRICS = (
+    ("npv", "NPV, median (P05 – P95)", "q"),
+    ("npv", "NPV, mean ± MCSE", "mean"),
+    ("npv_per_dollar_capex", "NPV per $ of capex, mean ± MCSE", "ratio"),
+    ("irr", "IRR, median", "p50"),
+    ("payback_years", "Payback (years), median", "p50"),
+    ("peak_funding", "Peak funding, median", "p50"),
+    ("revenue_gap_final", "Final-year revenue gap, median (P05 – P95)", "q"),
+    ("cumulative_revenue_gap_total", "Cumulative revenue gap, median", "p50"),
+    ("gap_close_year", "Years until the gap first closes, median", "p50"),
+)
+
+
+def _compare_cell(m: dict | None, how: str) -> str:
+    if m is None:
+        return "—"
+    u = m["unit"]
+    if how == "q":
+        return (
+            f"{format_value(m['p50'], u)} ({format_value(m['p05'], u)} – "
+            f"{format_value(m['p95'], u)})"
+        )
+    if how == "mean":
+        return format_mean(m["mean"], m["mcse"], u)
+    if how == "ratio":
+        return format_mean(m["mean"], m["mcse"], "ratio")
+    return format_value(m["p50"], u)
+
+
+def _compare_metrics(rows) -> list[dict]:
+    return [
+        {"label": label, "cells": [_compare_cell(r["metrics"].get(key), how) for r in rows]}
+        for key, label, how in COMPARE_METRICS
+        if any(key in r["metrics"] for r in rows)
+    ]
 
 
 def _write_comparison(results_list, folder_names, out, command: str | None) -> None:
@@ -246,62 +323,93 @@ def _write_comparison(results_list, folder_names, out, command: str | None) -> N
     ctx["command"] = command or ""
     out.write_text("compare.md", render("compare.md.j2", c=ctx))
     out.write_text("compare.html", render("compare.html.j2", c=ctx))
-    out.write_text("compare.json", _dumps({
-        "runs": [r["label"] for r in ctx["runs"]], "draws": ctx["draws"], "seed": ctx["seed"],
-        "design": ctx["design"], "common_random_numbers": ctx["common_random_numbers"],
-        "table": ctx["table"]}))
+    out.write_text(
+        "compare.json",
+        _dumps(
+            {
+                "runs": [r["label"] for r in ctx["runs"]],
+                "draws": ctx["draws"],
+                "seed": ctx["seed"],
+                "design": ctx["design"],
+                "common_random_numbers": ctx["common_random_numbers"],
+                "table": ctx["table"],
+            }
+        ),
+    )
 
 
 # ============================================================================ index
+def _readme_not_ours(root: Path) -> OutputError:
+    return OutputError(
+        Problem(
+            "README.md here was not written by capex; capex writes the index of the reports as "
+            "README.md: move the file or choose another --out",
+            display_path(root / "README.md"),
+            None,
+            "--out",
+        )
+    )
+
+
 def write_index(root: Path, command: str = "") -> Path:
     """(Re)write ``root/README.md``: an index of every report folder under ``root``.
 
     Only folders capex owns are listed; the root's marker records the index file."""
-    from .outputs import OutputError, atomic_write, read_marker, root_file_writable, \
-        sha256_file, write_root_marker
-
     root = Path(root)
     if not root_file_writable(root, "README.md"):
-        raise OutputError(Problem("README.md here was not written by capex; capex writes the "
-                                  "index of the reports as README.md: move the file or choose "
-                                  "another --out", display_path(root / "README.md"), None,
-                                  "--out"))
-    entries = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        man_path, sum_path = d / "manifest.json", d / "summary.json"
-        if read_marker(d) is None or not (man_path.is_file() and sum_path.is_file()):
-            continue
-        man = json.loads(man_path.read_text(encoding="utf-8"))
-        summ = json.loads(sum_path.read_text(encoding="utf-8"))
-        probs = summ.get("probabilities", {})
-        key = "gap_closed_by_end" if summ.get("model") == "industry" else "npv_positive"
-        p = probs.get(key)
-        prob = (f"{OUTPUTS[key].text(man['years'][1])} = "
-                f"{probability_text(p, man['draws'])}") if p else "n/a"
-        if summ.get("model") == "industry":
-            m = summ["metrics"].get("revenue_gap_final", {})
-            med = f"gap in {man['years'][1]}: {format_value(m.get('p50'), 'USD/year')}"
-        else:
-            m = summ["metrics"].get("npv", {})
-            med = f"NPV {format_value(m.get('p50'), 'USD')}"
-        prov = summ.get("provenance", {})
-        entries.append({
-            "folder": d.name, "title": man.get("title", d.name), "scenario": man["scenario"],
-            "model": man["model"], "prob": prob, "median": med,
-            "verdict": content.verdict(p["value"]) if p else "",
-            "hypothetical": f"{prov.get('hypothetical', '?')}/{prov.get('parameters', '?')}",
-            "draws": man["draws"], "seed": man["seed"],
-            "files": ", ".join(f["path"] for f in man.get("input_files", [])[:1]),
-        })
+        raise _readme_not_ours(root)
+    entries = [
+        e
+        for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if (e := _index_entry(d)) is not None
+    ]
     comparison = (root / COMPARISON_DIR / "compare.md").is_file()
-    text = render("index.md.j2", entries=entries, comparison=comparison,
-                  comparison_dir=COMPARISON_DIR)
+    text = render(
+        "index.md.j2", entries=entries, comparison=comparison, comparison_dir=COMPARISON_DIR
+    )
     path = root / "README.md"
     atomic_write(path, text)
     marker = read_marker(root) or {}
-    write_root_marker(root, command or marker.get("command", ""), "report-root",
-                      {**marker.get("files", {}), "README.md": sha256_file(path)})
+    write_root_marker(
+        root,
+        command or marker.get("command", ""),
+        "report-root",
+        {**marker.get("files", {}), "README.md": sha256_file(path)},
+    )
     return path
+
+
+def _index_entry(d: Path) -> dict | None:
+    """One line of the index: a report folder capex owns (None for anything else)."""
+    man_path, sum_path = d / "manifest.json", d / "summary.json"
+    if read_marker(d) is None or not (man_path.is_file() and sum_path.is_file()):
+        return None
+    man = json.loads(man_path.read_text(encoding="utf-8"))
+    summ = json.loads(sum_path.read_text(encoding="utf-8"))
+    industry = summ.get("model") == "industry"
+    key = "gap_closed_by_end" if industry else "npv_positive"
+    p = summ.get("probabilities", {}).get(key)
+    end = man["years"][1]
+    prob = f"{OUTPUTS[key].text(end)} = {probability_text(p, man['draws'])}" if p else "n/a"
+    if industry:
+        m = summ["metrics"].get("revenue_gap_final", {})
+        med = f"gap in {end}: {format_value(m.get('p50'), 'USD/year')}"
+    else:
+        med = f"NPV {format_value(summ['metrics'].get('npv', {}).get('p50'), 'USD')}"
+    prov = summ.get("provenance", {})
+    return {
+        "folder": d.name,
+        "title": man.get("title", d.name),
+        "scenario": man["scenario"],
+        "model": man["model"],
+        "prob": prob,
+        "median": med,
+        "verdict": content.verdict(p["value"]) if p else "",
+        "hypothetical": f"{prov.get('hypothetical', '?')}/{prov.get('parameters', '?')}",
+        "draws": man["draws"],
+        "seed": man["seed"],
+        "files": ", ".join(f["path"] for f in man.get("input_files", [])[:1]),
+    }
 
 
 # ============================================================================ entry point
@@ -314,30 +422,69 @@ def report_targets(names: list[str], out) -> tuple[Path | None, list[Path]]:
     return None, [Path(out)]
 
 
-def check_report_targets(root: Path | None, finals: list[Path], several: bool,
-                         command: str = "") -> None:
+def check_report_targets(
+    root: Path | None, finals: list[Path], several: bool, command: str = ""
+) -> None:
     """Stop before any work when a report folder (or the root holding them) cannot be used.
 
     Raises
     ------
     model.outputs.OutputError
     """
-    from .outputs import check_target, ensure_owned_root, root_file_writable
 
     if root is not None:
         ensure_owned_root(root, command)
         if not root_file_writable(root, "README.md"):
-            raise AssumptionError(Problem(
-                "README.md here was not written by capex; capex writes the index of the "
-                "reports as README.md: move the file or choose another --out",
-                display_path(root / "README.md"), None, "--out"))
+            raise _readme_not_ours(root)
     for final in finals + ([root / COMPARISON_DIR] if several and root is not None else []):
         check_target(final)
 
 
-def build_report(results_list, out=None, command: str | None = None, sensitivity=True,
-                 sensitivity_settings: dict | None = None, index: bool | None = None
-                 ) -> list[Path]:
+def _folder_names(results_list) -> list[str]:
+    """Each run's report folder, checked: at least one run, no two in one folder, none named
+    like the comparison page."""
+    if not results_list:
+        raise AssumptionError(
+            Problem("nothing to report: no runs given; pass at least one Results")
+        )
+    names = [report_folder_name(r.scenario) for r in results_list]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise AssumptionError(
+            Problem(
+                f"several runs would write the same report folder "
+                f"({', '.join(dup)}); name each file or overlay once",
+                parameter="PATH",
+            )
+        )
+    if len(names) > 1 and COMPARISON_DIR in names:
+        raise AssumptionError(
+            Problem(
+                f"a scenario named {COMPARISON_DIR!r} clashes with the "
+                "comparison page's folder; rename it",
+                parameter="name",
+            )
+        )
+    return names
+
+
+def _sensitivity_of(res, wanted: bool, settings: dict):
+    """The run's sensitivity analysis, or why the report has none (a sentence)."""
+    if not wanted:
+        return "switched off for this report (--no-sensitivity)"
+    if not res.scenario.uncertain():
+        return "every input is fixed, so nothing varies"
+    return run_sensitivity(res, settings)
+
+
+def build_report(
+    results_list,
+    out=None,
+    command: str | None = None,
+    sensitivity=True,
+    sensitivity_settings: dict | None = None,
+    index: bool | None = None,
+) -> list[Path]:
     """Write the report of each run (and a comparison page when there are several).
 
     Parameters
@@ -368,44 +515,19 @@ def build_report(results_list, out=None, command: str | None = None, sensitivity
     AssumptionError
         Two runs would write the same folder.
     """
-    if not isinstance(results_list, (list, tuple)):
-        results_list = [results_list]
-    results_list = list(results_list)
-    if not results_list:
-        raise AssumptionError(Problem("nothing to report: no runs given; pass at least one Results"))
+    results_list = list(results_list) if isinstance(results_list, (list, tuple)) else [results_list]
+    names = _folder_names(results_list)
     several = len(results_list) > 1
-    names = [report_folder_name(r.scenario) for r in results_list]
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
-        raise AssumptionError(Problem(f"several runs would write the same report folder "
-                                      f"({', '.join(dup)}); name each file or overlay once",
-                                      parameter="PATH"))
-    if several and COMPARISON_DIR in names:
-        raise AssumptionError(Problem(f"a scenario named {COMPARISON_DIR!r} clashes with the "
-                                      "comparison page's folder; rename it", parameter="name"))
     root, finals = report_targets(names, out)
     if index is None:
         index = root is not None
     check_report_targets(root, finals, several)
-
     if command is None:
         command = "model.reporting.build_report (Python API)"
-
     # sensitivity runs first: nothing is staged while the (slowest) computation runs
     sens_settings = dict(SENSITIVITY_SETTINGS, **(sensitivity_settings or {}))
-    sens_results: list = []  # a SensitivityResult, or why there is none (str)
-    for res in results_list:
-        if not sensitivity:
-            sens_results.append("switched off for this report (--no-sensitivity)")
-        elif not sensitivity_available():
-            sens_results.append("the sensitivity module (model.sensitivity) is not installed")
-        elif not res.scenario.uncertain():
-            sens_results.append("every input is fixed, so nothing varies")
-        else:
-            sens_results.append(run_sensitivity(res, sens_settings))
-
+    sens_results = [_sensitivity_of(res, sensitivity, sens_settings) for res in results_list]
     written: list[Path] = []
-    from .outputs import OwnedOutput
 
     with ExitStack() as stack:
         for res, final, sr in zip(results_list, finals, sens_results):

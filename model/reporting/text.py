@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import math
 
-from ..analysis.sensitivity.analyze import BREAKEVEN_RANGE
-from ..core.formatting import (format_mean, format_probability, format_quantile, format_value,
-                               plain, unit_words)
+from ..core.formatting import (
+    format_mean,
+    format_probability,
+    format_quantile,
+    format_value,
+    plain,
+    unit_words,
+)
 from ..core.vocabulary import OUTPUTS
 
 
@@ -17,38 +22,60 @@ def summary_table(results) -> str:
     """The readable summary printed by ``capex run``."""
     d = results.to_json_dict()
     sc = results.scenario
-    money = f"{sc.currency} nominal" + (f" ({sc.currency_year} money)" if sc.currency_year
-                                        else "")
-    lines = [plain(sc.title) + (f" [{sc.overlay}]" if sc.overlay else ""),
-             f"{sc.model} model, {sc.start}-{sc.end}, {d['draws']:,} draws ({d['design']}, seed "
-             f"{d['seed']}), {money}", ""]
-    lines.append("   ".join(
-        f"{OUTPUTS[k].text(sc.end)} = {format_probability(v['value'], v['mcse'], d['draws'])}"
-        for k, v in d["probabilities"].items()))
+    money = f"{sc.currency} nominal" + (f" ({sc.currency_year} money)" if sc.currency_year else "")
+    lines = [
+        plain(sc.title) + (f" [{sc.overlay}]" if sc.overlay else ""),
+        f"{sc.model} model, {sc.start}-{sc.end}, {d['draws']:,} draws ({d['design']}, seed "
+        f"{d['seed']}), {money}",
+        "",
+    ]
+    lines.append(
+        "   ".join(
+            f"{OUTPUTS[k].text(sc.end)} = {format_probability(v['value'], v['mcse'], d['draws'])}"
+            for k, v in d["probabilities"].items()
+        )
+    )
     lines.append("")
     rows = []
     for name, m in d["metrics"].items():
         spec = OUTPUTS[name]
         q = [format_quantile(m[k], m["unit"], spec.never, sc.end) for k in ("p05", "p50", "p95")]
-        rows.append([name, unit_words(m["unit"]), *q, format_mean(m["mean"], m["mcse"],
-                                                                  m["unit"]),
-                     f"{100 * m['undefined_share']:.1f} %"])
-    lines += table(["metric", "unit", "P05", "P50", "P95", "mean ± MCSE", "undefined"], rows,
-                   "llrrrrr")
+        rows.append(
+            [
+                name,
+                unit_words(m["unit"]),
+                *q,
+                format_mean(m["mean"], m["mcse"], m["unit"]),
+                f"{100 * m['undefined_share']:.1f} %",
+            ]
+        )
+    lines += table(
+        ["metric", "unit", "P05", "P50", "P95", "mean ± MCSE", "undefined"], rows, "llrrrrr"
+    )
     c = d["provenance"]
-    lines += ["", f"inputs: {c['parameters']} parameters, {c['sourced']} sourced, "
-              f"{c['hypothetical']} hypothetical; input hash {d['input_hash'][:12]}",
-              "terms: docs/concepts.md"]
+    lines += [
+        "",
+        f"inputs: {c['parameters']} parameters, {c['sourced']} sourced, "
+        f"{c['hypothetical']} hypothetical; input hash {d['input_hash'][:12]}",
+        "terms: docs/concepts.md",
+    ]
     return "\n".join(lines)
 
 
 # ============================================================================ compare
-COMPARE_ROWS = (("npv", "mean"), ("npv_per_dollar_capex", "mean"), ("irr", "p50"),
-                ("payback_years", "p50"), ("peak_funding", "mean"), ("revenue_gap_final", "mean"),
-                ("cumulative_revenue_gap_total", "mean"))
+COMPARE_ROWS = (
+    ("npv", "mean"),
+    ("npv_per_dollar_capex", "mean"),
+    ("irr", "p50"),
+    ("payback_years", "p50"),
+    ("peak_funding", "mean"),
+    ("revenue_gap_final", "mean"),
+    ("cumulative_revenue_gap_total", "mean"),
+)
 
 
 def _compare_cell(key: str, how: str, m: dict | None) -> str:
+    """One cell of the comparison table: the metric's mean or median, or n/a."""
     if m is None:
         return "n/a"
     if key == "npv_per_dollar_capex":
@@ -70,18 +97,25 @@ def compare_table(rows: list[dict], draws: int) -> str:
         out.append((label, [_compare_cell(key, how, r["metrics"].get(key)) for r in rows]))
     for key in ("npv_positive", "payback_within_horizon", "gap_closed_by_end"):
         if any(key in r["probabilities"] for r in rows):
-            cells = [format_probability(r["probabilities"][key]["value"],
-                                        r["probabilities"][key]["mcse"], draws)
-                     if key in r["probabilities"] else "n/a" for r in rows]
+            cells = [
+                format_probability(
+                    r["probabilities"][key]["value"], r["probabilities"][key]["mcse"], draws
+                )
+                if key in r["probabilities"]
+                else "n/a"
+                for r in rows
+            ]
             out.append((OUTPUTS[key].text(None), cells))
-    out.append(("hypothetical parameters",
-                [f"{r['provenance']['hypothetical']}/{r['provenance']['parameters']}"
-                 for r in rows]))
+    out.append(
+        (
+            "hypothetical parameters",
+            [f"{r['provenance']['hypothetical']}/{r['provenance']['parameters']}" for r in rows],
+        )
+    )
     width = 2 + max(len(c) for c in names + [c for _, cs in out for c in cs])
     first = max(26, 2 + max(len(label) for label, _ in out))
     lines = [f"{'':<{first}}" + "".join(f"{n:>{width}}" for n in names)]
-    lines += [f"{label:<{first}}" + "".join(f"{c:>{width}}" for c in cells)
-              for label, cells in out]
+    lines += [f"{label:<{first}}" + "".join(f"{c:>{width}}" for c in cells) for label, cells in out]
     return "\n".join(lines)
 
 
@@ -98,104 +132,203 @@ def table(headers: list[str], rows: list[list[str]], align: str | None = None) -
 
 
 def _table(headers: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    """Lines of a plain-text table, each column as wide as its widest cell."""
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     align = align or "l" + "r" * (len(headers) - 1)
 
     def line(cells):
-        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w)
-                         for c, w, a in zip(cells, widths, align))
+        """One row of the table, each cell padded to its column's width."""
+        return "  ".join(
+            c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(cells, widths, align)
+        )
+
     out = [line(headers), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in rows]
     return out
 
 
 def _f2(x) -> str:
+    """A correlation to three decimals, or n/a when it is missing or not finite."""
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.3f}"
 
 
-def _sensitivity_sections(r) -> list[str]:
+def _sensitivity_header(r) -> list[str]:
+    """Title, base value and headline of a sensitivity analysis."""
+    return [
+        f"Sensitivity of {r.output} [{r.unit}]: {r.title}",
+        f"{r.model} model; base value (every input at its median) {r.fmt(r.base_value)}",
+        "",
+        r.headline(),
+        "",
+    ]
+
+
+def _tornado_lines(r) -> list[str]:
+    """The tornado table: the output with one input at its P10 / P90."""
     fv = r.fmt
-    unit_note = f"[{r.unit}]"
-    lines = [f"Sensitivity of {r.output} {unit_note}: {r.title}",
-             f"{r.model} model; base value (every input at its median) {fv(r.base_value)}",
-             "", r.headline(), ""]
+    rows = [
+        [
+            t.input,
+            t.provenance[:4],
+            format_value(t.value_p10, t.unit),
+            format_value(t.value_p90, t.unit),
+            fv(t.output_p10),
+            fv(t.output_p90),
+            fv(t.swing),
+        ]
+        for t in r.tornado.itertuples()
+    ]
+    lines = [
+        f"Tornado: {r.output} with one input at its P10 / P90, every other input at its median"
+    ]
+    lines += _table(
+        ["input", "prov", "P10", "P90", f"{r.output} @P10", f"{r.output} @P90", "swing"],
+        rows,
+        "llrrrrr",
+    )
+    lines.append("")
+    return lines
+
+
+def _sobol_sum_line(r) -> str:
+    """The sum of the first-order indices, with what it means for the estimator used."""
+    sm = r.sobol_sums
+    return f"sum of S1 = {sm['sum_S1']:.3f} ± {sm['sum_S1_conf']:.3f}" + (
+        " (1 - sum = share of the variance from interactions)"
+        if r.sobol_method == "saltelli"
+        else " (may exceed 1: correlated inputs share variance)"
+    )
+
+
+def _grouped_lines(groups, key: str) -> list[str]:
+    """Table of the Sobol indices grouped by ``key`` (category or provenance)."""
+    rows = [
+        [
+            getattr(g, key),
+            str(g.n_inputs),
+            f"{g.S1:.3f} ± {g.S1_conf:.3f}",
+            f"{g.ST:.3f} ± {g.ST_conf:.3f}",
+        ]
+        for g in groups.itertuples()
+    ]
+    return [f"Grouped indices by {key}", *_table([key, "inputs", "S1", "ST"], rows), ""]
+
+
+def _sobol_lines(r) -> list[str]:
+    """The Sobol tables: indices of each input, their sum, and the grouped indices."""
+    ci = int(round(100 * r.conf_level))
+    lines = [
+        f"Sobol' indices (N = {r.sobol_n}, {r.sobol_rows:,} model runs, "
+        f"{r.sobol_method}; ± = {ci} % bootstrap CI half-width)"
+    ]
+    rows = [
+        [
+            s.input,
+            s.category,
+            s.provenance[:4],
+            f"{s.S1:.3f} ± {s.S1_conf:.3f}",
+            f"{s.ST:.3f} ± {s.ST_conf:.3f}",
+        ]
+        for s in r.sobol.itertuples()
+    ]
+    lines += _table(["input", "category", "prov", "first-order S1", "total ST"], rows, "lllrr")
+    lines += [_sobol_sum_line(r), ""]
+    lines += _grouped_lines(r.groups_category, "category")
+    lines += _grouped_lines(r.groups_provenance, "provenance")
+    return lines
+
+
+def _rank_lines(r) -> list[str]:
+    """The table of rank correlations of the inputs with the output."""
+    rows = [[q.input, q.provenance[:4], _f2(q.spearman), _f2(q.prcc)] for q in r.rank.itertuples()]
+    return [
+        f"Rank correlations ({int(r.rank['draws'].iloc[0]):,} draws of the ordinary run)",
+        *_table(["input", "prov", "Spearman", "PRCC"], rows, "llrr"),
+        "",
+    ]
+
+
+def _breakeven_row(q, target: str) -> list[str]:
+    """One row of the break-even table: the value found and its side, or why there is none."""
+    yr = (
+        f" in {int(q.year)}"
+        if q.year is not None and q.year == q.year and "[" not in q.input
+        else ""
+    )
+    if q.status == "found":
+        be = format_value(q.breakeven, q.unit) + yr
+        pc = f"P{q.percentile:.1f}"
+        side = f"{target} > 0 {q.positive_when}"
+    else:
+        be, pc = q.status, ""
+        side = {
+            "always": f"{target} > 0 over the range",
+            "never": f"{target} <= 0 over the range",
+        }.get(q.positive_when, "")
+    return [q.input, format_value(q.median_value, q.unit), be, pc, side]
+
+
+def _breakeven_lines(r) -> list[str]:
+    """The break-even table: the value of each input at which the target output is zero."""
+    from ..analysis.sensitivity.analyze import BREAKEVEN_RANGE  # deferred: pandas, scipy.stats
+
+    target = (
+        OUTPUTS[r.breakeven_output].short if r.breakeven_output in OUTPUTS else r.breakeven_output
+    )
+    rows = [_breakeven_row(q, target) for q in r.breakeven.itertuples()]
+    return [
+        f"Break-even: value of each input at which {target} = 0, others at their "
+        f"medians (searched over P{100 * BREAKEVEN_RANGE[0]:g}-"
+        f"P{100 * BREAKEVEN_RANGE[1]:g})",
+        *_table(["input", "median", "break-even", "percentile", ""], rows, "lrrrl"),
+        "",
+    ]
+
+
+def _stress_lines(r) -> list[str]:
+    """The stress table: the output when one input is in its lower / upper decile."""
+    fv = r.fmt
+    money = r.unit in ("USD", "USD/year")
+    rows = [
+        [
+            s.input,
+            s.subset,
+            f"{s.draws:,}",
+            fv(s.p05),
+            fv(s.p50),
+            fv(s.p95),
+            f"{s.prob_positive:.3f}" if money else f"{100 * s.undefined_share:.1f} %",
+        ]
+        for s in r.stress.itertuples()
+    ]
+    headers = ["input", "subset", "draws", "P05", "P50", "P95"]
+    headers.append(f"P({r.output} > 0)" if money else "undefined")
+    return [
+        f"Stress: {r.output} when one input is in its lower / upper decile "
+        "(draws of the ordinary run)",
+        *_table(headers, rows, "llrrrrr"),
+        "",
+    ]
+
+
+def _sensitivity_sections(r) -> list[str]:
+    """Lines of every part of a sensitivity analysis, in the order they are printed."""
+    lines = _sensitivity_header(r)
     if r.tornado is not None and "tornado" in r.methods:
-        lines.append(f"Tornado: {r.output} with one input at its P10 / P90, every other input at "
-                     "its median")
-        rows = [[t.input, t.provenance[:4], format_value(t.value_p10, t.unit),
-                 format_value(t.value_p90, t.unit), fv(t.output_p10), fv(t.output_p90),
-                 fv(t.swing)] for t in r.tornado.itertuples()]
-        lines += _table(["input", "prov", "P10", "P90", f"{r.output} @P10",
-                         f"{r.output} @P90", "swing"], rows, "llrrrrr")
-        lines.append("")
+        lines += _tornado_lines(r)
     if r.sobol is not None:
-        ci = int(round(100 * r.conf_level))
-        lines.append(f"Sobol' indices (N = {r.sobol_n}, {r.sobol_rows:,} model runs, "
-                     f"{r.sobol_method}; ± = {ci} % bootstrap CI half-width)")
-        rows = [[s.input, s.category, s.provenance[:4], f"{s.S1:.3f} ± {s.S1_conf:.3f}",
-                 f"{s.ST:.3f} ± {s.ST_conf:.3f}"] for s in r.sobol.itertuples()]
-        lines += _table(["input", "category", "prov", "first-order S1", "total ST"], rows,
-                        "lllrr")
-        sm = r.sobol_sums
-        lines.append(f"sum of S1 = {sm['sum_S1']:.3f} ± {sm['sum_S1_conf']:.3f}" + (
-            " (1 - sum = share of the variance from interactions)"
-            if r.sobol_method == "saltelli" else
-            " (may exceed 1: correlated inputs share variance)"))
-        lines.append("")
-        lines.append("Grouped indices by category")
-        rows = [[g.category, str(g.n_inputs), f"{g.S1:.3f} ± {g.S1_conf:.3f}",
-                 f"{g.ST:.3f} ± {g.ST_conf:.3f}"] for g in r.groups_category.itertuples()]
-        lines += _table(["category", "inputs", "S1", "ST"], rows)
-        lines.append("")
-        lines.append("Grouped indices by provenance")
-        rows = [[g.provenance, str(g.n_inputs), f"{g.S1:.3f} ± {g.S1_conf:.3f}",
-                 f"{g.ST:.3f} ± {g.ST_conf:.3f}"] for g in r.groups_provenance.itertuples()]
-        lines += _table(["provenance", "inputs", "S1", "ST"], rows)
-        lines.append("")
+        lines += _sobol_lines(r)
     if r.rank is not None:
-        lines.append(f"Rank correlations ({int(r.rank['draws'].iloc[0]):,} draws of the ordinary "
-                     "run)")
-        rows = [[q.input, q.provenance[:4], _f2(q.spearman), _f2(q.prcc)]
-                for q in r.rank.itertuples()]
-        lines += _table(["input", "prov", "Spearman", "PRCC"], rows, "llrr")
-        lines.append("")
+        lines += _rank_lines(r)
     if r.breakeven is not None:
-        target = OUTPUTS[r.breakeven_output].short if r.breakeven_output in OUTPUTS else \
-            r.breakeven_output
-        lines.append(f"Break-even: value of each input at which {target} = 0, others at their "
-                     f"medians (searched over P{100 * BREAKEVEN_RANGE[0]:g}-"
-                     f"P{100 * BREAKEVEN_RANGE[1]:g})")
-        rows = []
-        for q in r.breakeven.itertuples():
-            yr = f" in {int(q.year)}" if q.year is not None and q.year == q.year and \
-                "[" not in q.input else ""
-            if q.status == "found":
-                be = format_value(q.breakeven, q.unit) + yr
-                pc = f"P{q.percentile:.1f}"
-                side = f"{target} > 0 {q.positive_when}"
-            else:
-                be, pc = q.status, ""
-                side = {"always": f"{target} > 0 over the range", "never":
-                        f"{target} <= 0 over the range"}.get(q.positive_when, "")
-            rows.append([q.input, format_value(q.median_value, q.unit), be, pc, side])
-        lines += _table(["input", "median", "break-even", "percentile", ""], rows, "lrrrl")
-        lines.append("")
+        lines += _breakeven_lines(r)
     if r.stress is not None:
-        lines.append(f"Stress: {r.output} when one input is in its lower / upper decile "
-                     "(draws of the ordinary run)")
-        money = r.unit in ("USD", "USD/year")
-        rows = [[s.input, s.subset, f"{s.draws:,}", fv(s.p05), fv(s.p50), fv(s.p95),
-                 f"{s.prob_positive:.3f}" if money else f"{100 * s.undefined_share:.1f} %"]
-                for s in r.stress.itertuples()]
-        lines += _table(["input", "subset", "draws", "P05", "P50", "P95",
-                         f"P({r.output} > 0)" if money else "undefined"], rows, "llrrrrr")
-        lines.append("")
+        lines += _stress_lines(r)
     if r.spider is not None and "tornado" not in r.methods:
-        lines.append("Spider: see --plots for the figure; table in --json.")
-        lines.append("")
-    for note in r.notes:
-        lines.append(f"note: {note}")
+        lines += ["Spider: see --plots for the figure; table in --json.", ""]
+    lines += [f"note: {note}" for note in r.notes]
     lines.append("terms: docs/concepts.md")
     return lines
 
@@ -206,11 +339,14 @@ def calibration_text(label: str, cal, d: dict) -> str:
     diag = d["diagnostics"]
     status = "converged" if diag.get("ok") else "FAILED its diagnostics"
     money = "USD" if d["unit"] == "USD/year" else d["unit"]
-    lines = [f"\n== {label}: {d['model']} fit to {d['observations']['path'].rsplit('/', 1)[-1]} "
-             f"({status})", f"   {d.get('description', '')}",
-             f"   R-hat max {diag.get('max_rhat'):.3f}, ESS bulk min "
-             f"{diag.get('min_ess_bulk'):.0f}, ESS tail min {diag.get('min_ess_tail'):.0f}, "
-             f"divergences {diag.get('divergences')}"]
+    lines = [
+        f"\n== {label}: {d['model']} fit to {d['observations']['path'].rsplit('/', 1)[-1]} "
+        f"({status})",
+        f"   {d.get('description', '')}",
+        f"   R-hat max {diag.get('max_rhat'):.3f}, ESS bulk min "
+        f"{diag.get('min_ess_bulk'):.0f}, ESS tail min {diag.get('min_ess_tail'):.0f}, "
+        f"divergences {diag.get('divergences')}",
+    ]
     lines += [f"   ! {m}" for m in diag.get("messages", [])]
     lines.append(cal.summary().to_string())
     if d.get("targets"):
@@ -221,8 +357,11 @@ def calibration_text(label: str, cal, d: dict) -> str:
             f"({t.get('fact_id') or 'cited'}) -> P(calibrated >= it) = "
             f"{float(t['prob_at_least']):.2f}; calibrated median "
             f"{format_value(float(t['median']), money)} (90 %: "
-            f"{format_value(float(t['p05']), money)} to {format_value(float(t['p95']), money)})")
+            f"{format_value(float(t['p05']), money)} to {format_value(float(t['p95']), money)})"
+        )
     for t in d.get("custom_targets", []):
-        lines.append(f"   target {t['year']}: {format_value(t['value'], money)} -> P = "
-                     f"{t['probability']:.2f}")
+        lines.append(
+            f"   target {t['year']}: {format_value(t['value'], money)} -> P = "
+            f"{t['probability']:.2f}"
+        )
     return "\n".join(lines)

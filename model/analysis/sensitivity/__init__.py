@@ -118,8 +118,7 @@ _GAP_OUTPUTS = ("revenue_gap_final", "cumulative_revenue_gap_total", "pv_revenue
 
 def output_units(scenario: Scenario) -> dict[str, str]:
     """Valid ``output`` names of a scenario and their units."""
-    out = {o.name: o.unit for o in outputs_of(scenario.model, "metric")
-           if o.name != "total_spend"}
+    out = {o.name: o.unit for o in outputs_of(scenario.model, "metric") if o.name != "total_spend"}
     if scenario.model == "industry" and "discount_rate" not in scenario.parameters:
         out.pop("pv_revenue_gap", None)
     return out
@@ -142,9 +141,13 @@ def _check_output(scenario: Scenario, output: str | None) -> str:
     if output is None:
         return default_output(scenario)
     if output not in valid:
-        raise AssumptionError(Problem(
-            f"output {output!r} is not an output of the {scenario.model} model; use one of "
-            f"{', '.join(valid)}", parameter="--output"))
+        raise AssumptionError(
+            Problem(
+                f"output {output!r} is not an output of the {scenario.model} model; use one of "
+                f"{', '.join(valid)}",
+                parameter="--output",
+            )
+        )
     return output
 
 
@@ -158,22 +161,38 @@ def _parse_methods(methods) -> tuple[str, ...]:
         elif m in METHODS:
             out.append(m)
         else:
-            raise AssumptionError(Problem(
-                f"method {m!r} unknown; use one or more of {', '.join(METHODS)} (comma-"
-                "separated) or all", parameter="--method"))
+            raise AssumptionError(
+                Problem(
+                    f"method {m!r} unknown; use one or more of {', '.join(METHODS)} (comma-"
+                    "separated) or all",
+                    parameter="--method",
+                )
+            )
     if not out:
-        raise AssumptionError(Problem(f"no method given; use one or more of "
-                                      f"{', '.join(METHODS)} or all", parameter="--method"))
+        raise AssumptionError(
+            Problem(
+                f"no method given; use one or more of {', '.join(METHODS)} or all",
+                parameter="--method",
+            )
+        )
     return tuple(m for m in METHODS if m in out)
 
 
 # ============================================================================ main entry
-def sensitivity(scenario: Scenario, output: str | None = None,
-                methods=("tornado", "spider", "rank", "sobol", "breakeven", "stress"),
-                draws: int = DEFAULT_DRAWS, seed: int = 0, design: str = "mc",
-                sobol_n: int = DEFAULT_SOBOL_N, num_resamples: int = DEFAULT_RESAMPLES,
-                conf_level: float = 0.95, top: int = 6, results=None,
-                progress: bool = False) -> SensitivityResult:
+def sensitivity(
+    scenario: Scenario,
+    output: str | None = None,
+    methods=("tornado", "spider", "rank", "sobol", "breakeven", "stress"),
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    design: str = "mc",
+    sobol_n: int = DEFAULT_SOBOL_N,
+    num_resamples: int = DEFAULT_RESAMPLES,
+    conf_level: float = 0.95,
+    top: int = 6,
+    results=None,
+    progress: bool = False,
+) -> SensitivityResult:
     """Sensitivity analysis of one output of a scenario.
 
     Parameters
@@ -222,19 +241,28 @@ def sensitivity(scenario: Scenario, output: str | None = None,
     variables = input_variables(scenario)
     problems = setting_problems(scenario, draws, seed, sobol_n, conf_level, num_resamples)
     if not variables and not problems:
-        problems.append(Problem("has no uncertain input, so there is nothing to analyse; give "
-                                "some parameters a distribution", str(scenario.path)))
+        problems.append(
+            Problem(
+                "has no uncertain input, so there is nothing to analyse; give "
+                "some parameters a distribution",
+                str(scenario.path),
+            )
+        )
     if problems:
         raise AssumptionError(problems)
     names = [v.name for v in variables]
     infos = [input_info(scenario, v) for v in variables]
     be_out = breakeven_output(scenario, output)
     engine = Evaluator(scenario, names, [output, be_out], seed)
-    res = SensitivityResult(
-        scenario=scenario.label, title=scenario.title, model=scenario.model, output=output,
-        unit=output_units(scenario)[output], methods=methods, draws=int(draws), seed=int(seed),
-        design=design, sobol_n=int(sobol_n), conf_level=float(conf_level),
-        breakeven_output=be_out, correlated=tuple(_correlated_names(scenario)), inputs=infos)
+    settings = dict(
+        methods=methods,
+        draws=int(draws),
+        seed=int(seed),
+        design=design,
+        sobol_n=int(sobol_n),
+        conf_level=float(conf_level),
+    )
+    res = _new_result(scenario, output, be_out, infos, settings)
     say = _reporter(progress)
     t0 = time.perf_counter()
     base = engine(np.full((1, len(names)), 0.5))
@@ -244,8 +272,19 @@ def sensitivity(scenario: Scenario, output: str | None = None,
         _from_ordinary_run(res, scenario, engine, names, infos, output, design, top, results, say)
     if "sobol" in methods:
         t = time.perf_counter()
-        sobol(res, scenario, engine, infos, output, int(sobol_n), int(seed), int(num_resamples),
-              float(conf_level), say, only=(methods == ("sobol",)))
+        sobol(
+            res,
+            scenario,
+            engine,
+            infos,
+            output,
+            int(sobol_n),
+            int(seed),
+            int(num_resamples),
+            float(conf_level),
+            say,
+            only=(methods == ("sobol",)),
+        )
         res.timings["sobol"] = time.perf_counter() - t
     if "tornado" not in methods:
         res.tornado = None  # computed only to rank the inputs of the spider/stress views
@@ -254,29 +293,60 @@ def sensitivity(scenario: Scenario, output: str | None = None,
     return res
 
 
+def _new_result(scenario, output, be_out, infos, settings) -> SensitivityResult:
+    return SensitivityResult(
+        scenario=scenario.label,
+        title=scenario.title,
+        model=scenario.model,
+        output=output,
+        unit=output_units(scenario)[output],
+        breakeven_output=be_out,
+        correlated=tuple(_correlated_names(scenario)),
+        inputs=infos,
+        **settings,
+    )
+
+
 def setting_problems(scenario, draws, seed, sobol_n, conf_level, num_resamples) -> list:
     """What is wrong with the settings of an analysis."""
     problems = []
     if scenario.partial:
-        problems.append(Problem("is a partial base (partial: true); analyse a file that extends "
-                                "it", str(scenario.path)))
+        problems.append(
+            Problem(
+                "is a partial base (partial: true); analyse a file that extends it",
+                str(scenario.path),
+            )
+        )
     if int(draws) < 10:
-        problems.append(Problem(f"--draws {draws} is too few; give at least 10",
-                                parameter="--draws"))
+        problems.append(
+            Problem(f"--draws {draws} is too few; give at least 10", parameter="--draws")
+        )
     if int(seed) < 0:
-        problems.append(Problem(f"--seed {seed} is negative; give a non-negative integer",
-                                parameter="--seed"))
+        problems.append(
+            Problem(f"--seed {seed} is negative; give a non-negative integer", parameter="--seed")
+        )
     n = int(sobol_n)
     if n < 16 or n & (n - 1):
-        problems.append(Problem(f"--sobol-n {sobol_n} is not a power of two of at least 16; use "
-                                "one (e.g. 1024, 4096) so the Sobol' sequence stays balanced",
-                                parameter="--sobol-n"))
+        problems.append(
+            Problem(
+                f"--sobol-n {sobol_n} is not a power of two of at least 16; use "
+                "one (e.g. 1024, 4096) so the Sobol' sequence stays balanced",
+                parameter="--sobol-n",
+            )
+        )
     if not 0 < conf_level < 1:
-        problems.append(Problem("confidence level is not between 0 and 1; give e.g. 0.95",
-                                parameter="conf_level"))
+        problems.append(
+            Problem(
+                "confidence level is not between 0 and 1; give e.g. 0.95", parameter="conf_level"
+            )
+        )
     if int(num_resamples) < 10:
-        problems.append(Problem(f"{num_resamples} bootstrap resamples are too few; give at "
-                                "least 10", parameter="--resamples"))
+        problems.append(
+            Problem(
+                f"{num_resamples} bootstrap resamples are too few; give at least 10",
+                parameter="--resamples",
+            )
+        )
     return problems
 
 
@@ -288,6 +358,7 @@ def _reporter(progress: bool):
     def say(msg):
         if progress:
             print(f"capex sensitivity: {msg}", file=sys.stderr, flush=True)
+
     return say
 
 
@@ -312,8 +383,9 @@ def _order(res, infos) -> list[str]:
     return list(res.tornado["input"]) if res.tornado is not None else [i.name for i in infos]
 
 
-def _from_ordinary_run(res, scenario, engine, names, infos, output, design, top, results,
-                       say) -> None:
+def _from_ordinary_run(
+    res, scenario, engine, names, infos, output, design, top, results, say
+) -> None:
     """Rank correlations and the stress view, from the draws ``capex run`` makes."""
     t = time.perf_counter()
     say(f"ordinary run, {res.draws:,} draws")
@@ -330,15 +402,22 @@ def _notes(res, scenario, infos, output) -> list[str]:
     notes = []
     one_at_a_time = {"tornado", "spider", "breakeven"} & set(res.methods)
     if res.tornado is not None and res.tornado["swing"].isna().any():
-        notes.append(f"n/a in the tornado: the {output} is undefined with that input at P10 or "
-                     "P90 (e.g. no payback within the horizon, no IRR); such inputs are listed "
-                     "first.")
+        notes.append(
+            f"n/a in the tornado: the {output} is undefined with that input at P10 or "
+            "P90 (e.g. no payback within the horizon, no IRR); such inputs are listed "
+            "first."
+        )
     paths = [i for i in infos if i.form == InputForm.SERIES and "[" not in i.name]
     if one_at_a_time and paths:
-        notes.append("a series input moves as one path; its values are shown for one year ("
-                     + ", ".join(f"{i.name} in {i.year}" for i in paths) + ").")
+        notes.append(
+            "a series input moves as one path; its values are shown for one year ("
+            + ", ".join(f"{i.name} in {i.year}" for i in paths)
+            + ")."
+        )
     if scenario.correlations and one_at_a_time:
-        notes.append("tornado, spider and break-even move one input at a time with the others at "
-                     f"their medians, ignoring the declared correlations ({corr_text(scenario)});"
-                     " rank correlations, stress and Sobol' indices respect them.")
+        notes.append(
+            "tornado, spider and break-even move one input at a time with the others at "
+            f"their medians, ignoring the declared correlations ({corr_text(scenario)});"
+            " rank correlations, stress and Sobol' indices respect them."
+        )
     return notes

@@ -35,13 +35,24 @@ def tornado(scenario, engine, infos, output, base) -> pd.DataFrame:
     for j, info in enumerate(infos):
         lo, hi = y[j]
         vals = input_values(scenario, info, np.array([TORNADO_LOW, 0.5, TORNADO_HIGH]))
-        rows.append({
-            "input": info.name, "parameter": info.parameter, "category": info.category,
-            "provenance": info.provenance, "unit": info.unit, "year": info.year,
-            "value_p10": vals[0], "value_p50": vals[1], "value_p90": vals[2],
-            "output_p10": lo, "output_p90": hi, "effect_p10": lo - base,
-            "effect_p90": hi - base, "swing": abs(hi - lo),
-        })
+        rows.append(
+            {
+                "input": info.name,
+                "parameter": info.parameter,
+                "category": info.category,
+                "provenance": info.provenance,
+                "unit": info.unit,
+                "year": info.year,
+                "value_p10": vals[0],
+                "value_p50": vals[1],
+                "value_p90": vals[2],
+                "output_p10": lo,
+                "output_p90": hi,
+                "effect_p10": lo - base,
+                "effect_p90": hi - base,
+                "swing": abs(hi - lo),
+            }
+        )
     df = pd.DataFrame(rows)
     # an input that makes the output undefined at P10 or P90 (no payback, no IRR) while the
     # base is defined moves it without bound: it goes first
@@ -62,19 +73,43 @@ def spider(scenario, engine, infos, output, top_names) -> pd.DataFrame:
         info = infos[idx[nm]]
         vals = input_values(scenario, info, pcts / 100.0)
         for b, pc in enumerate(pcts):
-            rows.append({"input": nm, "percentile": int(pc), "value": vals[b],
-                         "unit": info.unit, "output": y[a * len(pcts) + b]})
+            rows.append(
+                {
+                    "input": nm,
+                    "percentile": int(pc),
+                    "value": vals[b],
+                    "unit": info.unit,
+                    "output": y[a * len(pcts) + b],
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def breakeven(scenario, engine, infos, be_out, base_value, grid: int = 201,
-               iterations: int = 60) -> pd.DataFrame:
+def breakeven(
+    scenario, engine, infos, be_out, base_value, grid: int = 201, iterations: int = 60
+) -> pd.DataFrame:
     """Vectorized grid scan + bisection (in the input's percentile) of output = 0."""
     k = len(infos)
     lo_u, hi_u = BREAKEVEN_RANGE
     ug = np.linspace(lo_u, hi_u, grid)
     cols = [j for j in range(k) for _ in ug]
     y = engine(oat_matrix(k, cols, np.tile(ug, k)))[be_out].reshape(k, grid)
+    roots, exact = _grid_roots(y, ug)
+    found: list[list[float]] = [list(e) for e in exact]
+    br = [(j, a, b) for j in range(k) for a, b in roots[j]]
+    if br:
+        for j, r in zip(*_bisect_brackets(engine, k, be_out, br, iterations)):
+            found[j].append(float(r))
+    rows = [
+        _breakeven_row(scenario, info, found[j], y[j], ug, lo_u, hi_u)
+        for j, info in enumerate(infos)
+    ]
+    return _sort_breakeven(pd.DataFrame(rows))
+
+
+def _grid_roots(y: np.ndarray, ug: np.ndarray) -> tuple[list, list]:
+    """Per input, the grid cells where the output changes sign and the grid points where it is 0."""
+    k, grid = y.shape
     s = np.sign(y)
     roots: list[list[tuple[float, float]]] = [[] for _ in range(k)]  # (lo, hi) brackets
     exact: list[list[float]] = [[] for _ in range(k)]
@@ -86,47 +121,70 @@ def breakeven(scenario, engine, infos, be_out, base_value, grid: int = 201,
                 roots[j].append((ug[i], ug[i + 1]))
         if s[j, -1] == 0:
             exact[j].append(ug[-1])
-    br = [(j, a, b) for j in range(k) for a, b in roots[j]]
-    found: list[list[float]] = [list(e) for e in exact]
-    if br:
-        jj = np.array([b[0] for b in br])
-        a = np.array([b[1] for b in br])
-        b = np.array([b[2] for b in br])
-        fa = np.sign(engine(oat_matrix(k, list(jj), a))[be_out])
-        for _ in range(iterations):
-            m = 0.5 * (a + b)
-            fm = np.sign(engine(oat_matrix(k, list(jj), m))[be_out])
-            left = fm == fa
-            a = np.where(left, m, a)
-            b = np.where(left, b, m)
-            if np.all(b - a < 1e-13):
-                break
-        for j, r in zip(jj, 0.5 * (a + b)):
-            found[j].append(float(r))
-    rows = []
-    for j, info in enumerate(infos):
-        rs = sorted(found[j], key=lambda r: abs(r - 0.5))
-        row = {"input": info.name, "parameter": info.parameter, "provenance": info.provenance,
-               "unit": info.unit, "year": info.year,
-               "median_value": float(input_values(scenario, info, np.array([0.5]))[0]),
-               "range_low": float(input_values(scenario, info, np.array([lo_u]))[0]),
-               "range_high": float(input_values(scenario, info, np.array([hi_u]))[0]),
-               "n_roots": len(rs)}
-        if rs:
-            r = rs[0]
-            row.update(breakeven=float(input_values(scenario, info, np.array([r]))[0]),
-                       percentile=100.0 * r, status="found")
-            # which side is positive: compare the grid just above the root
-            above = y[j][ug > r]
-            row["positive_when"] = ("above" if above.size and above[0] > 0 else "below")
-        else:
-            finite = y[j][np.isfinite(y[j])]
-            status = "none in range" if finite.size else "undefined"
-            row.update(breakeven=float("nan"), percentile=float("nan"), status=status,
-                       positive_when=("always" if finite.size and (finite > 0).all() else
-                                      "never" if finite.size else ""))
-        rows.append(row)
-    df = pd.DataFrame(rows)
+    return roots, exact
+
+
+def _bisect_brackets(engine, k: int, be_out, br: list, iterations: int):
+    """Bisect every (input, lo, hi) bracket at once; the inputs and their roots (as uniforms)."""
+    jj = np.array([b[0] for b in br])
+    a = np.array([b[1] for b in br])
+    b = np.array([b[2] for b in br])
+    fa = np.sign(engine(oat_matrix(k, list(jj), a))[be_out])
+    for _ in range(iterations):
+        m = 0.5 * (a + b)
+        fm = np.sign(engine(oat_matrix(k, list(jj), m))[be_out])
+        left = fm == fa
+        a = np.where(left, m, a)
+        b = np.where(left, b, m)
+        if np.all(b - a < 1e-13):
+            break
+    return jj, 0.5 * (a + b)
+
+
+def _breakeven_row(scenario, info, found: list, yj: np.ndarray, ug, lo_u, hi_u) -> dict:
+    """One input's row: its root nearest the median, or why there is none."""
+    rs = sorted(found, key=lambda r: abs(r - 0.5))
+    row = {
+        "input": info.name,
+        "parameter": info.parameter,
+        "provenance": info.provenance,
+        "unit": info.unit,
+        "year": info.year,
+        "median_value": float(input_values(scenario, info, np.array([0.5]))[0]),
+        "range_low": float(input_values(scenario, info, np.array([lo_u]))[0]),
+        "range_high": float(input_values(scenario, info, np.array([hi_u]))[0]),
+        "n_roots": len(rs),
+    }
+    if rs:
+        r = rs[0]
+        row.update(
+            breakeven=float(input_values(scenario, info, np.array([r]))[0]),
+            percentile=100.0 * r,
+            status="found",
+        )
+        # which side is positive: compare the grid just above the root
+        above = yj[ug > r]
+        row["positive_when"] = "above" if above.size and above[0] > 0 else "below"
+    else:
+        finite = yj[np.isfinite(yj)]
+        row.update(
+            breakeven=float("nan"),
+            percentile=float("nan"),
+            status="none in range" if finite.size else "undefined",
+            positive_when=_sign_without_root(finite),
+        )
+    return row
+
+
+def _sign_without_root(finite: np.ndarray) -> str:
+    """``always``/``never`` positive over the range (``""`` when never defined)."""
+    if not finite.size:
+        return ""
+    return "always" if (finite > 0).all() else "never"
+
+
+def _sort_breakeven(df: pd.DataFrame) -> pd.DataFrame:
+    """Found roots first, nearest the median first, then by input name."""
     df["_found"] = df["status"] != "found"
     df["_dist"] = (df["percentile"] - 50.0).abs()
     df = df.sort_values(["_found", "_dist", "input"], kind="mergesort")
@@ -136,8 +194,10 @@ def breakeven(scenario, engine, infos, be_out, base_value, grid: int = 201,
 def rank(infos, u, y, conf_level, notes) -> pd.DataFrame:
     ok = np.isfinite(y)
     if not ok.all():
-        notes.append(f"rank correlations use the {ok.sum():,} draws where the output is defined "
-                     f"({100 * (1 - ok.mean()):.1f} % undefined).")
+        notes.append(
+            f"rank correlations use the {ok.sum():,} draws where the output is defined "
+            f"({100 * (1 - ok.mean()):.1f} % undefined)."
+        )
     u, y = u[ok], y[ok]
     n, k = u.shape
     z = stats.norm.ppf(0.5 + conf_level / 2)
@@ -153,19 +213,28 @@ def rank(infos, u, y, conf_level, notes) -> pd.DataFrame:
     se_s = 1.06 / math.sqrt(max(n - 3, 1))  # Fieller et al. (1957)
     se_p = 1.0 / math.sqrt(max(n - 3 - (k - 1), 1))  # Fisher z of a partial correlation
     with np.errstate(all="ignore"):
-        zs, zp = np.arctanh(np.clip(rho, -0.999999, 0.999999)), np.arctanh(
-            np.clip(prcc, -0.999999, 0.999999))
-    df = pd.DataFrame({
-        "input": [i.name for i in infos], "category": [i.category for i in infos],
-        "provenance": [i.provenance for i in infos],
-        "spearman": rho, "spearman_low": np.tanh(zs - z * se_s),
-        "spearman_high": np.tanh(zs + z * se_s),
-        "prcc": prcc, "prcc_low": np.tanh(zp - z * se_p), "prcc_high": np.tanh(zp + z * se_p),
-        "draws": n,
-    })
+        zs, zp = (
+            np.arctanh(np.clip(rho, -0.999999, 0.999999)),
+            np.arctanh(np.clip(prcc, -0.999999, 0.999999)),
+        )
+    df = pd.DataFrame(
+        {
+            "input": [i.name for i in infos],
+            "category": [i.category for i in infos],
+            "provenance": [i.provenance for i in infos],
+            "spearman": rho,
+            "spearman_low": np.tanh(zs - z * se_s),
+            "spearman_high": np.tanh(zs + z * se_s),
+            "prcc": prcc,
+            "prcc_low": np.tanh(zp - z * se_p),
+            "prcc_high": np.tanh(zp + z * se_p),
+            "draws": n,
+        }
+    )
     df["_k"] = -df["spearman"].abs().fillna(-1)
-    return df.sort_values(["_k", "input"], kind="mergesort").drop(columns="_k").reset_index(
-        drop=True)
+    return (
+        df.sort_values(["_k", "input"], kind="mergesort").drop(columns="_k").reset_index(drop=True)
+    )
 
 
 def stress(infos, u, y, top_names, output) -> pd.DataFrame:
@@ -175,11 +244,19 @@ def stress(infos, u, y, top_names, output) -> pd.DataFrame:
         v = y[mask]
         f = v[np.isfinite(v)]
         q = np.quantile(f, [0.05, 0.25, 0.5, 0.75, 0.95]) if f.size else [np.nan] * 5
-        row = {"input": name, "subset": subset, "draws": int(mask.sum()),
-               "mean": float(f.mean()) if f.size else np.nan,
-               "p05": q[0], "p25": q[1], "p50": q[2], "p75": q[3], "p95": q[4],
-               "prob_positive": float((v > 0).mean()) if v.size else np.nan,
-               "undefined_share": float(1 - f.size / v.size) if v.size else np.nan}
+        row = {
+            "input": name,
+            "subset": subset,
+            "draws": int(mask.sum()),
+            "mean": float(f.mean()) if f.size else np.nan,
+            "p05": q[0],
+            "p25": q[1],
+            "p50": q[2],
+            "p75": q[3],
+            "p95": q[4],
+            "prob_positive": float((v > 0).mean()) if v.size else np.nan,
+            "undefined_share": float(1 - f.size / v.size) if v.size else np.nan,
+        }
         return row
 
     rows = [summ(np.ones(y.shape, bool), "(all inputs)", "all")]
@@ -190,8 +267,17 @@ def stress(infos, u, y, top_names, output) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def salib_indices(names: list[str], membership: list[str] | None, ya, yb, y_first: dict,
-                   y_total: dict, num_resamples: int, conf_level: float, seed: int) -> dict:
+def salib_indices(
+    names: list[str],
+    membership: list[str] | None,
+    ya,
+    yb,
+    y_first: dict,
+    y_total: dict,
+    num_resamples: int,
+    conf_level: float,
+    seed: int,
+) -> dict:
     """SALib's Saltelli (2010) estimators and bootstrap on precomputed model outputs.
 
     Parameters
@@ -215,10 +301,9 @@ def salib_indices(names: list[str], membership: list[str] | None, ya, yb, y_firs
         Group -> S1, S1_conf, ST, ST_conf (interval half-widths at ``conf_level``) and the
         bootstrap resamples S1_all, ST_all (num_resamples,).
     """
-    from SALib.analyze import sobol as salib_sobol
+    from SALib.analyze import sobol as salib_sobol  # deferred: SALib imports scipy.stats
 
-    problem = {"num_vars": len(names), "names": list(names),
-               "bounds": [[0.0, 1.0]] * len(names)}
+    problem = {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
     if membership is not None:
         problem["groups"] = list(membership)
         order = list(dict.fromkeys(membership))  # SALib's group order: first appearance
@@ -235,18 +320,29 @@ def salib_indices(names: list[str], membership: list[str] | None, ya, yb, y_firs
         return y.reshape(-1)
 
     # SALib seeds its bootstrap only when seed is truthy; seed + 1 keeps seed 0 reproducible
-    kw = dict(calc_second_order=False, num_resamples=num_resamples, conf_level=conf_level,
-              seed=seed + 1, keep_resamples=True)
+    kw = dict(
+        calc_second_order=False,
+        num_resamples=num_resamples,
+        conf_level=conf_level,
+        seed=seed + 1,
+        keep_resamples=True,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         s_first = salib_sobol.analyze(problem, layout(y_first), **kw)
         same = all(y_first[g] is y_total[g] for g in order)
         s_total = s_first if same else salib_sobol.analyze(problem, layout(y_total), **kw)
-    return {g: {"S1": float(s_first["S1"][i]), "S1_conf": float(s_first["S1_conf"][i]),
-                "S1_all": np.asarray(s_first["S1_conf_all"])[:, i],
-                "ST": float(s_total["ST"][i]), "ST_conf": float(s_total["ST_conf"][i]),
-                "ST_all": np.asarray(s_total["ST_conf_all"])[:, i]}
-            for i, g in enumerate(order)}
+    return {
+        g: {
+            "S1": float(s_first["S1"][i]),
+            "S1_conf": float(s_first["S1_conf"][i]),
+            "S1_all": np.asarray(s_first["S1_conf_all"])[:, i],
+            "ST": float(s_total["ST"][i]),
+            "ST_conf": float(s_total["ST_conf"][i]),
+            "ST_all": np.asarray(s_total["ST_conf_all"])[:, i],
+        }
+        for i, g in enumerate(order)
+    }
 
 
 @dataclass
@@ -288,10 +384,14 @@ def sobol_sets(infos) -> SobolSets:
     cats += sorted(set(cat_of.values()) - set(cats))
     provs = [p for p in ("hypothetical", "sourced") if p in prov_of.values()]
     out.inputs = {nm: out.add(f"input:{nm}", [j]) for j, nm in enumerate(names)}
-    out.categories = {c: out.add(f"category:{c}", [j for j, nm in enumerate(names)
-                                                   if cat_of[nm] == c]) for c in cats}
-    out.provenances = {p: out.add(f"provenance:{p}", [j for j, nm in enumerate(names)
-                                                      if prov_of[nm] == p]) for p in provs}
+    out.categories = {
+        c: out.add(f"category:{c}", [j for j, nm in enumerate(names) if cat_of[nm] == c])
+        for c in cats
+    }
+    out.provenances = {
+        p: out.add(f"provenance:{p}", [j for j, nm in enumerate(names) if prov_of[nm] == p])
+        for p in provs
+    }
     return out
 
 
@@ -310,41 +410,78 @@ def sobol_design(sets: SobolSets, n: int, seed: int, corr) -> tuple[list, dict]:
     return mats, ids
 
 
-def partition_indices(sets: SobolSets, labels_for: dict[str, str], per_variable: bool, y, ids,
-                      num_resamples, conf_level, seed) -> dict:
+def partition_indices(
+    sets: SobolSets,
+    labels_for: dict[str, str],
+    per_variable: bool,
+    y,
+    ids,
+    num_resamples,
+    conf_level,
+    seed,
+) -> dict:
     """Indices of the sets of a partition of the inputs (name -> set label), via SALib."""
     whole = [g for g, lab in labels_for.items() if tuple(sets.sets[lab]) == sets.everything]
     if whole:  # one block holding every input: Var(E[Y|X]) = V exactly
-        return {whole[0]: dict(S1=1.0, S1_conf=0.0, ST=1.0, ST_conf=0.0,
-                               S1_all=np.ones(num_resamples), ST_all=np.ones(num_resamples))}
+        return {
+            whole[0]: dict(
+                S1=1.0,
+                S1_conf=0.0,
+                ST=1.0,
+                ST_conf=0.0,
+                S1_all=np.ones(num_resamples),
+                ST_all=np.ones(num_resamples),
+            )
+        }
     y_first = {g: y[ids[(lab, "first")]] for g, lab in labels_for.items()}
     y_total = {g: y[ids[(lab, "total")]] for g, lab in labels_for.items()}
     membership = None
     if not per_variable:
-        membership = [next(g for g, lab in labels_for.items() if j in sets.sets[lab])
-                      for j in range(len(sets.names))]
-    return salib_indices(sets.names, membership, y[0], y[1], y_first, y_total, num_resamples,
-                         conf_level, seed)
+        membership = [
+            next(g for g, lab in labels_for.items() if j in sets.sets[lab])
+            for j in range(len(sets.names))
+        ]
+    return salib_indices(
+        sets.names, membership, y[0], y[1], y_first, y_total, num_resamples, conf_level, seed
+    )
 
 
 def sobol_table(res, infos, per_input: dict) -> pd.DataFrame:
-    rows = [{"input": i.name, "parameter": i.parameter, "category": i.category,
-             "provenance": i.provenance, "correlated": i.name in res.correlated,
-             **ci_cols(per_input[i.name])} for i in infos]
+    rows = [
+        {
+            "input": i.name,
+            "parameter": i.parameter,
+            "category": i.category,
+            "provenance": i.provenance,
+            "correlated": i.name in res.correlated,
+            **ci_cols(per_input[i.name]),
+        }
+        for i in infos
+    ]
     df = pd.DataFrame(rows)
     df["_key"] = np.maximum(df["S1"], df["ST"])
-    return df.sort_values(["_key", "input"], ascending=[False, True],
-                          kind="mergesort").drop(columns="_key").reset_index(drop=True)
+    return (
+        df.sort_values(["_key", "input"], ascending=[False, True], kind="mergesort")
+        .drop(columns="_key")
+        .reset_index(drop=True)
+    )
 
 
 def group_table(infos, groups, per: dict, per_input: dict, kind: str) -> pd.DataFrame:
     rows = []
     for gname in groups:
-        members = [i.name for i in infos
-                   if (i.category if kind == "category" else i.provenance) == gname]
-        rows.append({kind: gname, "n_inputs": len(members), **ci_cols(per[gname]),
-                     "sum_S1_of_inputs": float(sum(per_input[m]["S1"] for m in members)),
-                     "inputs": ", ".join(members)})
+        members = [
+            i.name for i in infos if (i.category if kind == "category" else i.provenance) == gname
+        ]
+        rows.append(
+            {
+                kind: gname,
+                "n_inputs": len(members),
+                **ci_cols(per[gname]),
+                "sum_S1_of_inputs": float(sum(per_input[m]["S1"] for m in members)),
+                "inputs": ", ".join(members),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -352,41 +489,57 @@ def sobol_sums(names, per_input: dict, conf_level: float) -> dict:
     z = stats.norm.ppf(0.5 + conf_level / 2)
     s1_all = np.stack([per_input[nm]["S1_all"] for nm in names], axis=1).sum(axis=1)
     st_all = np.stack([per_input[nm]["ST_all"] for nm in names], axis=1).sum(axis=1)
-    return {"sum_S1": float(sum(per_input[nm]["S1"] for nm in names)),
-            "sum_S1_conf": float(z * np.std(s1_all, ddof=1)),
-            "sum_ST": float(sum(per_input[nm]["ST"] for nm in names)),
-            "sum_ST_conf": float(z * np.std(st_all, ddof=1))}
+    return {
+        "sum_S1": float(sum(per_input[nm]["S1"] for nm in names)),
+        "sum_S1_conf": float(z * np.std(s1_all, ddof=1)),
+        "sum_ST": float(sum(per_input[nm]["ST"] for nm in names)),
+        "sum_ST_conf": float(z * np.std(st_all, ddof=1)),
+    }
 
 
 def hypothetical_share(infos, per_prov: dict, conf_level: float, method: str) -> dict:
     n_h = sum(1 for i in infos if i.provenance == "hypothetical")
     h = per_prov["hypothetical"] if n_h else dict(S1=0.0, S1_conf=0.0, ST=0.0, ST_conf=0.0)
     c = ci_cols(h)
-    return {"s1": c["S1"], "s1_low": c["S1_low"], "s1_high": c["S1_high"], "st": c["ST"],
-            "st_low": c["ST_low"], "st_high": c["ST_high"], "n_hypothetical": n_h,
-            "n_sourced": len(infos) - n_h, "conf_level": conf_level, "method": method}
+    return {
+        "s1": c["S1"],
+        "s1_low": c["S1_low"],
+        "s1_high": c["S1_high"],
+        "st": c["ST"],
+        "st_low": c["ST_low"],
+        "st_high": c["ST_high"],
+        "n_hypothetical": n_h,
+        "n_sourced": len(infos) - n_h,
+        "conf_level": conf_level,
+        "method": method,
+    }
 
 
 def _undefined_rows(res, y, only: bool) -> bool:
     """Skip (with a note) or refuse a design where the output is undefined or constant."""
     bad = ~np.isfinite(y)
     if bad.any():
-        msg = (f"Sobol' indices need the {res.output} in every design row, but it is undefined "
-               f"in {100 * bad.mean():.1f} % of them (e.g. no IRR without a sign change, no "
-               "payback within the horizon); analyse npv or another always-defined output")
+        msg = (
+            f"Sobol' indices need the {res.output} in every design row, but it is undefined "
+            f"in {100 * bad.mean():.1f} % of them (e.g. no IRR without a sign change, no "
+            "payback within the horizon); analyse npv or another always-defined output"
+        )
         if only:
             raise AssumptionError(Problem(msg + " instead", parameter="--output"))
         res.notes.append(msg + "; Sobol' indices were skipped.")
         return True
     if np.ptp(y) == 0:
-        res.notes.append(f"the {res.output} does not vary with the uncertain inputs (variance "
-                         "0), so it has no variance to split; Sobol' indices were skipped.")
+        res.notes.append(
+            f"the {res.output} does not vary with the uncertain inputs (variance "
+            "0), so it has no variance to split; Sobol' indices were skipped."
+        )
         return True
     return False
 
 
-def sobol(res, scenario, engine, infos, output, n, seed, num_resamples, conf_level, say,
-          only: bool) -> None:
+def sobol(
+    res, scenario, engine, infos, output, n, seed, num_resamples, conf_level, say, only: bool
+) -> None:
     """First-order and total indices of every input, category and provenance class; fills
     ``res.sobol``, ``res.groups_*``, ``res.sobol_sums`` and ``res.hypothetical_share``."""
     names = [i.name for i in infos]
@@ -395,8 +548,10 @@ def sobol(res, scenario, engine, infos, output, n, seed, num_resamples, conf_lev
     sets = sobol_sets(infos)
     mats, ids = sobol_design(sets, n, seed, corr)
     res.sobol_rows = n * len(mats)
-    say(f"Sobol' indices: {len(names)} inputs, N = {n}, {res.sobol_rows:,} model evaluations "
-        f"({res.sobol_method})")
+    say(
+        f"Sobol' indices: {len(names)} inputs, N = {n}, {res.sobol_rows:,} model evaluations "
+        f"({res.sobol_method})"
+    )
     y = engine(np.concatenate(mats))[output].reshape(len(mats), n)
     if _undefined_rows(res, y, only):
         return
@@ -406,8 +561,7 @@ def sobol(res, scenario, engine, infos, output, n, seed, num_resamples, conf_lev
     per_prov = partition_indices(sets, sets.provenances, False, **kw)
     res.sobol = sobol_table(res, infos, per_input)
     res.groups_category = group_table(infos, sets.categories, per_cat, per_input, "category")
-    res.groups_provenance = group_table(infos, sets.provenances, per_prov, per_input,
-                                        "provenance")
+    res.groups_provenance = group_table(infos, sets.provenances, per_prov, per_input, "provenance")
     res.sobol_sums = sobol_sums(names, per_input, conf_level)
     res.hypothetical_share = hypothetical_share(infos, per_prov, conf_level, res.sobol_method)
     if corr is not None:
@@ -416,4 +570,5 @@ def sobol(res, scenario, engine, infos, output, n, seed, num_resamples, conf_lev
             "Sobol' indices use the Gaussian-copula estimator for dependent inputs (Mara & "
             "Tarantola 2012): S1 is the full first-order index (includes variance shared with "
             "correlated inputs), ST the independent total index; S1 may exceed ST and the S1 "
-            "of groups may sum to more than 1.")
+            "of groups may sum to more than 1."
+        )

@@ -37,8 +37,9 @@ def ordinary_run(scenario, engine, names, output, draws, seed, design, results):
             p = scenario.parameters.get(nm)
             if p is not None and p.form == "scalar" and nm in results.inputs:
                 if not np.allclose(p.dist.ppf(u[:200, j]), results.inputs[nm][:200]):
-                    raise ValueError("results were not made by simulate() with their stored "
-                                     "seed and design")
+                    raise ValueError(
+                        "results were not made by simulate() with their stored seed and design"
+                    )
                 break
         return u, y
     d = Design(scenario, draws, seed, design)
@@ -64,8 +65,9 @@ def normal_score_corr(scenario: Scenario, names: list[str]) -> np.ndarray | None
     return r
 
 
-def conditional_mix(x_resid: np.ndarray, x_keep: np.ndarray, keep: list[int],
-                     r: np.ndarray) -> np.ndarray:
+def conditional_mix(
+    x_resid: np.ndarray, x_keep: np.ndarray, keep: list[int], r: np.ndarray
+) -> np.ndarray:
     """Normal scores whose columns ``keep`` come from ``x_keep`` and whose other columns are
     drawn from their conditional distribution given them, using the (whitened) residual of
     ``x_resid``: Cholesky factor of ``r`` in the order (keep, rest) (Mara & Tarantola 2012)."""
@@ -75,7 +77,7 @@ def conditional_mix(x_resid: np.ndarray, x_keep: np.ndarray, keep: list[int],
     lower = np.linalg.cholesky(r[np.ix_(order, order)])
     e_keep = solve_triangular(lower, x_keep[:, order].T, lower=True).T
     e_res = solve_triangular(lower, x_resid[:, order].T, lower=True).T
-    e = np.concatenate([e_keep[:, :len(keep)], e_res[:, len(keep):]], axis=1)
+    e = np.concatenate([e_keep[:, : len(keep)], e_res[:, len(keep) :]], axis=1)
     x = e @ lower.T
     out = np.empty_like(x)
     out[:, order] = x
@@ -85,14 +87,15 @@ def conditional_mix(x_resid: np.ndarray, x_keep: np.ndarray, keep: list[int],
 def salib_base(k: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """SALib's Saltelli base matrices A and B: the two halves of a scrambled Sobol' sequence
     of dimension 2k, exactly as ``SALib.sample.sobol.sample`` draws them."""
-    from scipy.stats import qmc
+    from scipy.stats import qmc  # deferred: scipy.stats is slow to import
 
     base = qmc.Sobol(d=2 * k, scramble=True, seed=seed).random(n)
     return base[:, :k], base[:, k:]
 
 
-def saltelli_matrices(k: int, n: int, seed: int, sets: dict[str, list[int]],
-                      corr: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+def saltelli_matrices(
+    k: int, n: int, seed: int, sets: dict[str, list[int]], corr: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, dict, dict]:
     """Uniform design matrices of the (grouped) Saltelli scheme.
 
     Parameters

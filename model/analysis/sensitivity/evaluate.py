@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...core.scenario import InputForm, Scenario
+from ...core.scenario import Scenario
 from ...engine.designs import InputVariable
 from ...engine.inputs import inputs_from_uniforms, interpolation_weights
 from ...engine.simulate import calibrated_paths, run_model
@@ -35,20 +35,23 @@ class InputInfo:
 
     @property
     def label(self) -> str:
-        return self.name if self.year is None or "[" in self.name else \
-            f"{self.name} ({self.year})"
+        return self.name if self.year is None or "[" in self.name else f"{self.name} ({self.year})"
 
 
 def input_info(scenario: Scenario, v: InputVariable) -> InputInfo:
     p = scenario.parameters[v.parameter]
-    prov = "hypothetical" if (p.provenance is not None and p.provenance.is_hypothetical) \
-        else "sourced"
+    prov = (
+        "hypothetical" if (p.provenance is not None and p.provenance.is_hypothetical) else "sourced"
+    )
     year = v.year
     if p.form == "series" and year is None:
         # the year whose value stands for the path: the horizon's last year for the industry
         # gap, the first uncertain year (e.g. the first cohort's launch price) for programmes
-        year = scenario.end if scenario.model == "industry" else next(
-            y for y, d in p.points if not d.is_fixed)
+        year = (
+            scenario.end
+            if scenario.model == "industry"
+            else next(y for y, d in p.points if not d.is_fixed)
+        )
     return InputInfo(v.name, v.parameter, p.category, prov, p.spec.unit, year, p.form)
 
 
@@ -77,8 +80,11 @@ class Evaluator:
         self.scenario = scenario
         self.names = names
         self.outputs = list(dict.fromkeys(outputs))
-        self.calibrated = calibrated_paths(scenario, seed) if any(
-            p.form == "calibrated" for p in scenario.parameters.values()) else {}
+        self.calibrated = (
+            calibrated_paths(scenario, seed)
+            if any(p.form == "calibrated" for p in scenario.parameters.values())
+            else {}
+        )
         self.rows = 0
 
     def __call__(self, u: np.ndarray) -> dict[str, np.ndarray]:
@@ -88,12 +94,11 @@ class Evaluator:
         with np.errstate(all="ignore"):
             for start in range(0, n, CHUNK):
                 stop = min(start + CHUNK, n)
-                inputs = inputs_from_uniforms(self.scenario, u[start:stop], self.names,
-                                              self.calibrated)
-                res = run_model(self.scenario, inputs, stop - start,
-                                with_irr="irr" in self.outputs)
+                inputs = inputs_from_uniforms(
+                    self.scenario, u[start:stop], self.names, self.calibrated
+                )
+                res = run_model(self.scenario, inputs, stop - start, with_irr="irr" in self.outputs)
                 for o in self.outputs:
-                    out[o][start:stop] = np.broadcast_to(np.asarray(res[o], float),
-                                                         (stop - start,))
+                    out[o][start:stop] = np.broadcast_to(np.asarray(res[o], float), (stop - start,))
         self.rows += n
         return out

@@ -82,37 +82,55 @@ class SensitivityResult:
         n = len(self.inputs)
         if h is None:
             if n_hyp == 0:
-                return (f"None of the {lab} uncertainty comes from hypothetical inputs: every "
-                        f"uncertain input ({n}) is sourced.")
-            why = ("the Sobol' split was skipped (see notes)" if "sobol" in self.methods else
-                   "run the sobol method to see what share of the uncertainty rests on them")
+                return (
+                    f"None of the {lab} uncertainty comes from hypothetical inputs: every "
+                    f"uncertain input ({n}) is sourced."
+                )
+            why = (
+                "the Sobol' split was skipped (see notes)"
+                if "sobol" in self.methods
+                else "run the sobol method to see what share of the uncertainty rests on them"
+            )
             return f"{n_hyp} of {n} uncertain inputs are hypothetical; {why}."
         if n_hyp == 0:
-            return (f"None of the {lab} uncertainty comes from hypothetical inputs: every "
-                    f"uncertain input ({n}) is sourced.")
+            return (
+                f"None of the {lab} uncertainty comes from hypothetical inputs: every "
+                f"uncertain input ({n}) is sourced."
+            )
         pct = _pct(h["s1"])
         if h["n_sourced"] == 0:
-            return (f"{pct} % of the {lab} uncertainty comes from hypothetical inputs (all {n} "
-                    "uncertain inputs are hypothetical): cite them to shrink it.")
+            return (
+                f"{pct} % of the {lab} uncertainty comes from hypothetical inputs (all {n} "
+                "uncertain inputs are hypothetical): cite them to shrink it."
+            )
         ci = int(round(100 * self.conf_level))
-        detail = (f"({n_hyp} of {n} uncertain inputs; first-order Sobol' index of the group, "
-                  f"{ci} % CI {_pct(h['s1_low'])}-{_pct(h['s1_high'])} %; total index "
-                  f"{_pct(h['st'])} %)")
+        detail = (
+            f"({n_hyp} of {n} uncertain inputs; first-order Sobol' index of the group, "
+            f"{ci} % CI {_pct(h['s1_low'])}-{_pct(h['s1_high'])} %; total index "
+            f"{_pct(h['st'])} %)"
+        )
         if h["s1"] >= 0.25:
-            return (f"{pct} % of the {lab} uncertainty comes from hypothetical inputs: cite "
-                    f"them to shrink it {detail}.")
-        return (f"{pct} % of the {lab} uncertainty comes from hypothetical inputs {detail}; "
-                "the rest rests on sourced inputs: narrowing their cited ranges, not citing "
-                "more, is what shrinks it.")
+            return (
+                f"{pct} % of the {lab} uncertainty comes from hypothetical inputs: cite "
+                f"them to shrink it {detail}."
+            )
+        return (
+            f"{pct} % of the {lab} uncertainty comes from hypothetical inputs {detail}; "
+            "the rest rests on sourced inputs: narrowing their cited ranges, not citing "
+            "more, is what shrinks it."
+        )
 
     # ------------------------------------------------------------------ JSON
     def to_json_dict(self) -> dict:
         """One JSON-serialisable object (``capex sensitivity --json``)."""
+
         def table(df):
             if df is None:
                 return None
-            return [{k: _json_value(v) for k, v in row.items()}
-                    for row in df.reset_index(drop=True).to_dict(orient="records")]
+            return [
+                {k: _json_value(v) for k, v in row.items()}
+                for row in df.reset_index(drop=True).to_dict(orient="records")
+            ]
 
         return {
             "scenario": self.scenario,
@@ -130,15 +148,25 @@ class SensitivityResult:
             "base_value": _json_value(self.base_value),
             "breakeven_output": self.breakeven_output,
             "headline": self.headline(),
-            "hypothetical_share": None if self.hypothetical_share is None else
-            {k: _json_value(v) for k, v in self.hypothetical_share.items()},
+            "hypothetical_share": None
+            if self.hypothetical_share is None
+            else {k: _json_value(v) for k, v in self.hypothetical_share.items()},
             "sobol_method": self.sobol_method or None,
-            "sobol_sums": None if self.sobol_sums is None else
-            {k: _json_value(v) for k, v in self.sobol_sums.items()},
+            "sobol_sums": None
+            if self.sobol_sums is None
+            else {k: _json_value(v) for k, v in self.sobol_sums.items()},
             "correlated_inputs": list(self.correlated),
-            "inputs": [{"name": i.name, "parameter": i.parameter, "category": i.category,
-                        "provenance": i.provenance, "unit": i.unit, "year": i.year}
-                       for i in self.inputs],
+            "inputs": [
+                {
+                    "name": i.name,
+                    "parameter": i.parameter,
+                    "category": i.category,
+                    "provenance": i.provenance,
+                    "unit": i.unit,
+                    "year": i.year,
+                }
+                for i in self.inputs
+            ],
             "tornado": table(self.tornado),
             "spider": table(self.spider),
             "rank": table(self.rank),
@@ -175,8 +203,16 @@ def _json_value(v):
 
 def ci_cols(s: dict) -> dict:
     s1, c1, st, ct = (float(s["S1"]), float(s["S1_conf"]), float(s["ST"]), float(s["ST_conf"]))
-    return {"S1": s1, "S1_conf": c1, "S1_low": s1 - c1, "S1_high": s1 + c1,
-            "ST": st, "ST_conf": ct, "ST_low": st - ct, "ST_high": st + ct}
+    return {
+        "S1": s1,
+        "S1_conf": c1,
+        "S1_low": s1 - c1,
+        "S1_high": s1 + c1,
+        "ST": st,
+        "ST_conf": ct,
+        "ST_low": st - ct,
+        "ST_high": st + ct,
+    }
 
 
 def corr_text(scenario) -> str:

@@ -30,8 +30,12 @@ def _parse_targets(items: list[str] | None) -> list[tuple[int, float]]:
         try:
             out.append((int(year), parse_amount(value)))
         except ValueError:
-            problems.append(Problem(f"--target {item!r} is not YEAR:VALUE; write e.g. 2028:70B",
-                                    parameter="--target"))
+            problems.append(
+                Problem(
+                    f"--target {item!r} is not YEAR:VALUE; write e.g. 2028:70B",
+                    parameter="--target",
+                )
+            )
     if problems:
         raise AssumptionError(problems)
     return out
@@ -39,13 +43,19 @@ def _parse_targets(items: list[str] | None) -> list[tuple[int, float]]:
 
 def _jobs_for_csv(path: Path, model: str | None) -> list[tuple[str, Path, str, dict]]:
     """(label, observations, model, sampler settings) for an observation file."""
-    from ...loading.observations import load_observations
+    from ...loading.observations import load_observations  # deferred: imports pandas
 
     unit = str(load_observations(path)["unit"].iloc[0])
     if model and model not in models_for(unit):
-        raise AssumptionError(Problem(
-            f"model {model!r} does not fit {unit} observations; use one of "
-            f"{', '.join(models_for(unit))}", str(path), None, "--model"))
+        raise AssumptionError(
+            Problem(
+                f"model {model!r} does not fit {unit} observations; use one of "
+                f"{', '.join(models_for(unit))}",
+                str(path),
+                None,
+                "--model",
+            )
+        )
     return [(m, path, m, {}) for m in ([model] if model else models_for(unit))]
 
 
@@ -55,15 +65,17 @@ def cmd_calibrate(args) -> int:
 
     path = Path(args.path)
     if not path.is_file():
-        raise AssumptionError(Problem("no such file; give an observation CSV or an assumption "
-                                      "file", str(path)))
+        raise AssumptionError(
+            Problem("no such file; give an observation CSV or an assumption file", str(path))
+        )
     targets = _parse_targets(args.target)
     if path.suffix.lower() == ".csv":
         jobs = _jobs_for_csv(path, args.model)
     else:
         jobs = _jobs_for_overlay(path, args.scenario, args.model)
-    kw = dict(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-              strict=args.strict)
+    kw = dict(
+        draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, strict=args.strict
+    )
     results = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CalibrationWarning)
@@ -79,7 +91,8 @@ def cmd_calibrate(args) -> int:
         d["label"] = label
         d["custom_targets"] = [
             {"year": y, "value": v, "probability": float(fit.prob_at_least(y, v))}
-            for y, v in targets]
+            for y, v in targets
+        ]
         payload.append(d)
     if args.json:
         out = {"path": str(path), "fits": payload}
@@ -95,15 +108,17 @@ def cmd_calibrate(args) -> int:
             print("\nModel comparison (PSIS-LOO, higher elpd is better):")
             print(comparison.to_string())
             if not comparison.attrs.get("reliable", True):
-                print("note: Pareto k > 0.7 for some points: LOO is unreliable with so few "
-                      "observations; the data do not clearly favour one model.")
+                print(
+                    "note: Pareto k > 0.7 for some points: LOO is unreliable with so few "
+                    "observations; the data do not clearly favour one model."
+                )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     return 0
 
 
 def _jobs_for_overlay(path: Path, overlay: str | None, model: str | None):
-    from ...loading.scenario import load_scenario
+    from ...loading.scenario import load_scenario  # deferred: not needed for a CSV
 
     sc = load_scenario(path, scenario=overlay)
     jobs = []
@@ -113,11 +128,25 @@ def _jobs_for_overlay(path: Path, overlay: str | None, model: str | None):
             settings = {k: c[k] for k in ("draws", "tune", "chains") if k in c}
             jobs.append((p.name, Path(c["observations"]), model or c["model"], settings))
     if not jobs:
-        cal_overlays = [o for o in sc.overlays if any(
-            q.form == "calibrated" for q in load_scenario(path, scenario=o).parameters.values())]
-        hint = (f"; its overlay(s) {', '.join(cal_overlays)} do: add --scenario "
-                f"{cal_overlays[0]}") if cal_overlays else ""
-        raise AssumptionError(Problem(
-            f"has no 'calibrated:' series{hint}; or give an observation file "
-            "(assumptions/observations/*.csv)", str(path), None, "calibrated"))
+        cal_overlays = [
+            o
+            for o in sc.overlays
+            if any(
+                q.form == "calibrated" for q in load_scenario(path, scenario=o).parameters.values()
+            )
+        ]
+        hint = (
+            (f"; its overlay(s) {', '.join(cal_overlays)} do: add --scenario {cal_overlays[0]}")
+            if cal_overlays
+            else ""
+        )
+        raise AssumptionError(
+            Problem(
+                f"has no 'calibrated:' series{hint}; or give an observation file "
+                "(assumptions/observations/*.csv)",
+                str(path),
+                None,
+                "calibrated",
+            )
+        )
     return jobs

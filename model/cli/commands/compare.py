@@ -11,14 +11,29 @@ from ..jsonout import print_json
 def cmd_compare(args) -> int:
     check_run_args(args)
     targets = parse_targets(args.paths, args.scenarios)
-    results = run_compare(targets, args.draws, args.seed, args.design,
-                          progress=not args.quiet and not args.json, workers=args.workers)
+    results = run_compare(
+        targets,
+        args.draws,
+        args.seed,
+        args.design,
+        progress=not args.quiet and not args.json,
+        workers=args.workers,
+    )
     rows = compare_rows(results)
     if args.json:
-        print_json({"draws": args.draws, "seed": args.seed, "design": args.design,
-                    "common_random_numbers": True, "runs": rows})
+        print_json(
+            {
+                "draws": args.draws,
+                "seed": args.seed,
+                "design": args.design,
+                "common_random_numbers": True,
+                "runs": rows,
+            }
+        )
         return 0
-    print(f"{args.draws:,} draws each, seed {args.seed}, common random numbers (differences are "
-          "not sampling noise of independent runs)\n")
+    print(
+        f"{args.draws:,} draws each, seed {args.seed}, common random numbers (differences are "
+        "not sampling noise of independent runs)\n"
+    )
     print(compare_table(rows, args.draws))
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from importlib import resources
 from pathlib import Path
 
@@ -11,16 +10,15 @@ from ...core.fileio import atomic_write
 from ...loading.scenario import SLUG
 
 
-
-
 def template_text(name: str, model: str = "programme", file: str = "FILE.yaml") -> str:
     """The template for ``model`` with ``name`` filled in."""
     text = resources.files("model.cli").joinpath("templates", f"{model}.yaml").read_text("utf-8")
     return text.replace("__NAME__", name).replace("__FILE__", file)
 
 
-def write_template(name: str, model: str = "programme", out: Path | None = None,
-                   force: bool = False) -> Path:
+def write_template(
+    name: str, model: str = "programme", out: Path | None = None, force: bool = False
+) -> Path:
     """Write the template to ``out`` (default ``<name>.yaml``); refuse to overwrite unless forced.
 
     Raises
@@ -29,21 +27,25 @@ def write_template(name: str, model: str = "programme", out: Path | None = None,
         When the name is not a slug or the file exists.
     """
     if not SLUG.match(name):
-        raise AssumptionError(Problem(
-            f"name {name!r} is not a slug; use lowercase letters, digits, '-' or '_', "
-            "e.g. my-programme", parameter="NAME"))
+        raise AssumptionError(
+            Problem(
+                f"name {name!r} is not a slug; use lowercase letters, digits, '-' or '_', "
+                "e.g. my-programme",
+                parameter="NAME",
+            )
+        )
     out = out or Path(f"{name.replace('-', '_')}.yaml")
     if out.exists() and not force:
-        raise AssumptionError(Problem("file exists; choose another --out or add --force",
-                                      str(out)))
+        raise AssumptionError(Problem("file exists; choose another --out or add --force", str(out)))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, template_text(name, model, str(out)))
     return out
 
 
 def cmd_new(args) -> int:
-    out = write_template(args.name, args.model, Path(args.out) if args.out else None,
-                         force=args.force)
+    out = write_template(
+        args.name, args.model, Path(args.out) if args.out else None, force=args.force
+    )
     print(f"wrote {out}: every parameter is hypothetical until you cite it.")
     print(f"next: edit it, then 'capex validate {out}' and 'capex run {out}'")
     return 0

@@ -11,8 +11,12 @@ from ...engine.simulate import simulate
 from ...loading.paths import default_paths, expand_paths
 from ...loading.scenario import load_scenario
 from ...reporting import content
-from ...reporting.report import (build_report, check_report_targets, report_folder_name,
-                                 report_targets)
+from ...reporting.report import (
+    build_report,
+    check_report_targets,
+    report_folder_name,
+    report_targets,
+)
 from ..common import check_run_args, command_text
 
 
@@ -33,8 +37,13 @@ def load_targets(paths: list[str], scenario: str | None = None, overlays: bool =
             if from_folder:
                 skipped.append(path)
             else:
-                problems.append(Problem("is a partial base (partial: true), not a runnable "
-                                        "scenario; report a file that extends it", str(path)))
+                problems.append(
+                    Problem(
+                        "is a partial base (partial: true), not a runnable "
+                        "scenario; report a file that extends it",
+                        str(path),
+                    )
+                )
             continue
         wanted = [scenario] if scenario else [None]
         if overlays and not scenario:
@@ -47,8 +56,12 @@ def load_targets(paths: list[str], scenario: str | None = None, overlays: bool =
     if problems:
         raise AssumptionError(problems)
     if not scenarios:
-        raise AssumptionError(Problem("no runnable scenario found (only partial bases); name a "
-                                      "file that extends them", parameter="PATH"))
+        raise AssumptionError(
+            Problem(
+                "no runnable scenario found (only partial bases); name a file that extends them",
+                parameter="PATH",
+            )
+        )
     return scenarios, skipped
 
 
@@ -61,19 +74,35 @@ def cmd_report(args) -> int:
     check_report_targets(root, finals, len(names) > 1)  # before the work
     for p in skipped:
         print(f"skipped {display_path(p)}: partial base (partial: true)", file=sys.stderr)
-    results = [simulate(sc, draws=args.draws, seed=args.seed, design=args.design,
-                        progress=not args.quiet, workers=args.workers,
-                        series_draws=args.series_draws) for sc in scenarios]
-    extra = (["--out", args.out] if args.out else []) + \
-        (["--no-sensitivity"] if args.no_sensitivity else []) + \
-        (["--overlays"] if args.overlays else [])
-    written = build_report(results, out=Path(args.out) if args.out else None,
-                           command=command_text("report", args.paths, args, tuple(extra)),
-                           sensitivity=not args.no_sensitivity)
+    results = [
+        simulate(
+            sc,
+            draws=args.draws,
+            seed=args.seed,
+            design=args.design,
+            progress=not args.quiet,
+            workers=args.workers,
+            series_draws=args.series_draws,
+        )
+        for sc in scenarios
+    ]
+    extra = (
+        (["--out", args.out] if args.out else [])
+        + (["--no-sensitivity"] if args.no_sensitivity else [])
+        + (["--overlays"] if args.overlays else [])
+    )
+    written = build_report(
+        results,
+        out=Path(args.out) if args.out else None,
+        command=command_text("report", args.paths, args, tuple(extra)),
+        sensitivity=not args.no_sensitivity,
+    )
     for res, path in zip(results, written):
         p = content.headline(res, None)["probabilities"][0]
-        print(f"wrote {display_path(path)}/report.html (+ report.md, figures/, summary.json): "
-              f"{p['label']} = {p['text']}")
-    for path in written[len(results):]:
+        print(
+            f"wrote {display_path(path)}/report.html (+ report.md, figures/, summary.json): "
+            f"{p['label']} = {p['text']}"
+        )
+    for path in written[len(results) :]:
         print(f"wrote {display_path(path)}" + ("/compare.html" if path.is_dir() else ""))
     return 0

@@ -21,20 +21,31 @@ def cmd_run(args) -> int:
         check_target(Path(args.out))
     if args.report and args.report_out:
         check_target(Path(args.report_out), "--report-out")
-    res = simulate(sc, draws=args.draws, seed=args.seed, design=args.design,
-                   precision=args.precision, progress=not args.quiet and not args.json,
-                   workers=args.workers, series_draws=args.series_draws)
+    res = simulate(
+        sc,
+        draws=args.draws,
+        seed=args.seed,
+        design=args.design,
+        precision=args.precision,
+        progress=not args.quiet and not args.json,
+        workers=args.workers,
+        series_draws=args.series_draws,
+    )
     if args.out:
-        from ...reporting.exports import write_run_outputs
+        from ...reporting.exports import write_run_outputs  # deferred: xarray, pandas
 
-        write_run_outputs(res, Path(args.out),
-                          command=command_text("run", [path], args, ("--out", args.out)))
+        write_run_outputs(
+            res, Path(args.out), command=command_text("run", [path], args, ("--out", args.out))
+        )
     report_paths = []
     if args.report:
-        from ...reporting import build_report
+        from ...reporting import build_report  # deferred: matplotlib, Jinja2
 
-        written = build_report([res], out=Path(args.report_out) if args.report_out else None,
-                               command=f"capex run {path} --report")
+        written = build_report(
+            [res],
+            out=Path(args.report_out) if args.report_out else None,
+            command=f"capex run {path} --report",
+        )
         report_paths = [str(p) for p in written]
     if args.json:
         print_json(res.to_json_dict())

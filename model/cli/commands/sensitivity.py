@@ -15,22 +15,32 @@ from ..jsonout import print_json
 
 def cmd_sensitivity(args) -> int:
     if args.top < 1:
-        raise AssumptionError(Problem(f"--top {args.top} is too few; give at least 1",
-                                      parameter="--top"))
+        raise AssumptionError(
+            Problem(f"--top {args.top} is too few; give at least 1", parameter="--top")
+        )
     path = default_paths([args.path] if args.path else None)[0]
     sc = load_scenario(path, scenario=args.scenario)
     if args.plots:  # before the work: a folder that cannot take the figures stops here
         check_target(Path(args.plots), "--plots")
-    res = sensitivity(sc, output=args.output, methods=args.method, draws=args.draws,
-                      seed=args.seed, design=args.design, sobol_n=args.sobol_n,
-                      num_resamples=args.resamples, top=args.top,
-                      progress=not args.quiet and not args.json)
+    res = sensitivity(
+        sc,
+        output=args.output,
+        methods=args.method,
+        draws=args.draws,
+        seed=args.seed,
+        design=args.design,
+        sobol_n=args.sobol_n,
+        num_resamples=args.resamples,
+        top=args.top,
+        progress=not args.quiet and not args.json,
+    )
     written = []
     if args.plots:
-        from ...reporting.sensitivity_figures import save_figures
+        from ...reporting.sensitivity_figures import save_figures  # deferred: matplotlib
 
-        written = save_figures(res, Path(args.plots),
-                               command=f"capex sensitivity {path} --plots {args.plots}")
+        written = save_figures(
+            res, Path(args.plots), command=f"capex sensitivity {path} --plots {args.plots}"
+        )
     if args.json:
         d = res.to_json_dict()
         d["figures"] = [str(p) for p in written]

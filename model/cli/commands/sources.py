@@ -11,15 +11,29 @@ def cmd_sources(args) -> int:
     sc = load_scenario(args.path, scenario=args.scenario, allow_partial=True)
     cited = sc.cited_sources()
     if args.json:
-        print_json({
-            "scenario": sc.label,
-            "sources": [{"key": k, "title": s.title, "publisher": s.publisher,
-                         "published": s.published, "address": s.address,
-                         "confidence": s.confidence, "note": s.note, "cited_by": names}
-                        for k, (s, names) in cited.items()],
-            "hypothetical": {p.name: p.provenance.hypothetical for p in sc.numeric()
-                             if p.provenance and p.provenance.is_hypothetical},
-        })
+        print_json(
+            {
+                "scenario": sc.label,
+                "sources": [
+                    {
+                        "key": k,
+                        "title": s.title,
+                        "publisher": s.publisher,
+                        "published": s.published,
+                        "address": s.address,
+                        "confidence": s.confidence,
+                        "note": s.note,
+                        "cited_by": names,
+                    }
+                    for k, (s, names) in cited.items()
+                ],
+                "hypothetical": {
+                    p.name: p.provenance.hypothetical
+                    for p in sc.numeric()
+                    if p.provenance and p.provenance.is_hypothetical
+                },
+            }
+        )
         return 0
     print(plain(bibliography_text(sc, cited)))
     return 0
@@ -27,8 +41,7 @@ def cmd_sources(args) -> int:
 
 def bibliography_text(sc, cited: dict) -> str:
     lines = [f"Bibliography of {sc.title} ({sc.path})", ""]
-    ordered = sorted(cited.items(), key=lambda kv: (kv[1][0].publisher.lower(),
-                                                    kv[1][0].published))
+    ordered = sorted(cited.items(), key=lambda kv: (kv[1][0].publisher.lower(), kv[1][0].published))
     for i, (key, (s, names)) in enumerate(ordered, 1):
         lines += [f"[{i}] {s.citation()}", f"    key: {key}; cited by: {', '.join(names)}"]
     unused = [k for k in sc.sources if k not in cited]
@@ -39,6 +52,8 @@ def bibliography_text(sc, cited: dict) -> str:
         lines += ["", "Hypothetical (no source; a rationale instead):"]
         lines += [f"  - {p.name}: {p.provenance.hypothetical}" for p in hyp]
     c = sc.provenance_counts()
-    lines += ["", f"{c['parameters']} parameters: {c['sourced']} sourced, "
-              f"{c['hypothetical']} hypothetical"]
+    lines += [
+        "",
+        f"{c['parameters']} parameters: {c['sourced']} sourced, {c['hypothetical']} hypothetical",
+    ]
     return "\n".join(lines)

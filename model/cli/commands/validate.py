@@ -19,8 +19,13 @@ def cmd_validate(args) -> int:
             continue
         lines.append(f"ok  {f}: {_summary(sc)}")
     if args.json:
-        print_json({"ok": not problems, "files": [str(f) for f in files],
-                    "problems": [str(p) for p in problems]})
+        print_json(
+            {
+                "ok": not problems,
+                "files": [str(f) for f in files],
+                "problems": [str(p) for p in problems],
+            }
+        )
     else:
         print("\n".join(lines))
     if problems:
@@ -34,5 +39,7 @@ def _summary(sc) -> str:
     ov = f"; overlays: {', '.join(sc.overlays)}" if sc.overlays else ""
     if sc.unused:
         ov += f"; ignored (unused by its switches): {', '.join(sc.unused)}"
-    return (f"{kind}, {c['parameters']} parameters ({c['sourced']} sourced, "
-            f"{c['hypothetical']} hypothetical), {len(sc.uncertain())} uncertain{ov}")
+    return (
+        f"{kind}, {c['parameters']} parameters ({c['sourced']} sourced, "
+        f"{c['hypothetical']} hypothetical), {len(sc.uncertain())} uncertain{ov}"
+    )

@@ -11,19 +11,23 @@ from ..interface import ModelInterface, declarations
 
 
 def _interface(name: str, run, optional: tuple[str, ...] = ()) -> ModelInterface:
-    return ModelInterface(name, declarations(VOCABULARY[name]),
-                          tuple(outputs_of(name, "metric") + outputs_of(name, "series")), run,
-                          optional)
+    return ModelInterface(
+        name,
+        declarations(VOCABULARY[name]),
+        tuple(outputs_of(name, "metric") + outputs_of(name, "series")),
+        run,
+        optional,
+    )
 
 
 def _programme(inputs, n, t, timing, with_irr):
-    from .programme import programme_cash_flows
+    from .programme import programme_cash_flows  # deferred: loaded with the model it runs
 
     return programme_cash_flows(inputs, n, t, timing, with_irr=with_irr)
 
 
 def _industry(inputs, n, t, timing, with_irr):
-    from .industry import industry_gap
+    from .industry import industry_gap  # deferred: loaded with the model it runs
 
     return industry_gap(inputs, n, t, timing)
 

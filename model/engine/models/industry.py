@@ -1,6 +1,7 @@
 """The industry model: Sequoia's "AI's $600B question", with uncertainty.
 
-revenue_required[t] = accelerator_revenue[t] x dc_cost_multiplier[t] / (1 - end_user_gross_margin[t])
+revenue_required[t] = accelerator_revenue[t] x dc_cost_multiplier[t]
+                      / (1 - end_user_gross_margin[t])
 revenue_gap[t] = revenue_required[t] - ai_revenue[t]
 
 With Sequoia's 2024 figures ($150B of Nvidia data-centre run-rate revenue, a multiplier of 2 for
@@ -25,8 +26,7 @@ def _as_matrix(x, n: int, t: int) -> np.ndarray:
     if a.ndim == 0:
         return np.full((n, t), float(a))
     if a.ndim == 1:
-        return np.broadcast_to(a.reshape(1, -1) if a.shape[0] == t else a.reshape(-1, 1),
-                               (n, t))
+        return np.broadcast_to(a.reshape(1, -1) if a.shape[0] == t else a.reshape(-1, 1), (n, t))
     return np.broadcast_to(a, (n, t))
 
 
@@ -39,8 +39,11 @@ def revenue_required(accelerator_revenue, dc_cost_multiplier, end_user_gross_mar
     dc_cost_multiplier : array_like [ratio], >= 1
     end_user_gross_margin : array_like [share], in [0, 1)
     """
-    return np.asarray(accelerator_revenue) * np.asarray(dc_cost_multiplier) / (
-        1.0 - np.asarray(end_user_gross_margin))
+    return (
+        np.asarray(accelerator_revenue)
+        * np.asarray(dc_cost_multiplier)
+        / (1.0 - np.asarray(end_user_gross_margin))
+    )
 
 
 def industry_gap(inputs: dict, n: int, t: int, timing: str = "end") -> dict:
@@ -75,6 +78,7 @@ def industry_gap(inputs: dict, n: int, t: int, timing: str = "end") -> dict:
     }
     rate = inputs.get("discount_rate")
     if rate is not None:
-        out["pv_revenue_gap"] = financials.present_value(gap, np.asarray(rate, dtype=float),
-                                                         timing=timing)
+        out["pv_revenue_gap"] = financials.present_value(
+            gap, np.asarray(rate, dtype=float), timing=timing
+        )
     return out

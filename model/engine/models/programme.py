@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from ...core.vocabulary import VOCABULARY
 from .. import financials
 
 HOURS_PER_YEAR = 8760.0
@@ -146,8 +147,13 @@ def it_kernels_closed(lead, it_life, lam, t: int, refresh: bool) -> dict:
     first = _before(lead + it_life, t) - before_lead
     if not refresh:
         priced = first * np.minimum(np.exp(lam * (j - lead)), 1.0)
-        return {"first": first, "active": first, "priced": priced, "refreshes": None,
-                "before_lead": before_lead}
+        return {
+            "first": first,
+            "active": first,
+            "priced": priced,
+            "refreshes": None,
+            "before_lead": before_lead,
+        }
     online = 1.0 - before_lead  # fraction of year j after `lead`
     tau = j - lead  # time online at the start of year j (< 0: not yet)
     started = tau >= 0.0
@@ -162,12 +168,16 @@ def it_kernels_closed(lead, it_life, lam, t: int, refresh: bool) -> dict:
     priced = np.where(started, served, online)
     # a refresh is bought in year j when a generation g >= 1 starts inside [j, j + 1)
     refreshes = started & ((rest < 1.0) | ((age == 0.0) & (tau >= it_life)))
-    return {"first": first, "active": online, "priced": priced,
-            "refreshes": refreshes.astype(float), "before_lead": before_lead}
+    return {
+        "first": first,
+        "active": online,
+        "priced": priced,
+        "refreshes": refreshes.astype(float),
+        "before_lead": before_lead,
+    }
 
 
-def it_kernels_loop(lead, it_life, lam, t: int, refresh: bool,
-                    by_generation: bool = False) -> dict:
+def it_kernels_loop(lead, it_life, lam, t: int, refresh: bool, by_generation: bool = False) -> dict:
     """The kernels of :func:`it_kernels_closed`, generation by generation (any IT life).
 
     Parameters
@@ -209,8 +219,13 @@ def it_kernels_loop(lead, it_life, lam, t: int, refresh: bool,
         priced += decayed
         if by_generation:
             per_generation.append((decayed, np.floor(start).astype(np.int64)))
-    out = {"first": first, "active": first + later, "priced": priced, "refreshes": refreshes,
-           "before_lead": before_lead}
+    out = {
+        "first": first,
+        "active": first + later,
+        "priced": priced,
+        "refreshes": refreshes,
+        "before_lead": before_lead,
+    }
     if by_generation:
         out["generations"] = per_generation
     return out
@@ -261,8 +276,8 @@ def _convolve(shares: np.ndarray, kernels: np.ndarray, cohorts: np.ndarray) -> n
     out = np.zeros_like(kernels)
     product = np.empty_like(kernels)
     for c in cohorts:  # loop over spend years (a handful), vectorized over draws and kernels
-        np.multiply(kernels[:, :t - c], shares[c], out=product[:, :t - c])
-        out[:, c:] += product[:, :t - c]
+        np.multiply(kernels[:, : t - c], shares[c], out=product[:, : t - c])
+        out[:, c:] += product[:, : t - c]
     return out
 
 
@@ -298,15 +313,18 @@ def loss_carry_forward_tax(ebit: np.ndarray, tax_rate) -> np.ndarray:
     return _tax_ym(np.ascontiguousarray(ebit.T), _draws(tax_rate, ebit.shape[0])).T
 
 
-def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
-                         with_irr: bool = True) -> dict:
+def programme_cash_flows(
+    inputs: dict, n: int, t: int, timing: str = "end", with_irr: bool = True
+) -> dict:
     """Run the programme model for ``n`` draws over ``t`` years.
 
     Parameters
     ----------
-    inputs : dict
-        Sampled inputs in canonical units (see :func:`model.sampling.sample_inputs`):
-        per-draw scalars as float or (n,), series as (T,) or (n, T), switches as values.
+    inputs : mapping
+        Sampled inputs in canonical units (see :func:`model.engine.inputs.sample_inputs` and
+        :class:`model.engine.interface.ModelInputs`): per-draw scalars as float or (n,), series
+        as (T,) or (n, T), switches as values. An input left out takes its off-switch default
+        from the vocabulary (:data:`model.core.vocabulary.VOCABULARY`).
     n, t : int
         Draws and years.
     timing : {"end", "mid"}
@@ -324,108 +342,175 @@ def programme_cash_flows(inputs: dict, n: int, t: int, timing: str = "end",
         ``npv``, ``irr``, ``payback_years``, ``peak_funding``, ``levelized_cost_per_gpu_hour``,
         ``total_spend``.
     """
-    g = inputs.get
-    schedule = np.asarray(g("capex_schedule"), dtype=float)
+    get = _reader(inputs)
+    capex = _capex(get, n)
+    tl = _timeline(get, n)
+    capacity_model = get("revenue_model") == "capacity"
+    has_hours = get("gpus_per_mw") is not None and get("utilisation") is not None
+    price, price_by_year = _launch_price(get, n, t) if capacity_model else (None, False)
+    kern = _kernels(tl, t, by_generation=price_by_year)
+    per_share = _per_share(capex, tl, kern, t, has_hours)
+    it_active_mw = capex["mw_per_share"] * per_share[0]  # MW of active IT in each year
+    physical = {
+        "spend": capex["spend"],
+        "refresh_spend": (
+            tl["refresh_ratio"] * tl["compute_share"] * capex["spend_per_share"] * per_share[-1]
+            if tl["refresh"]
+            else np.zeros((t, n))
+        ),
+        "capacity_mw": it_active_mw,
+        "in_service_capex": capex["spend_per_share"] * per_share[0],
+        "depreciation": capex["spend_per_share"] * per_share[1],
+        "gpu_hours": np.zeros((t, n)),
+        "priced_hours": None,  # GPU-hours x (1 - decline)^age: for the levelized cost
+        "revenue": np.zeros((t, n)),
+        "book_value": _book_value(capex, tl, t),
+    }
+    if has_hours:
+        unit_hours = _years(get("utilisation"), n, t) * (
+            _draws(get("gpus_per_mw"), n) * HOURS_PER_YEAR
+        )
+        physical["gpu_hours"] = it_active_mw * unit_hours
+        physical["priced_hours"] = (capex["mw_per_share"] * per_share[2]) * unit_hours
+        if capacity_model:
+            physical["revenue"] = _capacity_revenue(
+                physical["priced_hours"], price, price_by_year, capex, kern, unit_hours, t, n
+            )
+    if not capacity_model:
+        physical["revenue"] = np.broadcast_to(
+            _years(get("revenue_path"), n, t) * _years(get("attributable_share"), n, t), (t, n)
+        )
+    return _statement(inputs, n, t, timing, with_irr, physical)
+
+
+def _reader(inputs):
+    """``get(name)``: the input, or its off-switch default from the vocabulary (the one place
+    defaults are stated)."""
+    specs = VOCABULARY["programme"]
+
+    def get(name):
+        if name in inputs:
+            return inputs[name]
+        return specs[name].default if name in specs else None
+
+    return get
+
+
+def _capex(get, n: int) -> dict:
+    """Spending: shares by year (T, n) after the build delay, the spend years (cohorts), what
+    a unit of share costs and how many MW it buys."""
+    schedule = np.asarray(get("capex_schedule"), dtype=float)
     if schedule.ndim == 2:  # a fixed schedule broadcast per draw is the same row
         schedule = schedule[0]
-    shares = _delayed_shares_ym(schedule, g("build_delay", 0.0), n)  # (T, n)
-    cohorts = np.nonzero(shares.any(axis=1))[0]  # only years that buy capacity
+    shares = _delayed_shares_ym(schedule, get("build_delay"), n)  # (T, n)
+    capex_total = _draws(get("capex_total"), n)
+    spend_per_share = capex_total * _draws(get("capex_overrun"), n)  # what is actually paid
+    return {
+        "shares": shares,
+        "cohorts": np.nonzero(shares.any(axis=1))[0],  # only years that buy capacity
+        "spend_per_share": spend_per_share,
+        "mw_per_share": capex_total / _draws(get("capex_per_mw"), n),  # overrun: cost, not MW
+        "spend": shares * spend_per_share,
+    }
 
-    capex_total = _draws(g("capex_total"), n)
-    spend_per_share = capex_total * _draws(g("capex_overrun", 1.0), n)  # what is actually paid
-    mw_per_share = capex_total / _draws(g("capex_per_mw"), n)  # overrun raises cost, not MW
-    spend = shares * spend_per_share  # (T, n)
 
-    compute_share = _draws(g("compute_share"), n)
-    it_life = _draws(g("compute_life"), n)
-    facility_life = _draws(g("facility_life"), n)
-    lead = _draws(g("lead_time"), n)  # cohort c is online from c + lead [years]
-    refresh = bool(g("refresh_it", False))
-    refresh_ratio = _draws(g("refresh_cost_ratio", 1.0), n) if refresh else 0.0
+def _timeline(get, n: int) -> dict:
+    """Per-draw lives, lead time, IT share, refresh and the log price decline (1, n)."""
+    refresh = bool(get("refresh_it"))
+    return {
+        "compute_share": _draws(get("compute_share"), n),
+        "it_life": _draws(get("compute_life"), n),
+        "facility_life": _draws(get("facility_life"), n),
+        "lead": _draws(get("lead_time"), n),  # cohort c is online from c + lead [years]
+        "refresh": refresh,
+        "refresh_ratio": _draws(get("refresh_cost_ratio"), n) if refresh else 0.0,
+        # log(1 - decline)
+        "lam": np.log1p(-np.minimum(_draws(get("price_decline"), n), 1.0 - 1e-12)),
+    }
 
-    capacity_model = g("revenue_model") == "capacity"
-    has_hours = g("gpus_per_mw") is not None and g("utilisation") is not None
-    lam = np.log1p(-np.minimum(_draws(g("price_decline", 0.0), n), 1.0 - 1e-12))  # log(1 - d)
-    price = None
-    price_by_year = False
-    if capacity_model:
-        price_raw = np.asarray(g("price_per_gpu_hour"), dtype=float)
-        # by launch year when it is a (1 or n, T) series; one number per draw otherwise
-        price_by_year = (price_raw.ndim == 2 and price_raw.shape[1] > 1) or (
-            price_raw.ndim == 1 and price_raw.size == t and n != t)  # a (T,) year series
-        price = _years(price_raw, n, t) if price_by_year else _draws(price_raw.reshape(-1), n)
 
-    # Every cohort has the same timeline relative to its spend year (lead time, lives), so each
-    # quantity is a kernel over j = k - c, built once per draw, then convolved with the
-    # cohorts' shares: cost O(kernels x cohorts) per (draw, year). The kernels are in closed
-    # form where the IT life is at least a year, generation by generation otherwise (per draw,
-    # so a draw's numbers never depend on the other draws of its chunk).
-    if price_by_year:
-        kern = it_kernels_loop(lead, it_life, lam, t, refresh, by_generation=True)
-    else:
-        kern = it_kernels_closed(lead, it_life, lam, t, refresh)
-        short = np.nonzero(it_life[0] < 1.0)[0] if refresh else np.empty(0, np.int64)
-        if short.size:
-            loop = it_kernels_loop(lead[:, short], it_life[:, short], lam[:, short], t, refresh)
-            for key in ("first", "active", "priced", "refreshes"):
-                kern[key][:, short] = loop[key]
+def _launch_price(get, n: int, t: int):
+    """The GPU-hour price by launch year (T, n) when it is a series, else one per draw (1, n);
+    and which of the two it is."""
+    price_raw = np.asarray(get("price_per_gpu_hour"), dtype=float)
+    by_year = (price_raw.ndim == 2 and price_raw.shape[1] > 1) or (
+        price_raw.ndim == 1 and price_raw.size == t and n != t
+    )  # a (T,) year series
+    return (_years(price_raw, n, t) if by_year else _draws(price_raw.reshape(-1), n)), by_year
+
+
+def _kernels(tl: dict, t: int, by_generation: bool) -> dict:
+    """One cohort's IT kernels over the years since its spend year.
+
+    Every cohort has the same timeline relative to its spend year (lead time, lives), so each
+    quantity is a kernel over j = k - c, built once per draw, then convolved with the cohorts'
+    shares: cost O(kernels x cohorts) per (draw, year). The kernels are in closed form where the
+    IT life is at least a year, generation by generation otherwise (per draw, so a draw's
+    numbers never depend on the other draws of its chunk).
+    """
+    lead, it_life, lam, refresh = tl["lead"], tl["it_life"], tl["lam"], tl["refresh"]
+    if by_generation:
+        return it_kernels_loop(lead, it_life, lam, t, refresh, by_generation=True)
+    kern = it_kernels_closed(lead, it_life, lam, t, refresh)
+    short = np.nonzero(it_life[0] < 1.0)[0] if refresh else np.empty(0, np.int64)
+    if short.size:
+        loop = it_kernels_loop(lead[:, short], it_life[:, short], lam[:, short], t, refresh)
+        for key in ("first", "active", "priced", "refreshes"):
+            kern[key][:, short] = loop[key]
+    return kern
+
+
+def _per_share(capex: dict, tl: dict, kern: dict, t: int, has_hours: bool) -> np.ndarray:
+    """Active IT, depreciation (and priced hours, refresh purchases) per unit of share, summed
+    over the cohorts: (kernels, T, n)."""
     first, active_it = kern["first"], kern["active"]
     # depreciation per unit of spend: IT straight-line over its life from online (generation 0
     # costs the IT spend, later ones refresh_ratio x that); facility over its life from online
-    facility_active = _before(lead + facility_life, t) - kern["before_lead"]
-    dep_kernel = compute_share * (first + refresh_ratio * (active_it - first)) / it_life + (
-        1.0 - compute_share) / facility_life * facility_active
+    facility_active = _before(tl["lead"] + tl["facility_life"], t) - kern["before_lead"]
+    dep_kernel = (
+        tl["compute_share"] * (first + tl["refresh_ratio"] * (active_it - first)) / tl["it_life"]
+        + (1.0 - tl["compute_share"]) / tl["facility_life"] * facility_active
+    )
     stack = [active_it, dep_kernel]
     if has_hours:
         stack.append(kern["priced"])
-    if refresh:
+    if tl["refresh"]:
         stack.append(kern["refreshes"])
-    per_share = _convolve(shares, np.stack(stack), cohorts)  # (kernels, T, n)
-
-    it_active_mw = mw_per_share * per_share[0]  # MW of active IT in each year
-    in_service_capex = spend_per_share * per_share[0]
-    depreciation = spend_per_share * per_share[1]
-    refresh_spend = (refresh_ratio * compute_share * spend_per_share * per_share[-1]
-                     if refresh else np.zeros((t, n)))
-    # undepreciated IT and facility at the horizon end
-    facility_left = np.clip((cohorts.reshape(-1, 1) + lead + facility_life - t) / facility_life,
-                            0.0, 1.0)
-    book_value = spend_per_share[0] * (shares[cohorts] * (
-        compute_share * it_book_value_share(cohorts, lead, it_life, t, refresh, refresh_ratio)
-        + (1.0 - compute_share) * facility_left)).sum(axis=0)
-
-    gpu_hours = np.zeros((t, n))
-    priced_hours = None  # GPU-hours x (1 - decline)^age: for the levelized cost
-    revenue = np.zeros((t, n))
-    if has_hours:
-        unit_hours = _years(g("utilisation"), n, t) * (_draws(g("gpus_per_mw"), n)
-                                                       * HOURS_PER_YEAR)
-        gpu_hours = it_active_mw * unit_hours
-        priced_hours = (mw_per_share * per_share[2]) * unit_hours
-        if capacity_model and not price_by_year:
-            revenue = priced_hours * price
-        elif capacity_model:
-            prices = np.broadcast_to(price, (t, n))
-            mw = shares * mw_per_share
-            revenue_mw = np.zeros((t, n))
-            for decayed, offset in kern["generations"]:  # launch year of cohort c: c + offset
-                launch = np.minimum(np.arange(t).reshape(-1, 1) + offset, t - 1)
-                weights = mw * np.take_along_axis(prices, launch, axis=0)
-                revenue_mw += _convolve(weights, decayed[None], cohorts)[0]
-            revenue = revenue_mw * unit_hours
-
-    if not capacity_model:
-        revenue = np.broadcast_to(_years(g("revenue_path"), n, t) * _years(
-            g("attributable_share"), n, t), (t, n))
-    return _statement(inputs, n, t, timing, with_irr, {
-        "spend": spend, "refresh_spend": refresh_spend, "capacity_mw": it_active_mw,
-        "in_service_capex": in_service_capex, "depreciation": depreciation,
-        "gpu_hours": gpu_hours, "priced_hours": priced_hours,
-        "revenue": revenue, "book_value": book_value})
+    return _convolve(capex["shares"], np.stack(stack), capex["cohorts"])
 
 
-def cash_flow_statement(inputs: dict, n: int, t: int, timing: str, with_irr: bool,
-                        physical: dict) -> dict:
+def _book_value(capex: dict, tl: dict, t: int) -> np.ndarray:
+    """Undepreciated IT and facility at the horizon end (n,) [USD]."""
+    cohorts, lead = capex["cohorts"], tl["lead"]
+    facility_left = np.clip(
+        (cohorts.reshape(-1, 1) + lead + tl["facility_life"] - t) / tl["facility_life"], 0.0, 1.0
+    )
+    it_left = it_book_value_share(
+        cohorts, lead, tl["it_life"], t, tl["refresh"], tl["refresh_ratio"]
+    )
+    share = tl["compute_share"]
+    return capex["spend_per_share"][0] * (
+        capex["shares"][cohorts] * (share * it_left + (1.0 - share) * facility_left)
+    ).sum(axis=0)
+
+
+def _capacity_revenue(priced_hours, price, by_year, capex, kern, unit_hours, t, n):
+    """Revenue of the capacity sold by the GPU-hour at its launch price, declining with age."""
+    if not by_year:
+        return priced_hours * price
+    prices = np.broadcast_to(price, (t, n))
+    mw = capex["shares"] * capex["mw_per_share"]
+    revenue_mw = np.zeros((t, n))
+    for decayed, offset in kern["generations"]:  # launch year of cohort c: c + offset
+        launch = np.minimum(np.arange(t).reshape(-1, 1) + offset, t - 1)
+        weights = mw * np.take_along_axis(prices, launch, axis=0)
+        revenue_mw += _convolve(weights, decayed[None], capex["cohorts"])[0]
+    return revenue_mw * unit_hours
+
+
+def cash_flow_statement(
+    inputs: dict, n: int, t: int, timing: str, with_irr: bool, physical: dict
+) -> dict:
     """From capacity, capex and revenue to costs, tax, free cash flow and the metrics.
 
     Parameters
@@ -446,48 +531,45 @@ def cash_flow_statement(inputs: dict, n: int, t: int, timing: str, with_irr: boo
     dict
         The series and metrics of :func:`programme_cash_flows`.
     """
-    year_major = {k: (v if v is None or k == "book_value" else
-                      np.ascontiguousarray(np.broadcast_to(v, (n, t)).T))
-                  for k, v in physical.items()}
+    year_major = {
+        k: (
+            v
+            if v is None or k == "book_value"
+            else np.ascontiguousarray(np.broadcast_to(v, (n, t)).T)
+        )
+        for k, v in physical.items()
+    }
     return _statement(inputs, n, t, timing, with_irr, year_major)
 
 
-def _statement(inputs: dict, n: int, t: int, timing: str, with_irr: bool,
-               physical: dict) -> dict:
+def _statement(inputs: dict, n: int, t: int, timing: str, with_irr: bool, physical: dict) -> dict:
     """:func:`cash_flow_statement` on year-major (T, n) arrays; returns (n, T) views."""
-    g = inputs.get
+    get = _reader(inputs)
     spend, refresh_spend = physical["spend"], physical["refresh_spend"]
     revenue, priced_hours = physical["revenue"], physical["priced_hours"]
-    energy_cost = physical["capacity_mw"] * (HOURS_PER_YEAR * _draws(g("pue"), n) * _draws(
-        g("power_load_factor"), n)) * _years(g("power_price"), n, t)
-    fixed_opex = _draws(g("fixed_opex_share"), n) * physical["in_service_capex"]
-    cor_share = _draws(g("cost_of_revenue_share"), n)
+    energy_cost = (
+        physical["capacity_mw"]
+        * (HOURS_PER_YEAR * _draws(get("pue"), n) * _draws(get("power_load_factor"), n))
+        * _years(get("power_price"), n, t)
+    )
+    fixed_opex = _draws(get("fixed_opex_share"), n) * physical["in_service_capex"]
+    cor_share = _draws(get("cost_of_revenue_share"), n)
     variable_cost = cor_share * revenue
     ebitda = revenue - energy_cost - fixed_opex - variable_cost
-    tax = _tax_ym(ebitda - physical["depreciation"], _draws(g("tax_rate"), n))
+    tax = _tax_ym(ebitda - physical["depreciation"], _draws(get("tax_rate"), n))
     terminal = np.zeros((t, n))
-    if g("terminal_value", "none") == "book_value":
+    if get("terminal_value") == "book_value":
         terminal[-1] = physical["book_value"]
     fcf = ebitda - tax - spend - refresh_spend + terminal
-    cumulative = np.empty_like(fcf)
-    np.copyto(cumulative[0], fcf[0])
-    for k in range(1, t):  # cumulative sum down the years, one contiguous row at a time
-        np.add(cumulative[k - 1], fcf[k], out=cumulative[k])
-
-    # discount factors (1 + r)^-(k + offset) (see financials.discount_factors), one row per
-    # year: a running product of 1 / (1 + r)
-    offset = financials._timing_offset(timing)
-    rate = _draws(g("discount_rate"), n)
-    per_year = 1.0 / (1.0 + rate[0])
-    factors = np.empty((t, n))
-    factors[0] = per_year if offset == 1.0 else np.sqrt(per_year)
-    for k in range(1, t):
-        np.multiply(factors[k - 1], per_year, out=factors[k])
+    cumulative = _running_sum(fcf)
+    rate = _draws(get("discount_rate"), n)
+    factors = _discount_rows(rate, t, n, timing)
     flows = fcf.T  # (n, T) views from here on
     if priced_hours is not None:
         costs = spend + refresh_spend + energy_cost + fixed_opex
-        levelized = financials.levelized_cost(costs.T, (priced_hours * (1.0 - cor_share)).T,
-                                              rate[0], factors=factors.T)
+        levelized = financials.levelized_cost(
+            costs.T, (priced_hours * (1.0 - cor_share)).T, rate[0], factors=factors.T
+        )
     else:
         levelized = np.full(n, np.nan)
     out = {
@@ -505,11 +587,39 @@ def _statement(inputs: dict, n: int, t: int, timing: str, with_irr: bool,
         "terminal": terminal.T,
         "fcf": flows,
         "cumulative_fcf": cumulative.T,
+        "levelized_cost_per_gpu_hour": levelized,
+        "total_spend": (spend + refresh_spend).sum(axis=0),
+    }
+    out.update(_metrics(flows, cumulative, rate, factors, timing, with_irr, n))
+    return out
+
+
+def _running_sum(fcf: np.ndarray) -> np.ndarray:
+    """Cumulative sum down the years (T, n), one contiguous row at a time."""
+    cumulative = np.empty_like(fcf)
+    np.copyto(cumulative[0], fcf[0])
+    for k in range(1, fcf.shape[0]):
+        np.add(cumulative[k - 1], fcf[k], out=cumulative[k])
+    return cumulative
+
+
+def _discount_rows(rate: np.ndarray, t: int, n: int, timing: str) -> np.ndarray:
+    """Discount factors (1 + r)^-(k + offset) (see :func:`financials.discount_factors`), one
+    row per year (T, n): a running product of 1 / (1 + r)."""
+    offset = financials._timing_offset(timing)
+    per_year = 1.0 / (1.0 + rate[0])
+    factors = np.empty((t, n))
+    factors[0] = per_year if offset == 1.0 else np.sqrt(per_year)
+    for k in range(1, t):
+        np.multiply(factors[k - 1], per_year, out=factors[k])
+    return factors
+
+
+def _metrics(flows, cumulative, rate, factors, timing, with_irr, n) -> dict:
+    """NPV, IRR, payback and peak funding of each draw's flows (n, T)."""
+    return {
         "npv": financials.npv(flows, rate[0], factors=factors.T),
         "irr": financials.irr(flows, timing=timing) if with_irr else np.full(n, np.nan),
         "payback_years": financials.payback_years(flows, cumulative=cumulative.T),
         "peak_funding": financials.peak_funding(flows, cumulative=cumulative.T),
-        "levelized_cost_per_gpu_hour": levelized,
-        "total_spend": (spend + refresh_spend).sum(axis=0),
     }
-    return out
