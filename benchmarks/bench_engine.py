@@ -9,9 +9,9 @@ at a time) as a ratio. Targets on the 2-core reference machine: >= 5,000,000 dra
 peak RSS <= 1 GB at 1M draws, >= 200x the per-draw loop. Results: benchmarks/README.md.
 
 The engine runs as ``capex run`` does: default chunks (one sampling block, 8,192 draws), one
-worker per CPU (forked processes on Linux, ``model/parallel.py``), per-year series kept for the
-first 100,000 draws, and the allocator tuned the way the ``capex`` command tunes it
-(``model/allocator.py``; ``--no-tune`` to measure without). Memory is the peak of the summed
+worker per CPU (forked processes on Linux, ``model/engine/parallel.py``), per-year series kept
+for the first 100,000 draws, and the allocator tuned the way the ``capex`` command tunes it
+(``model/engine/allocator.py``; ``--no-tune`` to measure without). Memory is the peak of the summed
 proportional set size (PSS) of the process and its workers, so shared pages count once.
 """
 
@@ -24,11 +24,12 @@ import threading
 import time
 from pathlib import Path
 
-from model import load_scenario
-from model.allocator import keep_freed_memory
-from model.parallel import fork_available
-from model.sampling import Design, sample_inputs
-from model.simulation import default_workers, run_model, simulate
+from model.engine.allocator import keep_freed_memory
+from model.engine.designs import Design
+from model.engine.inputs import sample_inputs
+from model.engine.parallel import fork_available
+from model.engine.simulate import default_workers, run_model, simulate
+from model.loading.scenario import load_scenario
 
 HERE = Path(__file__).parent
 

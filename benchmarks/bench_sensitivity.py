@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from model.loading import load_scenario  # noqa: E402
-from model.sampling import input_variables  # noqa: E402
-from model.sensitivity import sensitivity  # noqa: E402
+from model.analysis.sensitivity import sensitivity  # noqa: E402
+from model.engine.designs import input_variables  # noqa: E402
+from model.loading.scenario import load_scenario  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -125,9 +125,17 @@ def test_new_writes_a_template_that_validates_and_runs(tmp_path, kind, capsys):
     assert main(["new", f"my-{kind}", "--out", str(path)]) == 2  # refuses to overwrite
 
 
-def test_assumptions_readme_is_generated_from_the_schema():
-    # regenerate with: python -m model.docs
+def test_assumptions_readme_is_generated_from_the_vocabulary():
+    # regenerate with: python -m model.cli.docs
     assert (ROOT / "assumptions" / "README.md").read_text(encoding="utf-8") == render()
+
+
+def test_api_reference_is_current():
+    """docs/api.md is generated from the docstrings (python -m model.cli.docs)."""
+    from model.cli.docs import render_api
+
+    assert (ROOT / "docs" / "api.md").read_text(encoding="utf-8") == render_api()
+    assert "(no docstring)" not in render_api()
 
 
 def test_currency_year_conversion_with_an_inflation_series(tmp_path):
@@ -153,3 +161,54 @@ def test_currency_year_conversion_with_an_inflation_series(tmp_path):
     # without the inflation series the conversion is refused, with a fix
     path.write_text(text.replace("inflation:", "inflation_off:"))
     assert main(["validate", str(path)]) == 2
+
+
+def test_every_option_has_a_help_string_with_its_default():
+    import argparse
+
+    from model.cli.parser import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if isinstance(action, argparse._HelpAction) or not action.option_strings:
+                continue
+            assert action.help, f"capex {name} {action.option_strings[0]} has no help"
+        text = p.format_help()
+        for action in p._actions:
+            if (
+                action.option_strings
+                and action.default not in (None, False)
+                and action.nargs != 0
+                and action.default is not argparse.SUPPRESS
+            ):
+                assert f"(default: {action.default})" in " ".join(text.split()), (
+                    name,
+                    action.option_strings,
+                    text,
+                )
+
+
+@pytest.mark.parametrize(
+    "argv,hint",
+    [
+        (["rnu"], "did you mean 'run'?"),
+        (["run", "--draw", "10"], "did you mean '--draws'?"),
+        (["report", "--overlay"], "did you mean '--overlays'?"),
+    ],
+)
+def test_a_mistyped_command_or_option_gets_a_did_you_mean(argv, hint):
+    p = subprocess.run(
+        [sys.executable, "-m", "model", *argv], capture_output=True, text=True, cwd=ROOT
+    )
+    assert p.returncode == 2 and hint in p.stderr, p.stderr
+
+
+def test_errors_are_a_json_object_with_json(capsys):
+    bad = ROOT / "tests" / "fixtures" / "bad" / "three_mistakes.yaml"
+    assert main(["run", str(bad), "--json", "--quiet"]) == 2
+    d = json.loads(capsys.readouterr().out)
+    assert d["error"].startswith("3 problems found")
+    assert [set(p) for p in d["problems"]] == [{"file", "line", "parameter", "message", "fix"}] * 3
+    assert all(p["fix"] for p in d["problems"])

@@ -25,10 +25,8 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 
 from model.cli.commands.new import template_text
 from model.core.errors import AssumptionError

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -302,6 +303,7 @@ def fit(
     cores: int | None = None,
     target_accept: float = 0.95,
     prior_draws: int = 500,
+    progress: bool = False,
 ) -> Calibration:
     """Calibrate ``model`` to an observation file.
 
@@ -332,6 +334,8 @@ def fit(
         NUTS target acceptance rate.
     prior_draws : int
         Prior predictive draws kept for the prior predictive check.
+    progress : bool
+        Show that sampling is under way on stderr (terminals only; never in a pipe).
 
     Returns
     -------
@@ -367,7 +371,12 @@ def fit(
     idata = _read_cached(cache_path, key, spec) if cache_path is not None else None
     from_cache = idata is not None
     if idata is None:
-        idata = _sample(spec, mp, fitted, settings, cores)
+        with _sampling_status(
+            progress,
+            f"sampling the {model} posterior of "
+            f"{observations_path.name} ({chains} chains x {draws} draws)",
+        ):
+            idata = _sample(spec, mp, fitted, settings, cores)
         _stamp(idata, key, model, observations_path)
         if cache_path is not None:
             _write_cached(idata, cache_path)
@@ -471,6 +480,18 @@ def _failure_message(cal: Calibration) -> str:
         f"failed its diagnostics: {'; '.join(cal.diagnostics['messages'])}; sample longer "
         "(draws, tune), raise target_accept, or choose a better identified model"
     )
+
+
+@contextlib.contextmanager
+def _sampling_status(progress: bool, what: str):
+    """A spinner on stderr while PyMC samples (terminals only: quiet in pipes)."""
+    if not (progress and sys.stderr.isatty()):
+        yield
+        return
+    from rich.console import Console  # deferred: only for a terminal
+
+    with Console(stderr=True).status(f"capex: {what}"):
+        yield
 
 
 def _sample(spec: ModelSpec, mp: ModelPriors, fitted, settings: dict, cores: int | None):

@@ -24,7 +24,13 @@ DESIGNS = ("mc", "lhs", "sobol")
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors suggest the command or option meant."""
+    """An ArgumentParser whose errors suggest the command or option meant, and that takes no
+    abbreviation of an option (``--draw`` is an error, not ``--draws``: a pipeline's command line
+    must not change meaning when an option is added)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         hint = self._suggestion(message)
@@ -41,13 +47,21 @@ class Parser(argparse.ArgumentParser):
             return repr(close) if close else None
         if message.startswith("unrecognized arguments:"):
             words = message.split(":", 1)[1].split()
-            options = [o for a in self._actions for o in a.option_strings]
+            options = [o for p in self._parsers() for a in p._actions for o in a.option_strings]
             for w in words:
                 if w.startswith("-"):
                     close = did_you_mean(w.split("=", 1)[0], options)
                     if close:
                         return repr(close)
         return None
+
+    def _parsers(self) -> list[argparse.ArgumentParser]:
+        """This parser and its subcommands' parsers."""
+        out = [self]
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                out.extend(action.choices.values())
+        return out
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -145,10 +145,12 @@ class Scenario:
 
     @property
     def years(self) -> np.ndarray:
+        """The calendar years of the horizon, ``start`` to ``end`` (T,)."""
         return np.arange(self.start, self.end + 1)
 
     @property
     def n_years(self) -> int:
+        """Number of years of the horizon, T."""
         return self.end - self.start + 1
 
     @property
@@ -157,6 +159,7 @@ class Scenario:
         return f"{self.name}[{self.overlay}]" if self.overlay else self.name
 
     def uncertain(self) -> list[Parameter]:
+        """The parameters with a distribution (not a single number)."""
         return [p for p in self.parameters.values() if p.is_uncertain]
 
     def numeric(self) -> list[Parameter]:
@@ -164,6 +167,7 @@ class Scenario:
         return [p for p in self.parameters.values() if p.form != "switch" and not p.default]
 
     def provenance_counts(self) -> dict[str, int]:
+        """How many numeric parameters there are, and how many are sourced and hypothetical."""
         nums = self.numeric()
         hyp = sum(1 for p in nums if p.provenance is not None and p.provenance.is_hypothetical)
         return {"parameters": len(nums), "sourced": len(nums) - hyp, "hypothetical": hyp}

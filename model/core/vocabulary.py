@@ -4,7 +4,7 @@
 For each: its unit dimension, kind, bounds, plausible range, whether it is required (possibly
 only under a switch), the neutral "off switch" default if any, its category (for grouped
 sensitivity) and a one-line meaning. ``assumptions/README.md`` is generated from it
-(``python -m model.reporting.docs``), and a test fails when the two drift.
+(``python -m model.cli.docs``), and a test fails when the two drift.
 
 **Outputs.** Every metric, series and probability a run reports (:data:`OUTPUTS`): name, unit,
 label, description, and how it is printed (:mod:`model.core.formatting` formats every number by

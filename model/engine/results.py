@@ -63,10 +63,12 @@ class Results:
     # ------------------------------------------------------------------ names
     @property
     def model(self) -> str:
+        """The model kind of the run (``programme`` or ``industry``)."""
         return self.attrs["model"]
 
     @property
     def draws(self) -> int:
+        """Number of draws of the run."""
         return int(self.attrs["draws"])
 
     @property
@@ -76,10 +78,12 @@ class Results:
 
     @property
     def series_names(self) -> list[str]:
+        """The yearly series the run kept, in the vocabulary's order."""
         return [o.name for o in outputs_of(self.model, "series") if o.name in self.series]
 
     @property
     def probability_names(self) -> list[str]:
+        """The probabilities the run reports (``npv_positive``, ...)."""
         return [o.name for o in outputs_of(self.model, "probability")]
 
     # ------------------------------------------------------------------ values

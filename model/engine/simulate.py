@@ -166,7 +166,7 @@ def default_workers() -> int:
 
 
 # ============================================================================ inputs, model
-def calibrated_paths(scenario: Scenario, seed: int) -> dict:
+def calibrated_paths(scenario: Scenario, seed: int, progress: bool = False) -> dict:
     """Posterior predictive paths (M, T) for each calibrated series parameter."""
     cal_params = [p for p in scenario.parameters.values() if p.form == InputForm.CALIBRATED]
     if not cal_params:
@@ -185,6 +185,7 @@ def calibrated_paths(scenario: Scenario, seed: int) -> dict:
             c.get("model"),
             seed=int(c.get("seed", 0)),
             priors_path=c.get("priors"),
+            progress=progress,
             **kw,
         )
         out[p.name] = np.asarray(
@@ -479,7 +480,7 @@ def simulate(
     check_memory(scenario, max_draws if precision is not None else draws, series_draws, workers)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CapexWarning)
-        calibrated = calibrated_paths(scenario, seed)
+        calibrated = calibrated_paths(scenario, seed, progress)
     run_warnings = [str(w.message) for w in caught if issubclass(w.category, CapexWarning)]
     for w in caught:  # let the caller's recorder or console see them too
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

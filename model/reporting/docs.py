@@ -1,13 +1,10 @@
-"""Generate ``assumptions/README.md`` (the assumption-file language and vocabulary) from
-:mod:`model.schema`, so the documentation cannot drift from the code.
+"""The text of ``assumptions/README.md`` (the assumption-file language and vocabulary), built
+from :mod:`model.core.vocabulary`, so the documentation cannot drift from the code.
 
-``python -m model.docs`` rewrites the file; ``tests/test_docs.py`` fails when it is stale.
+``python -m model.cli.docs`` rewrites the file; ``tests/test_cli.py`` fails when it is stale.
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 from ..core import vocabulary as S
 from ..core.distributions import FAMILIES
@@ -22,8 +19,8 @@ that breaks this rule does not load. Check files with `capex validate` (no argum
 folder); print a file's bibliography with `capex sources FILE`; start a new one with
 `capex new NAME`.
 
-*This page is generated from `model/schema.py` by `python -m model.docs`; do not edit it by
-hand.*
+*This page is generated from `model/core/vocabulary.py` by `python -m model.cli.docs`; do not
+edit it by hand.*
 
 ## The shape of a file
 
@@ -164,15 +161,3 @@ def render() -> str:
         "from a file.\n"
     )
     return "\n".join(parts)
-
-
-def main(argv=None) -> int:
-    out = Path(argv[0]) if argv else Path("assumptions") / "README.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(), encoding="utf-8")
-    print(f"wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -12,8 +12,6 @@ does not sample again.
 from __future__ import annotations
 
 import json
-import sys
-import warnings
 from pathlib import Path
 
 from ...core.errors import AssumptionError, Problem
@@ -61,7 +59,6 @@ def _jobs_for_csv(path: Path, model: str | None) -> list[tuple[str, Path, str, d
 
 def cmd_calibrate(args) -> int:
     from ...calibration import fitting as C  # deferred: PyMC and ArviZ are heavy
-    from ...calibration.posterior import CalibrationWarning
 
     path = Path(args.path)
     if not path.is_file():
@@ -76,12 +73,11 @@ def cmd_calibrate(args) -> int:
     kw = dict(
         draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, strict=args.strict
     )
-    results = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CalibrationWarning)
-        for label, obs, model, settings in jobs:
-            fit = C.fit(obs, model, **{**kw, **settings})
-            results.append((label, fit))
+    progress = not args.quiet and not args.json
+    results = [
+        (label, C.fit(obs, model, progress=progress, **{**kw, **settings}))
+        for label, obs, model, settings in jobs
+    ]
     comparison = None
     if path.suffix.lower() == ".csv" and len(results) > 1:
         comparison = C.compare(path, [m for m, *_ in jobs], **kw)
@@ -112,8 +108,6 @@ def cmd_calibrate(args) -> int:
                     "note: Pareto k > 0.7 for some points: LOO is unreliable with so few "
                     "observations; the data do not clearly favour one model."
                 )
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
     return 0
 
 
