@@ -1,6 +1,6 @@
 """Reference implementation of the programme model for tests: the straightforward per-cohort
 form (arrays of shape (draws, cohorts, years), one generation at a time). The engine in
-model/programme.py computes the same numbers with kernels over the years since spend; this file
+model/engine/models/programme.py computes the same numbers with kernels over the years since spend; this file
 is the independent check that the faster form changed nothing. (Copied from the first engine
 version, which the hand-calculated tests of tests/test_programme.py validated.)
 
@@ -49,7 +49,7 @@ def programme_cash_flows(
     Parameters
     ----------
     inputs : dict
-        Sampled inputs in canonical units (see :func:`model.sampling.sample_inputs`):
+        Sampled inputs in canonical units (see :func:`model.engine.inputs.sample_inputs`):
         per-draw scalars as float or (n,), series as (T,) or (n, T), switches as values.
     n, t : int
         Draws and years.

@@ -1,4 +1,5 @@
-"""The kernel form of the programme model (model/programme.py) equals the straightforward
+"""The kernel form of the programme model (model/engine/models/programme.py) equals the
+straightforward
 per-cohort form (tests/reference_programme.py) on random draws of every input, including
 fractional lead times, delays and lives, refresh generations and prices by launch year."""
 

@@ -571,6 +571,50 @@ def test_shipped_report_numbers_reproduce(tmp_path, fast_figures):
     )
 
 
+def test_reports_index_is_current(tmp_path):
+    """reports/README.md is what write_index makes of the shipped report folders (a drift test:
+    regenerate with `capex report assumptions/`)."""
+    if not (REPO / "reports" / "README.md").is_file():
+        pytest.skip("reports/ not generated yet: run `capex report assumptions/`")
+    copy = tmp_path / "reports"
+    shutil.copytree(REPO / "reports", copy)
+    write_index(copy, command="capex report assumptions/")
+    shipped = (REPO / "reports" / "README.md").read_text(encoding="utf-8")
+    assert (copy / "README.md").read_text(encoding="utf-8") == shipped
+
+
+def test_readme_generated_blocks_are_current():
+    """README.md's results table and example output are what the generator makes of the shipped
+    files (regenerate with `python -m model.reporting.readme`)."""
+    from model.reporting.readme import regenerate
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert regenerate(text, REPO / "assumptions", draws=10_000, seed=0) == text
+
+
+def _tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_regenerating_a_report_gives_byte_identical_files(tmp_path):
+    """Same inputs, seed and command: every file of the report (figures, HTML, JSON,
+    sensitivity, marker) is byte-for-byte the same; nothing carries a wall-clock time."""
+    sc = load_scenario(REPO / "assumptions" / "tour.yaml")
+    out = tmp_path / "tour"
+    build_report(
+        [simulate(sc, draws=2_000, seed=3)], out=out, sensitivity_settings={"sobol_n": 256}
+    )
+    first = _tree_bytes(out)
+    build_report(
+        [simulate(sc, draws=2_000, seed=3)], out=out, sensitivity_settings={"sobol_n": 256}
+    )
+    second = _tree_bytes(out)
+    assert sorted(first) == sorted(second)
+    changed = [name for name in first if first[name] != second[name]]
+    assert not changed, changed
+    assert not any(name.endswith((".nc", ".svg")) for name in first), sorted(first)
+
+
 # ============================================================================ browser
 class _Chromium:
     """Headless Chromium driven over the DevTools protocol on a pipe (fds 3 and 4)."""

@@ -175,7 +175,7 @@ def test_concepts_defines_every_metric_and_probability():
     assert not missing, f"docs/concepts.md has no heading for {missing}"
 
 
-#: Terms printed by `capex run` (model/cli_engine.py summary_table) and `capex compare`.
+#: Terms printed by `capex run` (model/reporting/text.py summary_table) and `capex compare`.
 RUN_TERMS = [
     "P(NPV > 0)",
     "P(payback by",
@@ -191,7 +191,7 @@ RUN_TERMS = [
     "seed",
 ]
 COMPARE_TERMS = ["NPV per $ of capex", "common random numbers", "hypothetical parameters"]
-#: Terms printed by `capex sensitivity` (model/sensitivity.py).
+#: Terms printed by `capex sensitivity` (model/analysis/sensitivity/).
 SENSITIVITY_TERMS = [
     "base value",
     "tornado",

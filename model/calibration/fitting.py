@@ -310,7 +310,7 @@ def fit(
     Parameters
     ----------
     observations_path : str or Path
-        Observation CSV (see :mod:`model.observations`). Only ``kind=observation`` rows are
+        Observation CSV (see :mod:`model.loading.observations`). Only ``kind=observation`` rows are
         fitted; projections become targets.
     model : str
         A key of :data:`MODELS` whose unit matches the file's.
@@ -326,7 +326,7 @@ def fit(
         and a new one is written. ``None``: :func:`default_cache_dir`; ``False``: no cache.
         Within one process a fit with the same key is returned from memory.
     strict : bool
-        Raise :class:`~model.errors.CalibrationError` when the diagnostics fail (otherwise a
+        Raise :class:`~model.core.errors.CalibrationError` when the diagnostics fail (otherwise a
         :class:`CalibrationWarning` is issued and ``diagnostics["ok"]`` is False).
     cores : int, optional
         Processes for the chains (default ``min(chains, 2)``); does not change the result.

@@ -1,10 +1,10 @@
 """Warnings and JSON output of the ``capex`` command.
 
-The command runs under :func:`recording`: every :class:`~model.errors.CapexWarning` raised while
-it runs (a value outside its plausible range, a cached calibration re-sampled, a calibration
-that failed its diagnostics) is collected once, printed on stderr as ``capex: warning: ...`` when
-the command ends, and listed under ``warnings`` in the JSON the command prints
-(:func:`print_json`).
+The command runs under :func:`recording`: every :class:`~model.core.errors.CapexWarning`
+raised while it runs (a value outside its plausible range, a cached calibration re-sampled, a
+calibration that failed its diagnostics) is collected once, printed on stderr as
+``capex: warning: ...`` when the command ends, and listed under ``warnings`` in the JSON the
+command prints (:func:`print_json`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ anything, and write their chunks into arrays that live in shared memory (:func:`
 so the parent sees every row as soon as a child has written it. Each chunk is a pure function
 of its draw range and lands in its own rows, so results do not depend on the number of workers.
 
-Elsewhere (no ``fork``) the engine uses threads instead (see :func:`model.simulation.simulate`).
+Elsewhere (no ``fork``) the engine uses threads instead (see
+:func:`model.engine.simulate.simulate`).
 """
 
 from __future__ import annotations

@@ -2,17 +2,21 @@
 
 :class:`Results` holds numpy arrays; ``.ds`` builds the ``xarray.Dataset`` (dims ``draw``,
 ``year``) on first use, so a run that only prints its summary never imports xarray. Summaries
-are computed once per metric (one sort gives every quantile) and kept.
+are computed once per metric and series (one sort gives every quantile) and kept; the summaries
+of a whole run are computed in threads (numpy sorts without holding the GIL).
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 import numpy as np
 
 from ..core.scenario import InputForm, Scenario
+from ..core.statistics import sorted_quantiles
 from ..core.vocabulary import OUTPUTS, outputs_of, summary_metrics
 from .inputs import interpolation_weights
 
@@ -59,6 +63,7 @@ class Results:
         self.fixed_inputs = fixed_inputs or {}
         self.warnings = list(warnings or [])
         self._summaries: dict[str, dict] = {}
+        self._series_quantiles: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ names
     @property
@@ -106,7 +111,7 @@ class Results:
         x = self.metric(name)
         finite = x[np.isfinite(x)]
         n = finite.size
-        q = np.quantile(finite, QUANTILES).tolist() if n else [math.nan] * len(QUANTILES)
+        q = sorted_quantiles(np.sort(finite), QUANTILES).tolist() if n else [math.nan] * 5
         mean = float(finite.mean()) if n else math.nan
         sd = float(finite.std(ddof=1)) if n > 1 else math.nan
         out = {
@@ -133,8 +138,23 @@ class Results:
         return {"value": p, "mcse": math.sqrt(max(p * (1 - p), 0.0) / ind.size)}
 
     def series_quantiles(self, name: str, quantiles=QUANTILES) -> np.ndarray:
-        """Quantiles by year, shape (len(quantiles), T) (along each year's contiguous row)."""
-        return np.quantile(np.asarray(self.series[name], float), quantiles, axis=1)
+        """Quantiles by year over the series draws, shape (len(quantiles), T); a year with an
+        undefined (NaN) value gets NaN. The standard quantiles are computed once and kept."""
+        if tuple(quantiles) != QUANTILES:
+            return sorted_quantiles(np.sort(self.series[name], axis=1), quantiles)
+        if name not in self._series_quantiles:
+            self._series_quantiles[name] = sorted_quantiles(
+                np.sort(self.series[name], axis=1), QUANTILES
+            )
+        return self._series_quantiles[name].copy()
+
+    def compute_summaries(self, workers: int | None = None) -> None:
+        """Compute every metric summary and series' quantiles now, in ``workers`` threads
+        (default: one per CPU); later calls read them."""
+        jobs = [(self.metric_summary, m) for m in self.metric_names]
+        jobs += [(self.series_quantiles, s) for s in self.series_names]
+        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+            list(pool.map(lambda job: job[0](job[1]), jobs))
 
     # ------------------------------------------------------------------ tables
     def summary(self):
@@ -147,14 +167,15 @@ class Results:
 
     def to_json_dict(self) -> dict:
         """The object of ``capex run --json`` (DESIGN.md §4)."""
+        self.compute_summaries()
         ser = {}
         for s in self.series_names:
-            q = self.series_quantiles(s, (0.05, 0.5, 0.95))
+            q = self.series_quantiles(s)
             ser[s] = {
                 "unit": OUTPUTS[s].unit,
                 "p05": q[0].tolist(),
-                "p50": q[1].tolist(),
-                "p95": q[2].tolist(),
+                "p50": q[2].tolist(),
+                "p95": q[4].tolist(),
             }
         a = self.attrs
         return {

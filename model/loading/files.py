@@ -42,7 +42,7 @@ CSV_SUFFIXES = (".csv",)
 
 
 class InputFileError(Exception):
-    """A file cannot be read as an input; carries one :class:`~model.errors.Problem`."""
+    """A file cannot be read as an input; carries one :class:`~model.core.errors.Problem`."""
 
     def __init__(self, problem: Problem):
         super().__init__(str(problem))

@@ -120,7 +120,7 @@ def load_priors(path: str | Path) -> dict[str, ModelPriors]:
               hypothetical: "..."         # or source: {title, publisher, published, url}
             growth: ...
 
-    The file is read within the bounds of :mod:`model.files` (size, aliases, no tags).
+    The file is read within the bounds of :mod:`model.loading.files` (size, aliases, no tags).
 
     Parameters
     ----------

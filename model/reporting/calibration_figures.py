@@ -166,7 +166,7 @@ def save_figures(cal: Calibration, directory: str | Path, years: list[int] | Non
         ``{"fan": path, "prior_check": path, "posterior_check": path}``.
 
     ``directory`` is an owned output folder: new or empty, or one capex wrote (see
-    :mod:`model.outputs`); it is replaced as a whole.
+    :mod:`model.reporting.outputs`); it is replaced as a whole.
     """
     import matplotlib  # deferred: matplotlib is heavy
 

@@ -1,6 +1,6 @@
 """Report figures (matplotlib, no pyplot state): fan charts, distributions, payback.
 
-Every function takes a :class:`~model.simulation.Results` and returns a :class:`Figure` spec: a
+Every function takes a :class:`~model.engine.results.Results` and returns a :class:`Figure` spec: a
 matplotlib ``Figure`` with a title, axis labels carrying units and currency, money in ``$B``
 (or ``$T``), plus the caption and alt text the report shows next to it. :func:`save` writes it
 as ``figures/<name>.png`` and returns its bytes (embedded in ``report.html``).

@@ -169,7 +169,7 @@ def _write_one(
         sens_missing = sens_result
     elif sens_result is not None:
         sens = sensitivity_section(res, sens_result, figdir, sens_settings)
-        out.write_text("sensitivity.json", _dumps(sens_result.to_json_dict()))
+        out.write_text("sensitivity.json", _dumps(sens_result.to_json_dict(timings=False)))
     sections = _sections(res)
     for s in sections:
         s["figures"] = [F.figure_entry(f, figdir) for f in s["figures"]]
@@ -429,7 +429,7 @@ def check_report_targets(
 
     Raises
     ------
-    model.outputs.OutputError
+    model.reporting.outputs.OutputError
     """
 
     if root is not None:
@@ -490,7 +490,7 @@ def build_report(
     Parameters
     ----------
     results_list : Results or list of Results
-        Runs from :func:`model.simulation.simulate`.
+        Runs from :func:`model.engine.simulate.simulate`.
     out : str or Path, optional
         One run: the report folder (default ``reports/<name>/``). Several runs: the root that
         receives one folder per run, ``comparison/`` and the ``README.md`` index (default

@@ -446,7 +446,7 @@ def save_figures(
     r: SensitivityResult, folder: Path, dpi: int = 130, command: str = ""
 ) -> list[Path]:
     """Write every figure the result has data for as ``sensitivity_<name>.png`` into the owned
-    output folder ``folder`` (staged aside and swapped in; see :mod:`model.outputs`)."""
+    output folder ``folder`` (staged aside and swapped in; see :mod:`model.reporting.outputs`)."""
     folder = Path(folder)
     have = {
         "tornado": r.tornado is not None,

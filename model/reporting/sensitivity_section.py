@@ -43,7 +43,7 @@ def _sensitivity_output(res) -> str:
 
 
 def run_sensitivity(res, settings: dict | None = None):
-    """Run :func:`model.sensitivity.sensitivity` for the report's headline output.
+    """Run :func:`model.analysis.sensitivity.sensitivity` for the report's headline output.
 
     Modest settings (:data:`SENSITIVITY_SETTINGS`) keep a report well under a minute; rank
     correlations reuse the run's own draws (no extra sampling).

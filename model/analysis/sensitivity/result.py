@@ -121,8 +121,11 @@ class SensitivityResult:
         )
 
     # ------------------------------------------------------------------ JSON
-    def to_json_dict(self) -> dict:
-        """One JSON-serialisable object (``capex sensitivity --json``)."""
+    def to_json_dict(self, timings: bool = True) -> dict:
+        """One JSON-serialisable object (``capex sensitivity --json``).
+
+        ``timings=False`` leaves out the wall-clock seconds (``timings_seconds``), so a stored
+        copy (a report's ``sensitivity.json``) regenerates byte-identical."""
 
         def table(df):
             if df is None:
@@ -132,7 +135,7 @@ class SensitivityResult:
                 for row in df.reset_index(drop=True).to_dict(orient="records")
             ]
 
-        return {
+        out = {
             "scenario": self.scenario,
             "title": self.title,
             "model": self.model,
@@ -176,8 +179,10 @@ class SensitivityResult:
             "breakeven": table(self.breakeven),
             "stress": table(self.stress),
             "notes": list(self.notes),
-            "timings_seconds": {k: round(v, 3) for k, v in self.timings.items()},
         }
+        if timings:
+            out["timings_seconds"] = {k: round(v, 3) for k, v in self.timings.items()}
+        return out
 
     def fmt(self, x) -> str:
         """The output's value as text, by the one formatter ($12.3B, 11.2 %, 7.4 years)."""
