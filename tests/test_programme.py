@@ -93,8 +93,11 @@ def test_deterministic_metrics_by_hand(deterministic):
     # IRR: numpy-financial on the same flows (its first flow is undiscounted, which shifts
     # every exponent by one and leaves the root unchanged)
     assert deterministic["irr"][0] == pytest.approx(npf.irr(FCF), rel=1e-8)
-    # levelized cost: PV(spend + refresh + energy + fixed) / PV(GPU-hours x (1 - 0.1) x decline)
-    costs = [s + r + e + f for s, r, e, f in zip(SPEND, REFRESH, ENERGY, FIXED_OPEX)]
+    # levelized cost: PV(spend + refresh + energy + fixed - terminal value) /
+    # PV(GPU-hours x (1 - 0.1) x decline): the terminal value gives back part of the cost
+    costs = [
+        s + r + e + f - b for s, r, e, f, b in zip(SPEND, REFRESH, ENERGY, FIXED_OPEX, TERMINAL)
+    ]
     sold = [0.0, 8760, 43800 * 0.5, 43800, 43800 * 0.5, 43800]
     pv = lambda xs: sum(x / 1.1 ** (k + 1) for k, x in enumerate(xs))  # noqa: E731
     assert deterministic["levelized_cost_per_gpu_hour"][0] == pytest.approx(

@@ -30,7 +30,13 @@ import pytest
 
 from model.cli.commands.new import template_text
 from model.core.errors import AssumptionError
-from model.core.formatting import error_decimals, format_mean, format_value, probability_text
+from model.core.formatting import (
+    error_decimals,
+    format_estimate,
+    format_mean,
+    probability_text,
+)
+from model.core.vocabulary import OUTPUTS
 from model.engine.simulate import simulate
 from model.loading.scenario import load_scenario
 from model.reporting import content, figures
@@ -149,6 +155,8 @@ def _numbers_equal(a, b, path="$"):
     elif isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
             assert a is b, f"{path}: {a} != {b}"
+        elif math.isnan(a) or math.isnan(b):
+            assert math.isnan(a) and math.isnan(b), f"{path}: {a} != {b}"
         else:
             assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), f"{path}: {a} != {b}"
     else:
@@ -201,8 +209,12 @@ def test_report_numbers_match_the_run(report, tmp_path):
     csv = pd.read_csv(out / "summary.csv", index_col="metric")
     for m in fresh.metric_names:
         s = fresh.metric_summary(m)
-        for k in ("mean", "mcse", "p05", "p50", "p95", "undefined_share"):
-            assert math.isclose(csv.loc[m, k], s[k], rel_tol=1e-9, abs_tol=1e-12), (m, k)
+        for k in ("mean", "mcse", "p05", "p50", "p95", "p50_mcse", "undefined_share"):
+            got, want = float(csv.loc[m, k]), s[k] if k in s else s["quantile_mcse"]["p50"]
+            if math.isnan(want) or math.isinf(want):  # never (inf) or no mean over never draws
+                assert got == want or (math.isnan(got) and math.isnan(want)), (m, k)
+            else:
+                assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), (m, k)
     md = (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     p = expected["probabilities"]["npv_positive"]
@@ -212,12 +224,19 @@ def test_report_numbers_match_the_run(report, tmp_path):
     assert f"{p['value']:.{error_decimals(p['mcse'], 2, 4)}f}" in md
     # the headline comes first: before the metrics table and every figure
     assert md.index(headline) < md.index("## Key metrics") < md.index("![")
+    end = res.scenario.end
     for m, s in expected["metrics"].items():
         row = next(line for line in md.splitlines() if f"(`{m}`)" in line)
+        never = OUTPUTS[m].never
         for k in ("p05", "p50", "p95"):
-            assert format_value(s[k], s["unit"]) in row, (m, k, row)
-        assert format_mean(s["mean"], s["mcse"], s["unit"]) in row
-        assert format_value(s["p50"], s["unit"]) in html
+            text = format_estimate(s[k], s["quantile_mcse"][k], s["unit"], never, end)
+            assert text in row, (m, k, row)
+        if s["mean"] is not None:
+            assert format_mean(s["mean"], s["mcse"], s["unit"]) in row
+        else:
+            assert "n/a (never)" in row
+        p50 = format_estimate(s["p50"], s["quantile_mcse"]["p50"], s["unit"], never, end)
+        assert p50 in html
 
 
 def test_regenerated_report_matches(report, tmp_path, fast_figures):

@@ -134,10 +134,12 @@ def test_provenance_split_is_grouped_index_of_hypothetical_inputs(linear_result)
     # the category groups: capex = accelerator_revenue alone, revenue = ai_revenue alone
     cat = r.groups_category.set_index("category")
     assert cat.loc["capex", "S1"] == _row(r.sobol, "input", "accelerator_revenue")["S1"]
-    assert (
-        f"{round(100 * h['s1'])} % of the final-year revenue gap uncertainty comes from "
-        "hypothetical inputs" in r.headline()
-    )
+    # the headline states both groups' first-order shares (independent inputs here)
+    src = _row(r.groups_provenance, "provenance", "sourced")
+    text = r.headline()
+    assert f"hypothetical inputs (2 of 3) {round(100 * h['s1'])} %" in text
+    assert f"sourced inputs (1 of 3) {round(100 * src['S1'])} %" in text
+    assert "first-order Sobol' index" in text
 
 
 def test_breakeven_price_matches_hand_calculation(tmp_path):

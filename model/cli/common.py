@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from ..core.errors import AssumptionError
+from ..core.errors import AssumptionError, Problem
+from ..core.targets import ProbabilityTarget
 from ..engine.simulate import run_argument_problems
 
 
@@ -23,8 +24,21 @@ def check_run_args(args) -> None:
         precision=getattr(args, "precision", None),
         workers=getattr(args, "workers", None),
     )
+    _, prob_problems = probability_targets(args)
+    problems += prob_problems
     if problems:
         raise AssumptionError(problems)
+
+
+def probability_targets(args) -> tuple[list[ProbabilityTarget], list[Problem]]:
+    """The ``--prob`` targets of a command, and what is wrong with those that do not parse."""
+    targets, problems = [], []
+    for text in getattr(args, "probs", None) or []:
+        try:
+            targets.append(ProbabilityTarget.parse(text))
+        except ValueError as exc:
+            problems.append(Problem(str(exc), parameter="--prob"))
+    return targets, problems
 
 
 def command_text(name: str, paths, args, extra: tuple = ()) -> str:

@@ -137,6 +137,19 @@ def add_run_options(
         )
 
 
+def add_prob_option(p) -> None:
+    """``--prob "irr>0.12"`` (repeatable): extra probabilities with their errors."""
+    p.add_argument(
+        "--prob",
+        dest="probs",
+        action="append",
+        metavar="TARGET",
+        default=None,
+        help="also report P(metric op value) with its error, e.g. 'irr>0.12' or "
+        "'peak_funding<60B' (repeat for several)",
+    )
+
+
 def _validate(sub) -> None:
     p = _command(
         sub,
@@ -198,10 +211,25 @@ def _run(sub) -> None:
     add_run_options(p, workers=True)
     p.add_argument(
         "--precision",
-        type=float,
-        help="target relative Monte Carlo standard error (one standard error, not a "
-        "95 %% interval) of the mean NPV, or of the mean final-year gap for the "
-        "industry model, e.g. 0.005: draws are added in blocks of 8,192 until met",
+        metavar="TARGET",
+        help="add draws (blocks of 8,192, --design mc) until a statistic's Monte Carlo "
+        "standard error reaches a tolerance in its own unit: npv:mean=0.5B, npv:p50=1B, "
+        "'P(npv>0)=0.005'; a bare number such as 0.005 is the relative error of the mean NPV "
+        "(of the final-year gap for the industry model); the output says when --max-draws "
+        "stopped it first",
+    )
+    p.add_argument(
+        "--max-draws",
+        type=count,
+        default=2_000_000,
+        help="most draws a --precision target may take",
+    )
+    add_prob_option(p)
+    p.add_argument(
+        "--no-posterior-check",
+        action="store_true",
+        help="calibrated inputs: skip the repeat of the run with two further independent "
+        "posterior fits (the spread over fits in the output and the report)",
     )
     p.add_argument(
         "--out",
@@ -265,7 +293,7 @@ def _sensitivity(sub) -> None:
     p.add_argument(
         "--sobol-n",
         type=count,
-        default=4096,
+        default=4096,  # = model.analysis.sensitivity.DEFAULT_SOBOL_N (parser stays light)
         metavar="N",
         help="base samples of the Sobol' design, a power of two",
     )
@@ -339,6 +367,7 @@ def _report(sub) -> None:
     p.add_argument(
         "--no-sensitivity", action="store_true", help="leave out the sensitivity section (faster)"
     )
+    add_prob_option(p)
     p.add_argument(
         "--overlays",
         action="store_true",

@@ -205,10 +205,29 @@ def format_quantile(x, unit: str, never: str | None = None, end: int | None = No
     return format_value(x, unit)
 
 
+def format_estimate(x, error, unit: str, never: str | None = None, end: int | None = None) -> str:
+    """A quantile (or any estimate) with its Monte Carlo error, ``-$27.8B ± $0.2B``; in a
+    metric's never region its never text (``after 2040``)."""
+    if (x is None or (_finite_or_inf(x) and math.isinf(float(x)))) and never is not None:
+        return never.format(end=end if end is not None else "the horizon")
+    return format_mean(x, error, unit)
+
+
+def _finite_or_inf(x) -> bool:
+    try:
+        return not math.isnan(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def format_percent(x, decimals: int = 0) -> str:
-    """A proportion as a percentage: ``45 %``."""
+    """A proportion as a percentage: ``45 %``; a positive share too small to show at these
+    decimals as ``< 0.1 %`` (never a misleading ``0.0 %``)."""
     if not _finite(x):
         return "n/a"
+    smallest = 10.0**-decimals
+    if 0 < 100 * float(x) < smallest / 2:
+        return f"< {smallest:.{decimals}f} %"
     return f"{100 * float(x):.{decimals}f} %"
 
 

@@ -32,6 +32,15 @@ class InputForm(StrEnum):
     CALIBRATED = "calibrated"
 
 
+#: Sampler settings a ``calibrated:`` block may give (passed on to the fit).
+SAMPLER_KEYS = ("draws", "tune", "chains", "target_accept")
+
+
+def sampler_settings(calibrated: dict) -> dict:
+    """The sampler settings of a ``calibrated:`` block (those it gives)."""
+    return {k: calibrated[k] for k in SAMPLER_KEYS if k in calibrated}
+
+
 @dataclass(frozen=True)
 class Parameter:
     """A validated parameter, in canonical units.

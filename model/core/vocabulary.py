@@ -525,6 +525,10 @@ class OutputSpec:
         For a metric that can be "never" (payback, gap closing): how a draw that never gets
         there is shown, with ``{end}`` for the horizon's last year; such draws count as beyond
         the horizon in quantiles (a quantile there is ``null`` in JSON).
+    summarised : bool
+        A metric ``capex run`` summarises (a row of its table and of ``metrics`` in JSON);
+        ``False`` for per-draw facts kept for other summaries (``irr_roots`` feeds
+        ``irr.multiple_share``).
     """
 
     name: str
@@ -535,6 +539,7 @@ class OutputSpec:
     description: str
     models: tuple[str, ...] = ("programme",)
     never: str | None = None
+    summarised: bool = True
 
     def text(self, end: int | None = None) -> str:
         """The label with ``{end}`` filled in (probabilities such as "P(payback by 2040)")."""
@@ -590,7 +595,8 @@ OUTPUT_LIST = [
         "USD/GPU-hour",
         "Break-even GPU-hour price (levelized cost)",
         "break-even price",
-        "The launch price of a GPU-hour at which the pre-tax NPV is zero.",
+        "The launch price of a GPU-hour at which the pre-tax NPV is zero (costs net of the "
+        "terminal value, per GPU-hour net of the cost of revenue).",
         _P,
     ),
     OutputSpec(
@@ -601,6 +607,28 @@ OUTPUT_LIST = [
         "spend",
         "Capex actually paid over the horizon, overrun and IT refresh included.",
         _P,
+        summarised=False,
+    ),
+    OutputSpec(
+        "irr_roots",
+        "metric",
+        "count",
+        "Number of IRRs",
+        "IRRs",
+        "How many rates in [-99 %, 100,000 %] make the NPV zero; more than one: multiple IRRs.",
+        _P,
+        summarised=False,
+    ),
+    OutputSpec(
+        "payback_via_terminal",
+        "metric",
+        "flag",
+        "Pays back only through the terminal value",
+        "payback via terminal value",
+        "1 where cumulative free cash flow returns to zero only in the last year, through the "
+        "terminal (book) value.",
+        _P,
+        summarised=False,
     ),
     # ---- industry metrics
     OutputSpec(
@@ -805,8 +833,6 @@ def outputs_of(model: str, kind: str) -> list[OutputSpec]:
     return [o for o in OUTPUT_LIST if o.kind == kind and model in o.models]
 
 
-#: Metrics a run summarises (``metrics`` in ``capex run --json``); total_spend is kept per draw
-#: but not summarised.
 def summary_metrics(model: str) -> list[str]:
     """Names of the metrics ``capex run`` summarises for ``model``."""
-    return [o.name for o in outputs_of(model, "metric") if o.name != "total_spend"]
+    return [o.name for o in outputs_of(model, "metric") if o.summarised]

@@ -11,10 +11,20 @@ spawn_key=(hash(name), b))``. So
 * the same input name gets the same uniforms in two runs with the same seed and draw count
   (common random numbers), so ``compare`` and sensitivity differences are not noise.
 
-Designs: ``mc`` (plain Monte Carlo), ``lhs`` (Latin hypercube, stratified within each block),
-``sobol`` (one scrambled Sobol sequence over all uncertain inputs, inputs ordered by name; use a
-power-of-two number of draws for its balance properties). Correlations are imposed on the
-uniforms by :mod:`model.engine.correlation`.
+Designs: ``mc`` (plain Monte Carlo), ``lhs`` (Latin hypercube) and ``sobol`` (scrambled Sobol'
+points, inputs ordered by name). The two quasi-random designs are built as R independent
+randomized *replicates* of equal size (:func:`replicate_count`; draw ``i`` belongs to
+replicate ``floor(i R / n)``): each replicate is a Latin hypercube (or an Owen-scrambled Sobol'
+sequence) of its own, seeded by ``(seed, name or 0x50B01, replicate)``. Their Monte Carlo
+errors come from the spread between replicates (:mod:`model.core.statistics`): the plain
+formula would be ~10x too loose for means.
+
+Dependence between inputs is a Gaussian copula over per-input normal scores
+(:func:`gaussian_copula`): every input keeps its own independent stream, and a correlated group
+is mixed by the symmetric square root of its normal-score correlation matrix. So an input
+shared by two files gets the same draws when its marginal and dependence are the same in both,
+and draws that agree as closely as the two structures allow where they differ (the symmetric
+root is the linear map closest to the identity, Mahalanobis whitening's inverse).
 
 References
 ----------
@@ -23,6 +33,11 @@ References
    *Technometrics*, 21(2), 239-245.
 .. [2] Owen, A. B. (1998). Scrambling Sobol' and Niederreiter-Xing points. *Journal of
    Complexity*, 14(4), 466-489.
+.. [3] Owen, A. B. (2013). *Monte Carlo theory, methods and examples*, ch. 17 (independent
+   replicates of randomized quasi-Monte Carlo).
+.. [4] Kessy, A., Lewin, A. & Strimmer, K. (2018). Optimal whitening and decorrelation. *The
+   American Statistician*, 72(4), 309-314 (the symmetric square root is the transform that
+   changes the variables least).
 """
 
 from __future__ import annotations
@@ -35,11 +50,53 @@ from functools import lru_cache
 import numpy as np
 
 from ..core.scenario import InputForm, Scenario, correlation_matrix
-from .correlation import iman_conover
+from .correlation import gaussian_copula, mixing_matrix
 
 #: Draws per block of the design (a constant of the method: changing it changes the numbers).
 BLOCK = 8192
 DESIGNS = ("mc", "lhs", "sobol")
+#: Replicates of a quasi-random design (more for very large runs: see replicate_count).
+REPLICATES = 16
+#: Largest replicate of a quasi-random design [draws]: bounds the memory a replicate takes.
+MAX_REPLICATE = 65_536
+
+
+def correlated_groups(names: list[str], correlations) -> list[list[str]]:
+    """The connected groups of inputs that correlations link (each sorted, by first name)."""
+    parent = {nm: nm for nm in names}
+
+    def root(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for c in correlations:
+        parent[root(c.a)] = root(c.b)
+    groups: dict[str, list[str]] = {}
+    for nm in names:
+        groups.setdefault(root(nm), []).append(nm)
+    return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
+
+
+def replicate_count(draws: int, design: str) -> int:
+    """Independent replicates of a design of ``draws`` draws: 1 for ``mc``; for ``lhs`` and
+    ``sobol`` 16, or more so that no replicate exceeds 65,536 draws, and at most ``draws // 2``
+    (a replicate needs two draws)."""
+    if design == "mc":
+        return 1
+    return int(max(1, min(max(REPLICATES, -(-draws // MAX_REPLICATE)), draws // 2)))
+
+
+def replicate_of(draws: int, replicates: int, start: int = 0, stop: int | None = None):
+    """The replicate of every draw ``start..stop-1`` (int array): ``floor(i R / n)``."""
+    stop = draws if stop is None else stop
+    return (np.arange(start, stop, dtype=np.int64) * replicates) // max(draws, 1)
+
+
+def _replicate_range(draws: int, replicates: int, r: int) -> tuple[int, int]:
+    """First and one-past-last draw of replicate ``r`` (the inverse of replicate_of)."""
+    return -(-r * draws // replicates), -(-(r + 1) * draws // replicates)
 
 
 def name_key(name: str) -> int:
@@ -95,7 +152,18 @@ class Design:
         corr = scenario.correlations
         self.corr_names = sorted({c.a for c in corr} | {c.b for c in corr})
         self.corr_matrix = correlation_matrix(self.corr_names, corr) if corr else None
+        # one mixing matrix per group of inputs linked by correlations, so a group's draws do
+        # not depend on correlations declared elsewhere in the file (not even in rounding)
+        self.mixing = [
+            (
+                [self.names.index(nm) for nm in group],
+                mixing_matrix(correlation_matrix(group, [c for c in corr if c.a in group])),
+            )
+            for group in correlated_groups(self.corr_names, corr)
+        ]
+        self.replicates = replicate_count(self.draws, design)
         self._block = lru_cache(maxsize=4)(self._make_block)
+        self._replicate = lru_cache(maxsize=2)(self._make_replicate)
 
     def _block_range(self, b: int) -> tuple[int, int]:
         return b * BLOCK, min((b + 1) * BLOCK, self.draws)
@@ -105,35 +173,55 @@ class Design:
         n = stop - start
         k = len(self.names)
         u = np.empty((k, n)).T  # (n, k) with each input's column contiguous
-        if self.design == "sobol" and k:
-            from scipy.stats import qmc  # deferred: scipy.stats is slow to import
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # balance warning for non-2^m n
-                eng = qmc.Sobol(
-                    d=k,
-                    scramble=True,
-                    rng=np.random.default_rng(
-                        np.random.SeedSequence(self.seed, spawn_key=(0x50B01,))
-                    ),
-                )
-                if start:
-                    eng.fast_forward(start)
-                u[:] = eng.random(n)
-        else:
+        if self.design == "mc" or not k:
             for j, name in enumerate(self.names):
                 rng = np.random.default_rng(
                     np.random.SeedSequence(self.seed, spawn_key=(name_key(name), b))
                 )
-                if self.design == "lhs":
-                    u[:, j] = (rng.permutation(n) + rng.random(n)) / n
-                else:
-                    u[:, j] = rng.random(n)
-        if self.corr_matrix is not None and n > 1:
-            idx = [self.names.index(c) for c in self.corr_names]
-            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(0x1C0B, b)))
-            u[:, idx] = iman_conover(u[:, idx], self.corr_matrix, rng)
+                u[:, j] = rng.random(n)
+        else:
+            self._fill_from_replicates(u, start, stop)
+        for idx, mixing in self.mixing:
+            u[:, idx] = gaussian_copula(u[:, idx], mixing)
         return u
+
+    def _fill_from_replicates(self, u: np.ndarray, start: int, stop: int) -> None:
+        """Rows ``start..stop-1`` of a quasi-random design, from the replicates they fall in."""
+        reps = replicate_of(self.draws, self.replicates, start, stop)
+        for r in range(int(reps[0]), int(reps[-1]) + 1):
+            r0, r1 = _replicate_range(self.draws, self.replicates, r)
+            lo, hi = max(start, r0), min(stop, r1)
+            u[lo - start : hi - start] = self._replicate(r)[lo - r0 : hi - r0]
+
+    def _make_replicate(self, r: int) -> np.ndarray:
+        """Replicate ``r`` of a quasi-random design, (m, k): an independent Latin hypercube
+        (each input's strata permuted by its own stream) or Owen-scrambled Sobol' sequence."""
+        r0, r1 = _replicate_range(self.draws, self.replicates, r)
+        m, k = r1 - r0, len(self.names)
+        if self.design == "sobol":
+            from scipy.stats import qmc  # deferred: scipy.stats is slow to import
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # balance warning for non-2^m m
+                eng = qmc.Sobol(
+                    d=k,
+                    scramble=True,
+                    rng=np.random.default_rng(
+                        np.random.SeedSequence(self.seed, spawn_key=(0x50B01, r))
+                    ),
+                )
+                return eng.random(m)
+        u = np.empty((k, m)).T
+        for j, name in enumerate(self.names):
+            rng = np.random.default_rng(
+                np.random.SeedSequence(self.seed, spawn_key=(name_key(name), 0x1A5, r))
+            )
+            u[:, j] = (rng.permutation(m) + rng.random(m)) / m
+        return u
+
+    def replicate_ids(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """The replicate of draws ``start..stop-1`` (all 0 for ``mc``)."""
+        return replicate_of(self.draws, self.replicates, start, stop)
 
     def uniforms(self, start: int, stop: int) -> np.ndarray:
         """Uniforms for draws ``start..stop-1``, shape (stop - start, n_variables)."""

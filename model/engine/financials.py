@@ -269,7 +269,9 @@ def _irr_chunk(flows):
     nearest_below = np.abs(rates[:, 0]) < np.abs(rates[:, 1])
     result = np.where(nearest_below, rates[:, 0], rates[:, 1])
     degenerate = ~np.isfinite(flows).all(axis=1) | (flows == 0).all(axis=1)
-    return np.where(np.isinf(result) | degenerate, np.nan, result)
+    # roots seen on the grid: sign changes between grid points plus exact zeros at them
+    count = np.count_nonzero(left * right < 0, axis=1) + np.count_nonzero(signs == 0, axis=1)
+    return np.where(np.isinf(result) | degenerate, np.nan, result), np.where(degenerate, 0, count)
 
 
 def _sign_changes_upper(coefficients):
@@ -395,11 +397,13 @@ def _irr_bounded(coefficients):
     safeguarded iteration: Newton from the bracket end with the smaller ``|Q|``, from the
     other end if that step leaves the cell, bisection if both do), until the step, or the
     error it leaves when the steps contract quadratically, is below ``1e-14 (1 + |s|)``. The
-    root closer to 0 is returned (NaN where there is none). Elementwise operations only, so
-    each column's result does not depend on the others (nor on how draws are chunked).
+    root closer to 0 is returned (NaN where there is none), with the number of roots (0, 1 or
+    2: one per side at most). Elementwise operations only, so each column's result does not
+    depend on the others (nor on how draws are chunked).
     """
     t, n = coefficients.shape
     exact_zero, found = _sides_with_roots(coefficients)
+    count = found.sum(axis=0) + exact_zero
     up, down = np.nonzero(found[0])[0], np.nonzero(found[1])[0]
     rows = np.concatenate([up, down])
     below = np.repeat([False, True], [up.size, down.size])
@@ -417,7 +421,7 @@ def _irr_bounded(coefficients):
     result[active.compress(keep)] = _safeguarded_newton(
         coefficients.compress(keep, axis=1), *(a.compress(keep) for a in (s, lo, hi, f_lo, f_hi))
     )
-    return _nearest_root(result, up, down, n, exact_zero)
+    return _nearest_root(result, up, down, n, exact_zero), count
 
 
 def _sides_with_roots(coefficients):
@@ -573,7 +577,8 @@ def irr(cash_flows, timing="end"):
     """Internal rate of return of yearly net cash flows, vectorized over draws.
 
     The IRR is the rate ``r > -1`` at which ``npv(cash_flows, r) = 0``. When there are several
-    roots the one closest to zero is returned, which is the rule of ``numpy_financial.irr``.
+    roots the one closest to zero is returned, which is the rule of ``numpy_financial.irr``;
+    :func:`irr_and_count` also says how many there are, :func:`irr_roots` lists them.
 
     Parameters
     ----------
@@ -628,6 +633,30 @@ def irr(cash_flows, timing="end"):
        multiple rates of return).
     .. [2] numpy-financial, ``npf.irr`` (roots of the NPV polynomial; closest to zero).
     """
+    return irr_and_count(cash_flows, timing)[0]
+
+
+def irr_and_count(cash_flows, timing="end"):
+    """:func:`irr` and the number of IRRs in the search range, per draw.
+
+    Parameters
+    ----------
+    cash_flows : array_like, shape (..., years)
+        Net cash flow per year [USD], outflows negative.
+    timing : {"end", "mid"}, optional
+
+    Returns
+    -------
+    rate : numpy.ndarray, shape (...)
+        As :func:`irr` [1/year].
+    count : numpy.ndarray of int, shape (...)
+        Distinct rates in [-0.99, 1000] at which the NPV is zero. Exact where Descartes' bound
+        allows at most one root on each side of r = 0 (then 0, 1 or 2); otherwise the sign
+        changes seen on the search grid (two roots closer than a grid cell count as none, a
+        double root touching zero between grid points is not seen). ``count > 1`` is a draw
+        with multiple IRRs: the rate reported is then the one closest to zero and the NPV,
+        not the IRR, says whether it creates value (docs/model.md, "IRR").
+    """
     _timing_offset(timing)  # validate only: the roots do not depend on timing
     flows = np.asarray(cash_flows, dtype=float)
     if flows.ndim == 0:
@@ -637,6 +666,7 @@ def irr(cash_flows, timing="end"):
     flat = flows.reshape(-1, n_years)
     chunk = max(1, (1 << 21) // _IRR_LOG_GRID.size)  # ~2M grid evaluations per block
     result = np.empty(flat.shape[0])
+    count = np.zeros(flat.shape[0], dtype=np.int64)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         finite = np.isfinite(flat).all(axis=1)
         # year-major: every per-year step below reads contiguous rows (no copy when the
@@ -651,12 +681,53 @@ def irr(cash_flows, timing="end"):
         if other.size and n_years <= 40:
             above, below = _root_counts(coefficients.take(other, axis=1))
             direct[other[(above <= 1) & (below <= 1)]] = True
-        result[direct] = _irr_bounded(coefficients.compress(direct, axis=1))
+        result[direct], count[direct] = _irr_bounded(coefficients.compress(direct, axis=1))
         rest = np.nonzero(~direct)[0]
         for start in range(0, rest.size, chunk):
             rows = rest[start : start + chunk]
-            result[rows] = _irr_chunk(flat[rows])
-    return result.reshape(lead_shape)[()]
+            result[rows], count[rows] = _irr_chunk(flat[rows])
+    count[~finite] = 0
+    return result.reshape(lead_shape)[()], count.reshape(lead_shape)[()]
+
+
+def irr_roots(cash_flows) -> np.ndarray:
+    """Every IRR of one stream of yearly cash flows in the search range, ascending.
+
+    The NPV is ``sum_k c_k x^(k+1)`` with ``x = 1 / (1 + r)``; the rates are ``1 / x - 1``
+    for the real, positive roots ``x`` of that polynomial (``numpy.polynomial``, eigenvalues
+    of the companion matrix) with ``r`` in [-0.99, 1000].
+
+    Parameters
+    ----------
+    cash_flows : array_like, shape (years,)
+        Net cash flow per year [USD], outflows negative.
+
+    Returns
+    -------
+    numpy.ndarray
+        The rates [1/year], decimals; empty where there is none.
+
+    Examples
+    --------
+    Flows -1, 5, -6 have NPV zero at r = 100 % and r = 200 %:
+
+    >>> irr_roots([-1.0, 5.0, -6.0])
+    array([1., 2.])
+    """
+    flows = np.asarray(cash_flows, dtype=float).reshape(-1)
+    nonzero = np.nonzero(flows)[0]
+    if nonzero.size == 0 or not np.isfinite(flows).all():
+        return np.empty(0)
+    # drop trailing zero flows (leading ones only shift the polynomial by a power of x)
+    x = np.polynomial.polynomial.polyroots(flows[nonzero[0] : nonzero[-1] + 1])
+    x = x[(np.abs(x.imag) <= 1e-9 * np.maximum(1.0, np.abs(x.real))) & (x.real > 0)].real
+    rates = np.sort(1.0 / x - 1.0)
+    rates = rates[(rates >= IRR_MIN_RATE) & (rates <= IRR_MAX_RATE)]
+    # a double root comes back as two nearly equal rates: keep one
+    if rates.size < 2:
+        return rates
+    keep = np.concatenate([[True], np.diff(rates) > 1e-7 * (1.0 + np.abs(rates[1:]))])
+    return rates[keep]
 
 
 # --- Cumulative measures ----------------------------------------------------------------------

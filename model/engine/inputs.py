@@ -100,9 +100,13 @@ def inputs_from_uniforms(
             out[name] = v.reshape(1, -1) if v.ndim == 1 else v
         elif p.form == "calibrated":
             paths = calibrated[name]
-            idx = np.minimum((u_of(name) * paths.shape[0]).astype(np.int64), paths.shape[0] - 1)
-            out[name] = paths[idx]
+            out[name] = paths[trajectory_index(u_of(name), paths.shape[0])]
     return out
+
+
+def trajectory_index(u: np.ndarray, trajectories: int) -> np.ndarray:
+    """The posterior trajectory (0..M-1) each draw of a calibrated input takes: floor(u M)."""
+    return np.minimum((u * trajectories).astype(np.int64), trajectories - 1)
 
 
 def sample_inputs(

@@ -8,7 +8,6 @@ of a whole run are computed in threads (numpy sorts without holding the GIL).
 
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -16,12 +15,14 @@ from functools import cached_property
 import numpy as np
 
 from ..core.scenario import InputForm, Scenario
-from ..core.statistics import sorted_quantiles
+from ..core.statistics import ErrorModel, sorted_quantiles
+from ..core.targets import ProbabilityTarget
 from ..core.vocabulary import OUTPUTS, outputs_of, summary_metrics
+from . import financials
 from .inputs import interpolation_weights
+from .summaries import QUANTILE_KEYS, QUANTILES, json_summary, probability, summarise_metric
 
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-QUANTILE_KEYS = ("p05", "p25", "p50", "p75", "p95")
+__all__ = ["QUANTILES", "QUANTILE_KEYS", "Results"]
 
 
 class Results:
@@ -54,6 +55,7 @@ class Results:
         series: dict,
         fixed_inputs: dict | None = None,
         warnings: list | None = None,
+        errors: ErrorModel | None = None,
     ):
         self.scenario = scenario
         self.attrs = dict(attrs)
@@ -62,6 +64,14 @@ class Results:
         self.series = series
         self.fixed_inputs = fixed_inputs or {}
         self.warnings = list(warnings or [])
+        #: how the draws depend on each other, hence how every error is estimated
+        self.errors = errors or ErrorModel()
+        #: extra probabilities asked for (``--prob "irr>0.12"``), in the order asked
+        self.targets: list[ProbabilityTarget] = []
+        #: the precision target's outcome (``--precision``), when one was set
+        self.precision: dict | None = None
+        #: the spread of key statistics over independent posterior fits (calibrated runs)
+        self.posterior_check: dict | None = None
         self._summaries: dict[str, dict] = {}
         self._series_quantiles: dict[str, np.ndarray] = {}
 
@@ -101,31 +111,23 @@ class Results:
         return self.series[name].T
 
     def metric_summary(self, name: str) -> dict:
-        """unit, mean, sd, mcse, p05..p95 and undefined_share of a metric (finite draws);
-        computed once (one sort) and kept."""
+        """What a metric's draws say, with errors (:func:`model.engine.summaries.
+        summarise_metric`): unit, mean, sd, mcse, p05..p95 [the metric's unit], quantile_mcse,
+        defined_share, undefined_share, quantiles_of, and ``conditional`` for never-metrics
+        (payback: a draw that never pays back counts as beyond the horizon, a quantile there is
+        ``inf``). Computed once (one sort) and kept."""
         if name not in self._summaries:
-            self._summaries[name] = self._summarise(name)
+            extra = {
+                k: self.metric(k)
+                for k in ("irr_roots", "payback_via_terminal")
+                if k in self.metrics
+            }
+            self._summaries[name] = summarise_metric(name, self.metric(name), self.errors, extra)
         return dict(self._summaries[name])
 
-    def _summarise(self, name: str) -> dict:
-        x = self.metric(name)
-        finite = x[np.isfinite(x)]
-        n = finite.size
-        q = sorted_quantiles(np.sort(finite), QUANTILES).tolist() if n else [math.nan] * 5
-        mean = float(finite.mean()) if n else math.nan
-        sd = float(finite.std(ddof=1)) if n > 1 else math.nan
-        out = {
-            "unit": OUTPUTS[name].unit if name in OUTPUTS else "",
-            "mean": mean,
-            "sd": sd,
-            "mcse": sd / math.sqrt(n) if n > 1 else math.nan,
-        }
-        out.update(zip(QUANTILE_KEYS, q))
-        out["undefined_share"] = float(1.0 - n / x.size) if x.size else math.nan
-        return out
-
     def probability(self, name: str) -> dict:
-        """A probability with its MCSE sqrt(p (1 - p) / n)."""
+        """A probability of the vocabulary (``npv_positive``, ...) with its Monte Carlo
+        standard error (the run's error model): ``{"value", "mcse"}``."""
         if name == "npv_positive":
             ind = self.metric("npv") > 0
         elif name == "payback_within_horizon":
@@ -134,8 +136,26 @@ class Results:
             ind = self.metric("revenue_gap_final") <= 0
         else:
             raise KeyError(name)
-        p = float(ind.mean())
-        return {"value": p, "mcse": math.sqrt(max(p * (1 - p), 0.0) / ind.size)}
+        return probability(ind, self.errors)
+
+    def probability_of(self, target: ProbabilityTarget | str) -> dict:
+        """P(metric op value) for any target (``"irr>0.12"``, ``"peak_funding<60B"``): the
+        share of all draws meeting it (an undefined or never draw does not), with its MCSE."""
+        t = target if isinstance(target, ProbabilityTarget) else ProbabilityTarget.parse(target)
+        if t.metric not in self.metrics:
+            raise KeyError(f"{t.metric!r} is not a metric of this run")
+        return probability(t.indicator(self.metric(t.metric)), self.errors)
+
+    def irr_roots(self, draw: int) -> np.ndarray:
+        """Every IRR of one draw's free cash flow (:func:`model.engine.financials.irr_roots`)
+        [1/year]; draws past the stored series (``series_draws``) raise ``IndexError``."""
+        kept = int(self.attrs.get("series_draws", self.draws))
+        if not 0 <= int(draw) < kept or "fcf" not in self.series:
+            raise IndexError(
+                f"draw {draw} has no stored cash flows (series are kept for draws 0..{kept - 1}); "
+                "run with a larger --series-draws"
+            )
+        return financials.irr_roots(self.series["fcf"][:, int(draw)])
 
     def series_quantiles(self, name: str, quantiles=QUANTILES) -> np.ndarray:
         """Quantiles by year over the series draws, shape (len(quantiles), T); a year with an
@@ -158,11 +178,14 @@ class Results:
 
     # ------------------------------------------------------------------ tables
     def summary(self):
-        """One row per metric (a pandas DataFrame): unit, mean, sd, mcse, p05..p95,
-        undefined_share."""
+        """One row per metric (a pandas DataFrame, ``summary.csv``): unit, mean, sd, mcse,
+        p05..p95, their errors p05_mcse..p95_mcse, defined_share, undefined_share,
+        quantiles_of, and where they apply multiple_share, via_terminal_share and the
+        conditional (defined draws) conditional_p50, conditional_mean, conditional_share. A
+        quantile beyond the horizon (never) is ``inf``."""
         import pandas as pd  # deferred: heavy, and the CLI's summary does not need it
 
-        rows = {m: self.metric_summary(m) for m in self.metric_names}
+        rows = {m: _flat(self.metric_summary(m)) for m in self.metric_names}
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def to_json_dict(self) -> dict:
@@ -186,13 +209,19 @@ class Results:
             "seed": int(a["seed"]),
             "design": a["design"],
             "years": [int(y) for y in self.scenario.years],
-            "metrics": {m: _clean(self.metric_summary(m)) for m in self.metric_names},
-            "probabilities": {p: self.probability(p) for p in self.probability_names},
+            "metrics": {m: json_summary(self.metric_summary(m)) for m in self.metric_names},
+            "probabilities": {
+                **{p: self.probability(p) for p in self.probability_names},
+                **{t.key: {**self.probability_of(t), "label": t.label} for t in self.targets},
+            },
+            "errors": self.errors.describe(),
             "series": ser,
             "provenance": self.scenario.provenance_counts(),
             "input_hash": a["input_hash"],
             "version": a["version"],
             "warnings": list(dict.fromkeys([*self.scenario.warnings, *self.warnings])),
+            **({"precision": self.precision} if self.precision else {}),
+            **({"posterior_check": self.posterior_check} if self.posterior_check else {}),
         }
 
     # ------------------------------------------------------------------ xarray, NetCDF
@@ -269,8 +298,19 @@ class Results:
         ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
-def _clean(d: dict) -> dict:
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+def _flat(summary: dict) -> dict:
+    """A metric summary as one flat row (nested errors and the conditional part spelled out)."""
+    row = {k: v for k, v in summary.items() if not isinstance(v, dict)}
+    for k, v in summary.get("quantile_mcse", {}).items():
+        row[f"{k}_mcse"] = v
+    cond = summary.get("conditional")
+    if cond:
+        row.update(
+            conditional_p50=cond["p50"],
+            conditional_mean=cond["mean"],
+            conditional_share=cond["share"],
+        )
+    return row
 
 
 def fixed_input_values(scenario: Scenario) -> dict:

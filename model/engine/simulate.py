@@ -21,9 +21,11 @@ import numpy as np
 
 from .._version import __version__
 from ..core.errors import AssumptionError, CapexWarning, Problem
-from ..core.scenario import InputForm, Scenario
+from ..core.scenario import InputForm, Scenario, sampler_settings
+from ..core.statistics import ErrorModel
+from ..core.targets import PrecisionTarget
 from .designs import BLOCK, DESIGNS, Design, input_variables
-from .inputs import sample_inputs
+from .inputs import inputs_from_uniforms, trajectory_index
 from .interface import ModelInputs, check_outputs
 from .models import get_model
 from .parallel import fork_available, run_forked, shared_empty
@@ -33,7 +35,6 @@ PARALLEL = ("auto", "processes", "threads")
 #: Working arrays of one chunk, per draw-year (the model's temporaries, measured) [bytes].
 CHUNK_BYTES_PER_DRAW_YEAR = 8 * 80
 #: Posterior paths a calibrated input is drawn from.
-CALIBRATED_PATHS = 4000
 
 
 # ============================================================================ checks
@@ -70,13 +71,7 @@ def run_argument_problems(
                 parameter="--series-draws",
             )
         )
-    if precision is not None and not 0 < precision < 1:
-        out.append(
-            Problem(
-                "--precision must lie between 0 and 1; give a relative error such as 0.005",
-                parameter="--precision",
-            )
-        )
+    out += _precision_problems(precision, design)
     if workers is not None and int(workers) < 1:
         out.append(
             Problem(f"--workers {workers} is too few; give at least 1", parameter="--workers")
@@ -85,6 +80,39 @@ def run_argument_problems(
         out.append(
             Problem(
                 f"parallel {parallel!r} unknown; use {', '.join(PARALLEL)}", parameter="parallel"
+            )
+        )
+    return out
+
+
+def _precision_problems(precision, design: str) -> list[Problem]:
+    """What is wrong with a precision target (see :class:`model.core.targets.PrecisionTarget`)."""
+    if precision is None:
+        return []
+    try:
+        target = (
+            precision
+            if isinstance(precision, PrecisionTarget)
+            else PrecisionTarget.parse(precision, "npv")
+        )
+    except ValueError as exc:
+        return [Problem(str(exc), parameter="--precision")]
+    out = []
+    if target.statistic == "relative" and not target.tolerance < 1:
+        out.append(
+            Problem(
+                "--precision must lie between 0 and 1 as a relative error; give e.g. 0.005, or "
+                "name a statistic: npv:mean=0.5B",
+                parameter="--precision",
+            )
+        )
+    if design != "mc":
+        out.append(
+            Problem(
+                f"--precision adds draws block by block, which only --design mc allows (a "
+                f"{design} design is fixed by its total draws); use --design mc, or give "
+                "--draws instead of --precision",
+                parameter="--precision",
             )
         )
     return out
@@ -166,8 +194,17 @@ def default_workers() -> int:
 
 
 # ============================================================================ inputs, model
-def calibrated_paths(scenario: Scenario, seed: int, progress: bool = False) -> dict:
-    """Posterior predictive paths (M, T) for each calibrated series parameter."""
+#: Sampler-seed step between independent posterior fits (the fit itself uses seed, seed + 1,
+#: seed + 2 for the posterior, prior and predictive draws).
+FIT_SEED_STEP = 101
+
+
+def calibrated_paths(
+    scenario: Scenario, seed: int, progress: bool = False, posterior_fit: int = 0
+) -> dict:
+    """Posterior predictive paths (M, T) for each calibrated series parameter, from fit
+    number ``posterior_fit`` (0: the file's sampler seed; k: an independent fit with sampler
+    seed ``seed + 101 k``)."""
     cal_params = [p for p in scenario.parameters.values() if p.form == InputForm.CALIBRATED]
     if not cal_params:
         return {}
@@ -176,21 +213,23 @@ def calibrated_paths(scenario: Scenario, seed: int, progress: bool = False) -> d
     out = {}
     for p in cal_params:
         c = p.calibrated
-        kw = {k: c[k] for k in ("draws", "tune", "chains") if k in c}
+        kw = sampler_settings(c)
         # the posterior is sampled once (fixed sampler seed, cached on disk); the run's seed
         # only picks the trajectories. The input is the trajectory itself (noise=False): the
         # observation noise describes how reported figures scatter around it, not the path.
         cal = fit(
             c["observations"],
             c.get("model"),
-            seed=int(c.get("seed", 0)),
+            seed=int(c.get("seed", 0)) + FIT_SEED_STEP * int(posterior_fit),
             priors_path=c.get("priors"),
             progress=progress,
             **kw,
         )
+        # K = the posterior's own size: a bootstrap of its draws per run seed, so the spread
+        # over seeds (and the cluster-robust error) includes the posterior sample's finiteness
         out[p.name] = np.asarray(
             cal.predictive_series(
-                list(scenario.years.tolist()), n=CALIBRATED_PATHS, seed=seed, noise=False
+                list(scenario.years.tolist()), n=cal.n_posterior, seed=seed, noise=False
             ),
             dtype=float,
         )
@@ -276,8 +315,12 @@ class _Run:
     def chunk_values(self, start: int, stop: int):
         """(kind, name, values, first row) of everything a chunk of draws produces."""
         n = stop - start
-        inputs = sample_inputs(self.scenario, self.design, start, stop, self.calibrated)
+        u = self.design.uniforms(start, stop)
+        inputs = inputs_from_uniforms(self.scenario, u, self.design.names, self.calibrated)
         out = run_model(self.scenario, inputs, n)
+        for name, paths in self.calibrated.items():  # which posterior trajectory each draw took
+            index = trajectory_index(u[:, self.design.names.index(name)], paths.shape[0])
+            yield "trajectory", name, index.astype(float), start
         for name in self.metric_names:
             if name in out:
                 yield "metric", name, np.broadcast_to(np.asarray(out[name], float), (n,)), start
@@ -344,13 +387,26 @@ class _Run:
             _run_threads(pool, ranges, workers, self.run_chunk, bar)
         self.done = target
 
+    def error_model(self, trajectories: dict) -> ErrorModel:
+        """How this run's draws depend on each other (:class:`ErrorModel`)."""
+        groupings = [trajectories[k].astype(np.int64) for k in sorted(trajectories)]
+        clusters = max((p.shape[0] for p in self.calibrated.values()), default=0)
+        if self.design_name != "mc":
+            replicate = self.design.replicate_ids(0, self.done)
+            return ErrorModel("replicates", groupings, replicate, clusters)
+        if groupings:
+            return ErrorModel("clustered", groupings, None, clusters)
+        return ErrorModel()
+
     def results(self, draws_asked: int, design: str, elapsed: float, warnings_: list) -> Results:
-        metrics, inputs, series = {}, {}, {}
+        metrics, inputs, series, trajectories = {}, {}, {}, {}
         for (kind, name), arr in self.buffers.items():
             if kind == "metric":
                 metrics[name] = arr[: self.done]
             elif kind == "input":
                 inputs[name] = arr[: self.done]
+            elif kind == "trajectory":
+                trajectories[name] = arr[: self.done]
             else:
                 series[name] = arr[:, : min(self.series_draws, self.done)]
         sc = self.scenario
@@ -370,7 +426,16 @@ class _Run:
             series_draws=min(self.series_draws, self.done),
             input_variables=",".join(v.name for v in input_variables(sc)),
         )
-        res = Results(sc, attrs, metrics, inputs, series, fixed_input_values(sc), warnings_)
+        res = Results(
+            sc,
+            attrs,
+            metrics,
+            inputs,
+            series,
+            fixed_input_values(sc),
+            warnings_,
+            self.error_model(trajectories),
+        )
         res.elapsed_seconds = elapsed
         return res
 
@@ -388,16 +453,53 @@ def _run_threads(pool, ranges, workers, run_chunk, bar) -> None:
         bar.update(f.result())
 
 
-def _next_target(run: _Run, key_metric: str, precision: float | None, max_draws: int) -> int | None:
-    """How many draws the precision target needs next (None: stop)."""
-    if precision is None or run.done >= max_draws:
+def _next_target(run: _Run, target: PrecisionTarget, max_draws: int) -> tuple[int | None, dict]:
+    """How many draws the precision target needs next (None: stop), and where it stands.
+
+    The error shrinks like 1 / sqrt(draws), so the draws needed are ``done (error /
+    tolerance)^2``, plus 10 %, in whole blocks."""
+    partial = run.results(run.done, run.design_name, 0.0, [])
+    error = float(target.error(partial))
+    state = {
+        "target": target.name,
+        "tolerance": target.tolerance,
+        "unit": target.unit,
+        "error": error if math.isfinite(error) else None,
+        "draws": run.done,
+        "met": bool(math.isfinite(error) and error <= target.tolerance),
+        "max_draws": max_draws,
+    }
+    if state["met"]:
+        return None, {**state, "stopped_by": "target met"}
+    if run.done >= max_draws:
+        return None, {**state, "stopped_by": "max draws"}
+    needed = run.done * (error / target.tolerance) ** 2 if math.isfinite(error) else max_draws
+    step = max(math.ceil(needed * 1.1 / BLOCK) * BLOCK, run.done + BLOCK)
+    return int(min(max_draws, step)), state
+
+
+def _precision_target(precision, scenario: Scenario) -> PrecisionTarget | None:
+    """The parsed target, checked against the scenario's model."""
+    if precision is None:
         return None
-    km = run.buffers["metric", key_metric][: run.done]
-    mean, sd = np.nanmean(km), np.nanstd(km, ddof=1)
-    needed = (sd / (precision * abs(mean))) ** 2 if mean != 0 else max_draws
-    if needed <= run.done:
-        return None
-    return int(min(max_draws, max(math.ceil(needed * 1.1 / BLOCK) * BLOCK, run.done + BLOCK)))
+    key_metric = "revenue_gap_final" if scenario.model == "industry" else "npv"
+    target = (
+        precision
+        if isinstance(precision, PrecisionTarget)
+        else PrecisionTarget.parse(precision, key_metric)
+    )
+    metrics = get_model(scenario.model).metrics
+    if target.metric not in metrics:
+        raise AssumptionError(
+            Problem(
+                f"--precision {target.name}: {target.metric!r} is not a metric of the "
+                f"{scenario.model} model; use one of {', '.join(metrics)}",
+                str(scenario.path),
+                None,
+                "--precision",
+            )
+        )
+    return target
 
 
 def _parallel_mode(workers: int | None, parallel: str) -> tuple[int, str]:
@@ -414,11 +516,12 @@ def simulate(
     design: str = "mc",
     chunk_size: int = BLOCK,
     series_draws: int = 200_000,
-    precision: float | None = None,
+    precision: str | float | PrecisionTarget | None = None,
     max_draws: int = 2_000_000,
     progress: bool = False,
     workers: int | None = None,
     parallel: str = "auto",
+    posterior_fit: int = 0,
 ) -> Results:
     """Monte Carlo run of a scenario.
 
@@ -438,10 +541,12 @@ def simulate(
     series_draws : int
         Per-year series are stored for the first ``series_draws`` draws (quantiles of series
         are computed from them); metrics are stored for all draws.
-    precision : float, optional
-        Target relative Monte Carlo standard error of the mean NPV (programme) or of the mean
-        final gap (industry), e.g. 0.005; draws are added block by block until met or
-        ``max_draws`` is reached.
+    precision : str, float or PrecisionTarget, optional
+        A statistic and the Monte Carlo error it must reach (``"npv:mean=0.5B"``,
+        ``"npv:p50=1B"``, ``"P(npv>0)=0.005"``), or a relative error of the mean NPV
+        (programme) or final gap (industry) such as 0.005. Draws are added block by block
+        until it is met or ``max_draws`` is reached; ``Results.precision`` says which
+        (``stopped_by``). Plain Monte Carlo only.
     max_draws : int
         Most draws a precision target may take.
     progress : bool
@@ -453,6 +558,10 @@ def simulate(
     parallel : {"auto", "processes", "threads"}
         How several workers run: forked processes writing into shared memory
         (:mod:`model.engine.parallel`; "auto" where ``fork`` exists, i.e. Linux), or threads.
+    posterior_fit : int
+        Calibrated inputs only: which independent posterior fit feeds the run (0, the file's
+        sampler seed; k, sampler seed + 101 k). :func:`model.analysis.posterior_check`
+        compares fits.
 
     Returns
     -------
@@ -477,10 +586,11 @@ def simulate(
         raise AssumptionError(problems)
     workers, parallel = _parallel_mode(workers, parallel)
     draws = int(draws)
+    goal = _precision_target(precision, scenario)
     check_memory(scenario, max_draws if precision is not None else draws, series_draws, workers)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CapexWarning)
-        calibrated = calibrated_paths(scenario, seed, progress)
+        calibrated = calibrated_paths(scenario, seed, progress, posterior_fit)
     run_warnings = [str(w.message) for w in caught if issubclass(w.category, CapexWarning)]
     for w in caught:  # let the caller's recorder or console see them too
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -489,8 +599,8 @@ def simulate(
     run = _Run(scenario, int(seed), design, int(series_draws), calibrated, allocate)
     # whole blocks with a precision target, so adding blocks later leaves earlier draws as they
     # were
-    target = min(max_draws, math.ceil(draws / BLOCK) * BLOCK) if precision is not None else draws
-    key_metric = "revenue_gap_final" if scenario.model == "industry" else "npv"
+    target = min(max_draws, math.ceil(draws / BLOCK) * BLOCK) if goal is not None else draws
+    state = None
     bar = _Progress(target, progress)
     t0 = time.perf_counter()
     pool = ThreadPoolExecutor(workers) if workers > 1 and parallel == "threads" else None
@@ -498,9 +608,11 @@ def simulate(
         while target is not None:
             bar.total = target
             run.extend(target, chunk_size, workers, parallel, pool, bar)
-            target = _next_target(run, key_metric, precision, max_draws)
+            target, state = _next_target(run, goal, max_draws) if goal else (None, None)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-    return run.results(draws, design, time.perf_counter() - t0, run_warnings)
+    res = run.results(draws, design, time.perf_counter() - t0, run_warnings)
+    res.precision = state
+    return res

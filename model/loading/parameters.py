@@ -85,7 +85,16 @@ META_KEYS = frozenset(
     }
 )
 SWITCH_KEYS = ("value", "note", "description")
-CALIBRATED_KEYS = ("observations", "model", "draws", "tune", "chains", "priors", "seed")
+CALIBRATED_KEYS = (
+    "observations",
+    "model",
+    "draws",
+    "tune",
+    "chains",
+    "target_accept",
+    "priors",
+    "seed",
+)
 
 
 @dataclass
@@ -686,6 +695,17 @@ def check_calibrated_keys(ctx: Context, calibrated: dict, line, where: Where) ->
                 line,
                 where.name,
             )
+    accept = calibrated.get("target_accept")
+    if accept is not None and (
+        isinstance(accept, bool) or not isinstance(accept, (int, float)) or not 0.5 <= accept < 1
+    ):
+        ctx.bad(
+            f"calibrated target_accept must be a number in [0.5, 1) (got {accept!r}); e.g. "
+            "target_accept: 0.99",
+            where.file,
+            line,
+            where.name,
+        )
     model = calibrated.get("model")
     if not isinstance(model, str) or model not in CALIBRATION_MODELS:
         close = did_you_mean(str(model), CALIBRATION_MODELS)

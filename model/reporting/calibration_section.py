@@ -11,6 +11,7 @@ import numpy as np
 from ..calibration import fit
 from ..calibration.posterior import CalibrationWarning
 from ..core.formatting import format_value
+from ..core.scenario import sampler_settings
 from . import calibration_figures as CF
 from .figures import Figure
 
@@ -32,7 +33,7 @@ def _pyplot():
 
 def _fit(c: dict, seed: int):
     """Fit the calibration a parameter declares, its warnings silenced (the text states them)."""
-    kw = {k: c[k] for k in ("draws", "tune", "chains") if k in c}
+    kw = sampler_settings(c)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CalibrationWarning)  # stated in the text instead
         return fit(c["observations"], c["model"], seed=seed, priors_path=c.get("priors"), **kw)

@@ -243,11 +243,28 @@ def capex_vs_revenue(res) -> Figure:
     )
 
 
-def _year_bars_with_never(labels, shares, never, color, label, never_label, xlabel):
-    """Bar chart of the share of draws by year, plus a red bar for "never" [share of draws]."""
+def _year_bars_with_never(
+    labels, shares, never, color, label, never_label, xlabel, marked=None, marked_label=""
+):
+    """Bar chart of the share of draws by year, plus a red bar for "never" [share of draws];
+    ``marked`` (a part of each year's share) is drawn hatched on top, labelled
+    ``marked_label``."""
     fig, ax = _new()
     xs = np.arange(len(labels))
-    ax.bar(xs, shares, color=color, alpha=0.85, label=label)
+    marked = np.zeros(len(labels)) if marked is None else np.asarray(marked, dtype=float)
+    plain = np.asarray(shares, dtype=float) - marked
+    ax.bar(xs, plain, color=color, alpha=0.85, label=label)
+    if marked.any():
+        ax.bar(
+            xs,
+            marked,
+            bottom=plain,
+            color="white",
+            edgecolor=color,
+            hatch="///",
+            linewidth=1.0,
+            label=marked_label,
+        )
     ax.bar([len(labels) + 0.6], [never], color=VERMILLION, alpha=0.85, label=never_label)
     ax.text(
         len(labels) + 0.6, never, f"{100 * never:.0f} %", ha="center", va="bottom", fontsize=9.5
@@ -475,6 +492,11 @@ def payback_distribution(res) -> Figure:
     labels = [int(y) for y in range(years[0], years[-1] + 1)]
     shares = [float(np.sum(cal == y)) / n for y in labels]
     never = float(np.mean(~np.isfinite(pb)))
+    via = res.metric("payback_via_terminal") > 0 if "payback_via_terminal" in res.metrics else None
+    marked = None
+    if via is not None:
+        via_cal = np.floor(years[0] + pb[via]).astype(int)
+        marked = [float(np.sum(via_cal == y)) / n for y in labels]
     fig = _year_bars_with_never(
         labels,
         shares,
@@ -483,17 +505,26 @@ def payback_distribution(res) -> Figure:
         "pays back during the year",
         f"not by end of {years[-1]}",
         "Calendar year in which cumulative free cash flow turns positive",
+        marked,
+        "only through the terminal value",
     )
     _header(fig, "When does it pay back?", _sub(sc))
     p = res.probability("payback_within_horizon")
+    via_text = (
+        f" Hatched: the {100 * float(np.mean(via)):.1f} % of draws that pay back only through "
+        f"the terminal (book) value counted in {years[-1]}."
+        if via is not None and via.any()
+        else ""
+    )
     return Figure(
         "payback_distribution",
         fig,
         "Payback year",
         f"Calendar year in which cumulative undiscounted free cash flow first returns to zero, "
         f"share of all draws; the red bar is the share that has not paid back by the end of "
-        f"{years[-1]} (P(payback by end) = {_pt(res, p)}).",
-        "Bar chart of the payback year distribution with a bar for never.",
+        f"{years[-1]} (P(payback by end) = {_pt(res, p)}).{via_text}",
+        "Bar chart of the payback year distribution with a bar for never; hatched the part "
+        "that pays back only through the terminal value.",
     )
 
 

@@ -15,10 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ..core.fileio import atomic_write
-from ..core.formatting import format_quantile, format_value, probability_text
+from ..core.formatting import format_estimate, format_value, probability_text
 from ..core.vocabulary import OUTPUTS
 from ..engine.simulate import simulate
 from ..loading.scenario import load_scenario
@@ -32,11 +30,10 @@ DEFAULT = "anthropic_fluidstack.yaml"
 
 def median_payback(res) -> str:
     """Median of payback over every draw, a draw that never pays back counting as beyond the
-    horizon (the metric's never text where the median falls there)."""
-    pb = res.metric("payback_years")
-    med = float(np.median(np.where(np.isfinite(pb), pb, np.inf)))
-    value = med if np.isfinite(med) else None
-    return format_quantile(value, "years", OUTPUTS["payback_years"].never, res.scenario.end)
+    horizon (the metric's never text where the median falls there), with its error."""
+    m = res.metric_summary("payback_years")
+    never = OUTPUTS["payback_years"].never
+    return format_estimate(m["p50"], m["quantile_mcse"]["p50"], "years", never, res.scenario.end)
 
 
 def results_row(path: Path, res) -> dict:

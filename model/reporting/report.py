@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.compare import compare_rows
+from ..analysis.posterior import is_calibrated
+from ..analysis.posterior import posterior_check as run_posterior_check
 from ..core.errors import AssumptionError, Problem, display_path
 from ..core.formatting import format_mean, format_value, probability_text
 from ..core.vocabulary import OUTPUTS
@@ -28,6 +30,7 @@ from .outputs import (
     write_root_marker,
 )
 from .sensitivity_section import SENSITIVITY_SETTINGS, run_sensitivity, sensitivity_section
+from .text import metric_notes
 
 DEFAULT_ROOT = Path("reports")
 COMPARISON_DIR = "comparison"
@@ -119,29 +122,25 @@ def _sections(res) -> list[dict]:
 
 
 def _metrics_note(res) -> str:
+    """What the metric table's cells are: errors, never and undefined draws, multiple IRRs."""
     sc = res.scenario
+    d = res.to_json_dict()
+    never = "the gap never closes" if res.model == "industry" else "never pays back"
     base = (
-        'P05, P50 and P95 are over the draws where the metric is defined; "Undefined" is '
-        "the share of draws where it is not"
+        f"Each quantile and mean is followed by ± one Monte Carlo standard error "
+        f"({d['errors']['text']}): sampling noise of the simulation, not uncertainty of the "
+        f"inputs. A draw that {never} by {sc.end} counts as beyond the horizon, so quantiles "
+        f'are over all draws and one that falls there reads "after {sc.end}"; "Undefined" '
+        "is the share of draws where a metric has no value (IRR: no sign change; payback: not "
+        "reached)."
     )
-    if res.model == "industry":
-        extra = (
-            f" (the gap never closes by {sc.end}). Years until the gap closes count from "
-            f"{sc.start} (0 = already closed in {sc.start})."
-        )
-    else:
-        extra = (
-            f" (IRR: cash flows without a sign change; payback: not reached by the end of "
-            f"{sc.end}). Payback counts from the valuation date, 1 January {sc.start}."
-        )
-    return (
-        base
-        + extra
-        + (
-            " Mean ± MCSE: the mean and its Monte Carlo standard error "
-            "(sampling noise of the simulation, not uncertainty of the inputs)."
-        )
+    start = (
+        f" Years until the gap closes count from {sc.start}."
+        if res.model == "industry"
+        else f" Payback counts from the valuation date, 1 January {sc.start}."
     )
+    notes = " ".join(n + "." for n in metric_notes(d, sc.end))
+    return base + start + (" " + notes if notes else "")
 
 
 def _subtitle(res) -> str:
@@ -484,6 +483,7 @@ def build_report(
     sensitivity=True,
     sensitivity_settings: dict | None = None,
     index: bool | None = None,
+    posterior_check: bool = True,
 ) -> list[Path]:
     """Write the report of each run (and a comparison page when there are several).
 
@@ -504,6 +504,10 @@ def build_report(
     index : bool, optional
         Rewrite the root's ``README.md`` index (default: when the root is the default
         ``reports/`` or several runs are reported).
+    posterior_check : bool
+        For calibrated runs without one, repeat the run with two further independent
+        posterior fits (:func:`model.analysis.posterior.posterior_check`) for "How sure are
+        we?".
 
     Returns
     -------
@@ -524,7 +528,11 @@ def build_report(
     check_report_targets(root, finals, several)
     if command is None:
         command = "model.reporting.build_report (Python API)"
-    # sensitivity runs first: nothing is staged while the (slowest) computation runs
+    # the slow computations run first: nothing is staged meanwhile
+    if posterior_check:
+        for res in results_list:
+            if res.posterior_check is None and is_calibrated(res.scenario):
+                res.posterior_check = run_posterior_check(res)
     sens_settings = dict(SENSITIVITY_SETTINGS, **(sensitivity_settings or {}))
     sens_results = [_sensitivity_of(res, sensitivity, sens_settings) for res in results_list]
     written: list[Path] = []

@@ -1,19 +1,21 @@
-"""The sensitivity section of a report: the analysis run with modest settings, its headline,
-figures and tables."""
+"""The sensitivity section of a report: the analysis run with the settings of ``capex
+sensitivity``, its headline, figures and tables."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.sensitivity import DEFAULT_RESAMPLES, DEFAULT_SOBOL_N
 from ..core.formatting import format_value
 from ..core.vocabulary import OUTPUTS
 from . import figures as F
 
-#: modest settings: a report (simulation + sensitivity) stays well under a minute
+#: The report's sensitivity settings: the same N and resamples as ``capex sensitivity``, so
+#: both print the same shares for the same file and seed.
 SENSITIVITY_SETTINGS = {
     "methods": ("tornado", "rank", "sobol", "breakeven"),
-    "sobol_n": 512,
-    "num_resamples": 100,
+    "sobol_n": DEFAULT_SOBOL_N,
+    "num_resamples": DEFAULT_RESAMPLES,
 }
 
 #: the figures of the section: plotting function of :mod:`.sensitivity_figures`, title, caption

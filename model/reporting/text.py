@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 
 from ..core.formatting import (
+    format_estimate,
     format_mean,
+    format_percent,
     format_probability,
-    format_quantile,
     format_value,
     plain,
     unit_words,
@@ -18,6 +19,114 @@ from ..core.vocabulary import OUTPUTS
 
 
 # ============================================================================ run
+def _probability_line(d: dict, end: int) -> str:
+    """Every probability of the run on one line, the asked-for ones (``--prob``) included."""
+    parts = []
+    for k, v in d["probabilities"].items():
+        label = v.get("label") or OUTPUTS[k].text(end)
+        parts.append(f"{label} = {format_probability(v['value'], v['mcse'], d['draws'])}")
+    return "   ".join(parts)
+
+
+def _metric_row(name: str, m: dict, end: int) -> list[str]:
+    """One row of the run table: quantiles and mean with their errors, undefined and multiple
+    shares."""
+    spec = OUTPUTS[name]
+    qse = m.get("quantile_mcse") or {}
+    cells = [
+        format_estimate(m[k], qse.get(k), m["unit"], spec.never, end) for k in ("p05", "p50", "p95")
+    ]
+    if m["mean"] is None and spec.never is not None:
+        mean = "n/a (never)"
+    else:
+        mean = format_mean(m["mean"], m["mcse"], m["unit"])
+    multiple = m.get("multiple_share")
+    return [
+        name,
+        unit_words(m["unit"]),
+        *cells,
+        mean,
+        format_percent(m["undefined_share"], 1),
+        format_percent(multiple, 1) if multiple is not None else "",
+    ]
+
+
+def metric_notes(d: dict, end: int) -> list[str]:
+    """What the table's never, undefined and multiple cells mean, in sentences."""
+    notes = []
+    for name, m in d["metrics"].items():
+        spec = OUTPUTS[name]
+        short = spec.short[0].upper() + spec.short[1:]
+        c = m.get("conditional")
+        if spec.never is not None and m["undefined_share"] and c:
+            never = spec.never.format(end=end)
+            line = (
+                f"{short}: {format_percent(m['undefined_share'], 1)} of draws never get there "
+                f"by {end} ('{never}': quantiles count them as beyond the horizon)"
+            )
+            if c["draws"]:
+                qse = c.get("quantile_mcse") or {}
+                line += (
+                    f"; among the {format_percent(c['share'], 1)} that get there "
+                    f"(conditional): P50 {format_estimate(c['p50'], qse.get('p50'), m['unit'])}, "
+                    f"mean {format_mean(c['mean'], c['mcse'], m['unit'])}"
+                )
+            notes.append(line)
+        if m.get("via_terminal_share"):
+            notes.append(
+                f"{short}: {format_percent(m['via_terminal_share'], 1)} of draws pay back only "
+                "through the terminal value (in the last year)"
+            )
+        if m.get("multiple_share"):
+            notes.append(
+                f"{short}: {format_percent(m['multiple_share'], 1)} of draws have several IRRs; "
+                "the one closest to 0 is reported, and the NPV decides (docs/model.md, IRR)"
+            )
+        if m.get("quantiles_of") == "defined draws":
+            notes.append(
+                f"{short}: undefined in {format_percent(m['undefined_share'], 1)} of draws; its "
+                f"quantiles and mean are over the {format_percent(m['defined_share'], 1)} where "
+                "it is defined (conditional)"
+            )
+    return notes
+
+
+def _precision_line(p: dict) -> str:
+    """Where a precision target stopped: met, or stopped by the draw cap first."""
+    err = format_value(p["error"], p["unit"]) if p["error"] is not None else "n/a"
+    tol = format_value(p["tolerance"], p["unit"])
+    if p["met"]:
+        return f"precision: {p['target']} error {err} <= {tol} after {p['draws']:,} draws"
+    return (
+        f"precision: {p['target']} error {err} > {tol}: stopped by the draw cap "
+        f"({p['max_draws']:,} draws) before the target; raise --max-draws or the tolerance"
+    )
+
+
+def posterior_lines(check: dict | None) -> list[str]:
+    """The spread of the headline statistics over independent posterior fits, in words."""
+    if not check:
+        return []
+    lines = []
+    for key, st in check["statistics"].items():
+        label = OUTPUTS[key].text(None) if key in OUTPUTS else key.replace(":", " ").upper()
+        unit = st["unit"]
+        values = ", ".join(
+            format_value(v, unit) if unit != "share" else f"{v:.3f}" for v in st["values"]
+        )
+        spread = (
+            format_value(st["sd_over_fits"], unit)
+            if unit != "share"
+            else (f"{st['sd_over_fits']:.3f}")
+        )
+        own = format_value(st["mcse"], unit) if unit != "share" else f"{st['mcse']:.3f}"
+        lines.append(
+            f"posterior: {label} over {check['fits']} independent posterior fits = {values} "
+            f"(sd {spread}; the run's own error {own})"
+        )
+    return lines
+
+
 def summary_table(results) -> str:
     """The readable summary printed by ``capex run``."""
     d = results.to_json_dict()
@@ -28,33 +137,21 @@ def summary_table(results) -> str:
         f"{sc.model} model, {sc.start}-{sc.end}, {d['draws']:,} draws ({d['design']}, seed "
         f"{d['seed']}), {money}",
         "",
+        _probability_line(d, sc.end),
+        "",
     ]
-    lines.append(
-        "   ".join(
-            f"{OUTPUTS[k].text(sc.end)} = {format_probability(v['value'], v['mcse'], d['draws'])}"
-            for k, v in d["probabilities"].items()
-        )
-    )
-    lines.append("")
-    rows = []
-    for name, m in d["metrics"].items():
-        spec = OUTPUTS[name]
-        q = [format_quantile(m[k], m["unit"], spec.never, sc.end) for k in ("p05", "p50", "p95")]
-        rows.append(
-            [
-                name,
-                unit_words(m["unit"]),
-                *q,
-                format_mean(m["mean"], m["mcse"], m["unit"]),
-                f"{100 * m['undefined_share']:.1f} %",
-            ]
-        )
-    lines += table(
-        ["metric", "unit", "P05", "P50", "P95", "mean ± MCSE", "undefined"], rows, "llrrrrr"
-    )
+    rows = [_metric_row(name, m, sc.end) for name, m in d["metrics"].items()]
+    headers = ["metric", "unit", "P05", "P50", "P95", "mean ± MCSE", "undefined", "multiple"]
+    if not any(r[-1] for r in rows):
+        headers, rows = headers[:-1], [r[:-1] for r in rows]
+    lines += table(headers, rows, "llrrrrrr")
+    lines += [""] + metric_notes(d, sc.end)
+    if d.get("precision"):
+        lines.append(_precision_line(d["precision"]))
+    lines += posterior_lines(d.get("posterior_check"))
     c = d["provenance"]
     lines += [
-        "",
+        f"errors: ± is one Monte Carlo standard error ({d['errors']['text']})",
         f"inputs: {c['parameters']} parameters, {c['sourced']} sourced, "
         f"{c['hypothetical']} hypothetical; input hash {d['input_hash'][:12]}",
         "terms: docs/concepts.md",
@@ -74,27 +171,49 @@ COMPARE_ROWS = (
 )
 
 
-def _compare_cell(key: str, how: str, m: dict | None) -> str:
-    """One cell of the comparison table: the metric's mean or median, or n/a."""
+def _compare_cell(key: str, how: str, m: dict | None, end: int | None) -> str:
+    """One cell of the comparison table: the metric's mean or median with its error (a median
+    in the never region as its never text), or n/a."""
     if m is None:
         return "n/a"
     if key == "npv_per_dollar_capex":
         return format_mean(m["mean"], m["mcse"], "ratio")
     if how == "p50":
-        return format_value(m["p50"], m["unit"])
+        spec = OUTPUTS.get(key)
+        qse = (m.get("quantile_mcse") or {}).get("p50")
+        return format_estimate(m["p50"], qse, m["unit"], spec.never if spec else None, end)
     return format_mean(m["mean"], m["mcse"], m["unit"])
+
+
+def agreement_text(agreement: list[dict]) -> str:
+    """How closely the shared inputs' draws agree between the runs (``capex compare``)."""
+    if not agreement:
+        return "common random numbers: no uncertain input is shared by the runs"
+    low = [a for a in agreement if a["rank_correlation"] < 0.99]
+    lines = [
+        f"common random numbers: {len(agreement) - len(low)} of {len(agreement)} shared "
+        "inputs get the same draws (rank agreement >= 0.99)"
+    ]
+    for a in low:
+        lines.append(
+            f"  {a['input']}: rank agreement {a['rank_correlation']:.3f} between "
+            f"{a['runs'][0]} and {a['runs'][1]} (distribution or correlations differ)"
+        )
+    return "\n".join(lines)
 
 
 def compare_table(rows: list[dict], draws: int) -> str:
     """The side-by-side table printed by ``capex compare``."""
     names = [r["scenario"] for r in rows]
+    ends = {r.get("end") for r in rows}
+    end = ends.pop() if len(ends) == 1 else None
     out: list[tuple[str, list[str]]] = []
     for key, how in COMPARE_ROWS:
         if not any(key in r["metrics"] for r in rows):
             continue
         short = OUTPUTS[key].short if key in OUTPUTS else "NPV per $ of capex"
-        label = f"{short} ({'median' if how == 'p50' else 'mean ± MCSE'})"
-        out.append((label, [_compare_cell(key, how, r["metrics"].get(key)) for r in rows]))
+        label = f"{short} ({'median ± MCSE' if how == 'p50' else 'mean ± MCSE'})"
+        out.append((label, [_compare_cell(key, how, r["metrics"].get(key), end) for r in rows]))
     for key in ("npv_positive", "payback_within_horizon", "gap_closed_by_end"):
         if any(key in r["probabilities"] for r in rows):
             cells = [
@@ -105,7 +224,7 @@ def compare_table(rows: list[dict], draws: int) -> str:
                 else "n/a"
                 for r in rows
             ]
-            out.append((OUTPUTS[key].text(None), cells))
+            out.append((OUTPUTS[key].text(end), cells))
     out.append(
         (
             "hypothetical parameters",

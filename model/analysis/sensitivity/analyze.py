@@ -498,9 +498,13 @@ def sobol_sums(names, per_input: dict, conf_level: float) -> dict:
 
 
 def hypothetical_share(infos, per_prov: dict, conf_level: float, method: str) -> dict:
+    """The Sobol' indices of the hypothetical group (and of the sourced group under
+    ``sourced``): what share of the output's variance rests on uncited inputs."""
     n_h = sum(1 for i in infos if i.provenance == "hypothetical")
-    h = per_prov["hypothetical"] if n_h else dict(S1=0.0, S1_conf=0.0, ST=0.0, ST_conf=0.0)
+    zero = dict(S1=0.0, S1_conf=0.0, ST=0.0, ST_conf=0.0)
+    h = per_prov["hypothetical"] if n_h else zero
     c = ci_cols(h)
+    src = ci_cols(per_prov.get("sourced", zero))
     return {
         "s1": c["S1"],
         "s1_low": c["S1_low"],
@@ -512,6 +516,14 @@ def hypothetical_share(infos, per_prov: dict, conf_level: float, method: str) ->
         "n_sourced": len(infos) - n_h,
         "conf_level": conf_level,
         "method": method,
+        "sourced": {
+            "s1": src["S1"],
+            "s1_low": src["S1_low"],
+            "s1_high": src["S1_high"],
+            "st": src["ST"],
+            "st_low": src["ST_low"],
+            "st_high": src["ST_high"],
+        },
     }
 
 

@@ -74,50 +74,70 @@ class SensitivityResult:
 
     # ------------------------------------------------------------------ headline
     def headline(self) -> str:
-        """The provenance sentence for the report's headline."""
-        label = self.output_label
-        lab = label
+        """The provenance sentence for the report's headline: the share of the output's
+        variance that rests on hypothetical inputs, and on sourced ones, each index named
+        for what it is (with correlated inputs: full first-order and independent total)."""
+        lab = self.output_label
         h = self.hypothetical_share
         n_hyp = sum(1 for i in self.inputs if i.provenance == "hypothetical")
         n = len(self.inputs)
+        if n_hyp == 0:
+            return (
+                f"None of the {lab} uncertainty comes from hypothetical inputs: every "
+                f"uncertain input ({n}) is sourced."
+            )
         if h is None:
-            if n_hyp == 0:
-                return (
-                    f"None of the {lab} uncertainty comes from hypothetical inputs: every "
-                    f"uncertain input ({n}) is sourced."
-                )
             why = (
                 "the Sobol' split was skipped (see notes)"
                 if "sobol" in self.methods
                 else "run the sobol method to see what share of the uncertainty rests on them"
             )
             return f"{n_hyp} of {n} uncertain inputs are hypothetical; {why}."
-        if n_hyp == 0:
-            return (
-                f"None of the {lab} uncertainty comes from hypothetical inputs: every "
-                f"uncertain input ({n}) is sourced."
-            )
-        pct = _pct(h["s1"])
         if h["n_sourced"] == 0:
             return (
-                f"{pct} % of the {lab} uncertainty comes from hypothetical inputs (all {n} "
-                "uncertain inputs are hypothetical): cite them to shrink it."
+                f"{_pct(h['s1'])} % of the {lab} uncertainty comes from hypothetical inputs "
+                f"(all {n} uncertain inputs are hypothetical): cite them to shrink it."
             )
+        return self._shares_sentence(h, n_hyp, n)
+
+    def _shares_sentence(self, h: dict, n_hyp: int, n: int) -> str:
+        """Both groups' shares, with what the indices mean for this estimator."""
+        lab = self.output_label
         ci = int(round(100 * self.conf_level))
-        detail = (
-            f"({n_hyp} of {n} uncertain inputs; first-order Sobol' index of the group, "
-            f"{ci} % CI {_pct(h['s1_low'])}-{_pct(h['s1_high'])} %; total index "
-            f"{_pct(h['st'])} %)"
-        )
-        if h["s1"] >= 0.25:
+        src = h["sourced"]
+
+        def group(name: str, g: dict, count: int) -> str:
             return (
-                f"{pct} % of the {lab} uncertainty comes from hypothetical inputs: cite "
-                f"them to shrink it {detail}."
+                f"{name} inputs ({count} of {n}) {_pct(g['s1'])} % "
+                f"({ci} % CI {_pct(g['s1_low'])}-{_pct(g['s1_high'])} %; total "
+                f"{_pct(g['st'])} %)"
             )
+
+        hyp_text = group("hypothetical", h, n_hyp)
+        src_text = group("sourced", src, n - n_hyp)
+        advice = (
+            "cite the hypothetical inputs to shrink it"
+            if h["s1"] >= 0.25
+            else "narrowing the sourced inputs' ranges, not citing more, is what shrinks it"
+        )
+        if h["method"] == "gaussian-copula":
+            shared = max(0.0, h["s1"] + src["s1"] - 1.0)
+            overlap = (
+                f"overlap by at least {_pct(shared)} % of the variance"
+                if shared >= 0.005
+                else "may overlap"
+            )
+            return (
+                f"Share of the {lab} variance by provenance (full first-order Sobol' index, "
+                f"which counts variance the correlated inputs share; total = independent total "
+                f"index): {hyp_text}; {src_text}. The groups are correlated, so their "
+                f"first-order shares {overlap} and need not add to 100 %; {advice}."
+            )
+        interactions = max(0.0, 1.0 - h["s1"] - src["s1"])
         return (
-            f"{pct} % of the {lab} uncertainty comes from hypothetical inputs {detail}; "
-            "the rest rests on sourced inputs: narrowing their cited ranges, not citing "
-            "more, is what shrinks it."
+            f"Share of the {lab} variance by provenance (first-order Sobol' index; total "
+            f"index with interactions): {hyp_text}; {src_text}; interactions between the "
+            f"groups {_pct(interactions)} %. {advice[0].upper() + advice[1:]}."
         )
 
     # ------------------------------------------------------------------ JSON

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from ...core.errors import AssumptionError, Problem
+from ...core.scenario import sampler_settings
 from ...core.units import parse_amount
 from ...core.vocabulary import models_for
 from ...reporting.text import calibration_text
@@ -119,7 +120,7 @@ def _jobs_for_overlay(path: Path, overlay: str | None, model: str | None):
     for p in sc.parameters.values():
         if p.form == "calibrated":
             c = p.calibrated
-            settings = {k: c[k] for k in ("draws", "tune", "chains") if k in c}
+            settings = sampler_settings(c)
             jobs.append((p.name, Path(c["observations"]), model or c["model"], settings))
     if not jobs:
         cal_overlays = [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...analysis.compare import compare_rows, parse_targets, run_compare
-from ...reporting.text import compare_table
+from ...analysis.compare import compare_rows, input_agreement, parse_targets, run_compare
+from ...reporting.text import agreement_text, compare_table
 from ..common import check_run_args
 from ..jsonout import print_json
 
@@ -20,6 +20,7 @@ def cmd_compare(args) -> int:
         workers=args.workers,
     )
     rows = compare_rows(results)
+    agreement = input_agreement(results)
     if args.json:
         print_json(
             {
@@ -28,6 +29,7 @@ def cmd_compare(args) -> int:
                 "design": args.design,
                 "common_random_numbers": True,
                 "runs": rows,
+                "input_agreement": agreement,
             }
         )
         return 0
@@ -36,4 +38,5 @@ def cmd_compare(args) -> int:
         "not sampling noise of independent runs)\n"
     )
     print(compare_table(rows, args.draws))
+    print("\n" + agreement_text(agreement))
     return 0

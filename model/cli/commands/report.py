@@ -17,7 +17,7 @@ from ...reporting.report import (
     report_folder_name,
     report_targets,
 )
-from ..common import check_run_args, command_text
+from ..common import check_run_args, command_text, probability_targets
 
 
 def load_targets(paths: list[str], scenario: str | None = None, overlays: bool = False):
@@ -86,8 +86,12 @@ def cmd_report(args) -> int:
         )
         for sc in scenarios
     ]
+    targets = probability_targets(args)[0]
+    for res in results:
+        res.targets = [t for t in targets if t.metric in res.metrics]
     extra = (
-        (["--out", args.out] if args.out else [])
+        [x for t in targets for x in ("--prob", t.key)]
+        + (["--out", args.out] if args.out else [])
         + (["--no-sensitivity"] if args.no_sensitivity else [])
         + (["--overlays"] if args.overlays else [])
     )

@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...core.errors import AssumptionError, Problem
 from ...engine.simulate import simulate
 from ...loading.paths import default_paths
 from ...loading.scenario import load_scenario
 from ...reporting.outputs import check_target
 from ...reporting.text import summary_table
-from ..common import check_run_args, command_text
+from ..common import check_run_args, command_text, probability_targets
 from ..jsonout import print_json
+
+
+def _check_targets(res) -> None:
+    """Every ``--prob`` target names a metric of this run's model (exit 2 otherwise)."""
+    problems = [
+        Problem(
+            f"--prob {t.key}: {t.metric!r} is not a metric of the {res.model} model; use one of "
+            + ", ".join(res.metric_names),
+            str(res.scenario.path),
+            None,
+            "--prob",
+        )
+        for t in res.targets
+        if t.metric not in res.metrics
+    ]
+    if problems:
+        raise AssumptionError(problems)
 
 
 def cmd_run(args) -> int:
@@ -21,16 +39,24 @@ def cmd_run(args) -> int:
         check_target(Path(args.out))
     if args.report and args.report_out:
         check_target(Path(args.report_out), "--report-out")
+    progress = not args.quiet and not args.json
     res = simulate(
         sc,
         draws=args.draws,
         seed=args.seed,
         design=args.design,
         precision=args.precision,
-        progress=not args.quiet and not args.json,
+        max_draws=args.max_draws,
+        progress=progress,
         workers=args.workers,
         series_draws=args.series_draws,
     )
+    res.targets = probability_targets(args)[0]
+    _check_targets(res)
+    if not args.no_posterior_check:
+        from ...analysis.posterior import posterior_check  # deferred: refits, only if calibrated
+
+        res.posterior_check = posterior_check(res, workers=args.workers, progress=progress)
     if args.out:
         from ...reporting.exports import write_run_outputs  # deferred: xarray, pandas
 
@@ -45,6 +71,7 @@ def cmd_run(args) -> int:
             [res],
             out=Path(args.report_out) if args.report_out else None,
             command=f"capex run {path} --report",
+            posterior_check=not args.no_posterior_check,
         )
         report_paths = [str(p) for p in written]
     if args.json:

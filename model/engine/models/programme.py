@@ -339,8 +339,9 @@ def programme_cash_flows(
         Series (n, T) [USD or MW]: ``spend``, ``refresh_spend``, ``capacity_mw``, ``gpu_hours``,
         ``revenue``, ``energy_cost``, ``fixed_opex``, ``variable_cost``, ``ebitda``,
         ``depreciation``, ``tax``, ``terminal``, ``fcf``, ``cumulative_fcf``; metrics (n,):
-        ``npv``, ``irr``, ``payback_years``, ``peak_funding``, ``levelized_cost_per_gpu_hour``,
-        ``total_spend``.
+        ``npv``, ``irr``, ``irr_roots`` (how many IRRs), ``payback_years``,
+        ``payback_via_terminal`` (1 where only the terminal value pays back), ``peak_funding``,
+        ``levelized_cost_per_gpu_hour``, ``total_spend``.
     """
     get = _reader(inputs)
     capex = _capex(get, n)
@@ -566,7 +567,9 @@ def _statement(inputs: dict, n: int, t: int, timing: str, with_irr: bool, physic
     factors = _discount_rows(rate, t, n, timing)
     flows = fcf.T  # (n, T) views from here on
     if priced_hours is not None:
-        costs = spend + refresh_spend + energy_cost + fixed_opex
+        # the break-even launch price: costs net of what the terminal value gives back, per
+        # GPU-hour net of the cost of revenue (pricing every hour at it: pre-tax NPV = 0)
+        costs = spend + refresh_spend + energy_cost + fixed_opex - terminal
         levelized = financials.levelized_cost(
             costs.T, (priced_hours * (1.0 - cor_share)).T, rate[0], factors=factors.T
         )
@@ -591,7 +594,17 @@ def _statement(inputs: dict, n: int, t: int, timing: str, with_irr: bool, physic
         "total_spend": (spend + refresh_spend).sum(axis=0),
     }
     out.update(_metrics(flows, cumulative, rate, factors, timing, with_irr, n))
+    out["payback_via_terminal"] = _via_terminal(out["payback_years"], cumulative, terminal)
     return out
+
+
+def _via_terminal(payback: np.ndarray, cumulative: np.ndarray, terminal: np.ndarray) -> np.ndarray:
+    """1.0 where a draw pays back only through the terminal value (n,): the cumulative flow
+    first returns to >= 0 in the last year, and would not without the terminal value."""
+    t = cumulative.shape[0]
+    return (np.isfinite(payback) & (payback > t - 1) & (cumulative[-1] - terminal[-1] < 0)).astype(
+        float
+    )
 
 
 def _running_sum(fcf: np.ndarray) -> np.ndarray:
@@ -616,10 +629,16 @@ def _discount_rows(rate: np.ndarray, t: int, n: int, timing: str) -> np.ndarray:
 
 
 def _metrics(flows, cumulative, rate, factors, timing, with_irr, n) -> dict:
-    """NPV, IRR, payback and peak funding of each draw's flows (n, T)."""
+    """NPV, IRR (and how many IRRs there are), payback and peak funding of each draw's flows
+    (n, T)."""
+    if with_irr:
+        rate_of_return, roots = financials.irr_and_count(flows, timing=timing)
+    else:
+        rate_of_return, roots = np.full(n, np.nan), np.full(n, np.nan)
     return {
         "npv": financials.npv(flows, rate[0], factors=factors.T),
-        "irr": financials.irr(flows, timing=timing) if with_irr else np.full(n, np.nan),
+        "irr": rate_of_return,
+        "irr_roots": np.asarray(roots, dtype=float),
         "payback_years": financials.payback_years(flows, cumulative=cumulative.T),
         "peak_funding": financials.peak_funding(flows, cumulative=cumulative.T),
     }
