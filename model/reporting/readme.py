@@ -89,10 +89,20 @@ def render_table(rows: list[dict], draws: int, seed: int) -> str:
         )
     lines.append("")
     lines.append(
-        f"*{draws:,} draws per file, seed {seed}; regenerate with "
-        "`python -m model.reporting.readme`.*"
+        f"*{draws:,} draws per file, seed {seed}; calibrated rows fitted with PyMC "
+        f"{pymc_version()}; regenerate with `python -m model.reporting.readme`.*"
     )
     return "\n".join(lines)
+
+
+def pymc_version() -> str:
+    """The installed PyMC's version (calibrated rows depend on its sampler), or "none"."""
+    from importlib import metadata  # deferred: only the README generator asks
+
+    try:
+        return metadata.version("pymc")
+    except metadata.PackageNotFoundError:
+        return "none"
 
 
 def regenerate(text: str, assumptions: Path, draws: int, seed: int) -> str:
