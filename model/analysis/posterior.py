@@ -13,6 +13,7 @@ statistic over the fits is reported beside the run's own error.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -92,4 +93,34 @@ def posterior_check(res, fits: int = FITS, workers: int | None = None, progress:
             "mcse": float(per_run[0][key][1]),
             "unit": "share" if ":" not in key else res.metric_summary(key.split(":")[0])["unit"],
         }
-    return {"fits": len(runs), "sampler_seed_step": FIT_SEED_STEP, "statistics": stats}
+    return {
+        "fits": len(runs),
+        "sampler_seed_step": FIT_SEED_STEP,
+        "statistics": stats,
+        "set_by_prior": set_by_prior(sc),
+    }
+
+
+def set_by_prior(scenario) -> dict[str, list[str]]:
+    """Per calibrated input, the curve parameters its prior decided (posterior sd > 0.7 x prior
+    sd), from the fit the run used (cached, so no refit)."""
+    from ..calibration import fit  # deferred: PyMC and ArviZ, only for calibrated inputs
+    from ..core.scenario import sampler_settings
+
+    out = {}
+    for p in scenario.parameters.values():
+        if p.form != InputForm.CALIBRATED:
+            continue
+        c = p.calibrated
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cal = fit(
+                c["observations"],
+                c.get("model"),
+                seed=int(c.get("seed", 0)),
+                priors_path=c.get("priors"),
+                **sampler_settings(c),
+            )
+        summary = cal.summary()
+        out[p.name] = [k for k, row in summary.iterrows() if row["set_by_prior"]]
+    return out

@@ -137,8 +137,9 @@ def _rv(pm, ps: CurveParam, pr: Prior):
     raise AssertionError(pr.distribution)
 
 
-def _build(spec: ModelSpec, mp: ModelPriors, obs):
-    """The PyMC model of ``spec`` for the observation rows ``obs``."""
+def _build(spec: ModelSpec, mp: ModelPriors, obs, projections=None, projection_sigma=None):
+    """The PyMC model of ``spec`` for the observation rows ``obs`` (and, in the "data +
+    projections" variant, the projection rows with their own, inflated noise)."""
     import pymc as pm  # deferred: PyMC is slow to import and only sampling needs it
     import pytensor.tensor as pt  # deferred: with PyMC
 
@@ -159,6 +160,15 @@ def _build(spec: ModelSpec, mp: ModelPriors, obs):
         pm.Normal(
             "obs", mu=mu, sigma=p["noise"], observed=np.log(obs["value"].to_numpy()), dims="obs_id"
         )
+        if projections is not None and len(projections):
+            pt_times, pt_logw = design(projections["measure"].tolist(), projections["t"].to_numpy())
+            lcp = spec.log_curve(pt, p, pt.as_tensor_variable(pt_times - mp.reference_date))
+            pm.Normal(
+                "projections",
+                mu=pt.logsumexp(lcp + pt_logw, axis=1),
+                sigma=float(projection_sigma),
+                observed=np.log(projections["value"].to_numpy()),
+            )
     return m
 
 
@@ -304,6 +314,7 @@ def fit(
     target_accept: float = 0.95,
     prior_draws: int = 500,
     progress: bool = False,
+    projection_sigma: float | None = None,
 ) -> Calibration:
     """Calibrate ``model`` to an observation file.
 
@@ -330,6 +341,10 @@ def fit(
         :class:`CalibrationWarning` is issued and ``diagnostics["ok"]`` is False).
     cores : int, optional
         Processes for the chains (default ``min(chains, 2)``); does not change the result.
+    projection_sigma : float, optional
+        Fit the rows of kind ``projection`` too (company plans), each as log(value) ~
+        Normal(log prediction, projection_sigma): the named variant "data + projections"
+        (``use_projections: {sigma: s}`` in an assumption file). Default: data only.
     target_accept : float
         NUTS target acceptance rate.
     prior_draws : int
@@ -359,6 +374,8 @@ def fit(
         "target_accept": float(target_accept),
         "prior_draws": int(prior_draws),
     }
+    if projection_sigma is not None:  # only then: data-only fits keep their cache keys
+        settings["projection_sigma"] = float(projection_sigma)
     key = _cache_key(observations_path.read_bytes(), spec, mp, settings)
     if cache_dir is None:
         cache_dir = default_cache_dir()
@@ -376,7 +393,8 @@ def fit(
             f"sampling the {model} posterior of "
             f"{observations_path.name} ({chains} chains x {draws} draws)",
         ):
-            idata = _sample(spec, mp, fitted, settings, cores)
+            projections = obs[obs["kind"] == "projection"] if projection_sigma else None
+            idata = _sample(spec, mp, fitted, settings, cores, projections)
         _stamp(idata, key, model, observations_path)
         if cache_path is not None:
             _write_cached(idata, cache_path)
@@ -494,14 +512,16 @@ def _sampling_status(progress: bool, what: str):
         yield
 
 
-def _sample(spec: ModelSpec, mp: ModelPriors, fitted, settings: dict, cores: int | None):
+def _sample(
+    spec: ModelSpec, mp: ModelPriors, fitted, settings: dict, cores: int | None, projections=None
+):
     import pymc as pm  # deferred: PyMC is slow to import and only sampling needs it
 
     chains = settings["chains"]
     with shim.quiet_pymc(), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.filterwarnings("ignore", message=".*could not link to a BLAS")
-        m = _build(spec, mp, fitted)
+        m = _build(spec, mp, fitted, projections, settings.get("projection_sigma"))
         with m:
             idata = shim.pm_sample(
                 pm,
@@ -526,6 +546,10 @@ def _sample(spec: ModelSpec, mp: ModelPriors, fitted, settings: dict, cores: int
     return idata
 
 
+#: A LOO ranking of this many fitted observations or fewer is reported as unreliable.
+MIN_RANKED_OBSERVATIONS = 5
+
+
 def compare(observations_path: str | Path, models: list[str] | None = None, **kw) -> pd.DataFrame:
     """Compare models on one observation file by PSIS-LOO (ArviZ).
 
@@ -543,26 +567,42 @@ def compare(observations_path: str | Path, models: list[str] | None = None, **kw
         Index: model, best first. Columns ``rank``, ``elpd``, ``p``, ``elpd_diff``,
         ``weight``, ``se``, ``dse``, ``warning`` (ArviZ, when it reports one),
         ``max_pareto_k``, ``diagnostics_ok``
-        and ``favoured`` (True for the model the data favour). ``df.attrs["favoured"]`` names
-        it; ``df.attrs["reliable"]`` is False when a Pareto k exceeds ArviZ's threshold (LOO
-        estimates unreliable, usual with a handful of points); ``df.attrs["clear"]`` is True
-        when the comparison is reliable and the favourite's lead exceeds twice the standard
-        error of the difference to every other model.
+        and ``favoured`` (True for the model the data favour, only when the ranking is
+        reliable). ``df.attrs["favoured"]`` names it (None when unreliable);
+        ``df.attrs["reliable"]`` is False with 5 or fewer fitted observations or when a
+        Pareto k exceeds min(1 - 1/log10(S), 0.7) for S posterior draws (ArviZ's threshold),
+        and ``df.attrs["unreliable_because"]`` says
+        which; ``df.attrs["clear"]`` is True when the comparison is reliable and the
+        favourite's lead exceeds twice the standard error of the difference to every other
+        model.
     """
     if models is None:
         models = models_for(load_observations(observations_path).attrs["unit"])
     cals = {m: fit(observations_path, m, **kw) for m in models}
     df = shim.compare({m: c.idata for m, c in cals.items()})
-    df["max_pareto_k"] = [cals[m].loo()["max_pareto_k"] for m in df.index]
+    loos = {m: cals[m].loo() for m in df.index}
+    df["max_pareto_k"] = [loos[m]["max_pareto_k"] for m in df.index]
+    threshold = min(loos[m]["k_threshold"] for m in df.index)
     df["diagnostics_ok"] = [cals[m].diagnostics["ok"] for m in df.index]
-    df["favoured"] = [i == 0 for i in range(len(df))]
-    df.attrs["favoured"] = df.index[0]
     rest = df.iloc[1:]
     # ArviZ flags unreliable LOO in a "warning" column, which some versions leave out when
-    # nothing is flagged: the Pareto k threshold (0.7) is checked here either way
+    # nothing is flagged: the sample-size Pareto k threshold is checked here either way
     flagged = df["warning"].astype(bool).any() if "warning" in df.columns else False
-    df.attrs["reliable"] = not bool(flagged or (df["max_pareto_k"] > 0.7).any())
+    fitted = min(len(c.fitted) for c in cals.values())
+    reasons = []
+    if fitted <= MIN_RANKED_OBSERVATIONS:
+        reasons.append(f"{fitted} fitted observations (a ranking needs more than 5)")
+    if flagged or (df["max_pareto_k"] > threshold).any():
+        reasons.append(
+            f"Pareto k up to {df['max_pareto_k'].max():.2f} (above {threshold:.2f}, the "
+            "threshold for this many posterior draws)"
+        )
+    df.attrs["reliable"] = not reasons
+    df.attrs["unreliable_because"] = "; ".join(reasons)
     df.attrs["clear"] = bool(
         df.attrs["reliable"] and len(rest) and (rest["elpd_diff"].abs() > 2 * rest["dse"]).all()
     )
+    # a ranking that cannot be trusted is no preference
+    df.attrs["favoured"] = df.index[0] if df.attrs["reliable"] else None
+    df["favoured"] = [i == 0 and df.attrs["reliable"] for i in range(len(df))]
     return df

@@ -25,6 +25,22 @@ from . import shim
 from .curves import ModelSpec, design, logsumexp
 from .diagnostics import diagnose, hdi
 
+#: A parameter whose posterior sd exceeds this share of its prior sd was set by its prior: the
+#: data did not narrow it much (a ceiling the observations never approach, say).
+SET_BY_PRIOR = 0.7
+#: Positive derived quantities compared on the log scale (their spread spans decades).
+LOG_COMPARED = ("cap", "level")
+
+
+def _prior_sd(prior, name: str, on_log: bool) -> float:
+    """Standard deviation of the prior draws of ``name`` (NaN without a prior group)."""
+    if prior is None or name not in prior.data_vars:
+        return math.nan
+    x = np.asarray(prior[name], dtype=float).reshape(-1)
+    x = np.log(x[x > 0]) if on_log else x
+    x = x[np.isfinite(x)]
+    return float(np.std(x, ddof=1)) if x.size > 1 else math.nan
+
 
 class CalibrationWarning(CapexWarning):
     """A calibration failed its diagnostics but is used anyway (``strict=False``)."""
@@ -131,10 +147,14 @@ class Calibration:
         -------
         pandas.DataFrame
             Index: parameter; columns ``mean``, ``median``, ``sd``, ``hdi_low``, ``hdi_high``,
-            ``r_hat``, ``ess_bulk``, ``ess_tail``, ``unit``. Sampled parameters first, then
-            derived ones (``level`` [series unit], ``cap`` [USD/year]).
+            ``r_hat``, ``ess_bulk``, ``ess_tail``, ``unit``, ``prior_sd``, ``posterior_sd`` and
+            ``set_by_prior`` (the posterior sd is above 0.7 x the prior sd: the data did not
+            inform the parameter, its prior did; for a log-scale parameter such as the cap the
+            sds are of its log). Sampled parameters first, then derived ones (``level``
+            [series unit], ``cap`` [USD/year]).
         """
         post = shim.group(self.idata, "posterior")
+        prior = shim.group(self.idata, "prior") if shim.has_group(self.idata, "prior") else None
         free = self.spec.free_params
         names = free + [v for v in post.data_vars if v not in free]
         rhat, ess_b, ess_t = shim.rhat_ess(post[names])
@@ -147,24 +167,40 @@ class Calibration:
         for v in names:
             x = np.asarray(post[v]).reshape(-1)
             lo, hi = hdi(x, prob)
+            sd = float(np.std(x, ddof=1))
+            on_log = v in LOG_COMPARED
+            posterior_sd = float(np.std(np.log(x), ddof=1)) if on_log else sd
+            prior_sd = _prior_sd(prior, v, on_log)
             rows[v] = {
                 "mean": float(np.mean(x)),
                 "median": float(np.median(x)),
-                "sd": float(np.std(x, ddof=1)),
+                "sd": sd,
                 "hdi_low": lo,
                 "hdi_high": hi,
                 "r_hat": float(np.asarray(rhat[v])),
                 "ess_bulk": float(np.asarray(ess_b[v])),
                 "ess_tail": float(np.asarray(ess_t[v])),
                 "unit": units.get(v, ""),
+                "prior_sd": prior_sd,
+                "posterior_sd": posterior_sd,
+                "set_by_prior": bool(
+                    math.isfinite(prior_sd) and posterior_sd > SET_BY_PRIOR * prior_sd
+                ),
             }
         df = pd.DataFrame.from_dict(rows, orient="index")
         df.attrs["hdi_prob"] = prob
         return df
 
+    @property
+    def variant(self) -> str:
+        """``data only``, or ``data + projections (sigma s)`` when company plans were fitted."""
+        sigma = self.settings.get("projection_sigma")
+        return "data only" if sigma is None else f"data + projections (sigma {sigma:g})"
+
     def loo(self) -> dict:
         """PSIS-LOO of the fitted observations: ``elpd``, ``se``, ``p``, ``max_pareto_k``,
-        ``warning``, ``messages`` (Pareto k above 0.7 means LOO is unreliable)."""
+        ``warning``, ``k_threshold``, ``messages`` (Pareto k above ``k_threshold``, at most 0.7,
+        means LOO is unreliable)."""
         if not hasattr(self, "_loo"):
             self._loo = shim.loo(self.idata)
         return self._loo
@@ -357,7 +393,7 @@ class Calibration:
         loo = {k: (num(v) if isinstance(v, float) else v) for k, v in loo.items()}
         summ = self.summary()
         summary = {
-            idx: {c: (num(v) if c != "unit" else v) for c, v in row.items()}
+            idx: {c: (v if c in ("unit", "set_by_prior") else num(v)) for c, v in row.items()}
             for idx, row in summ.to_dict(orient="index").items()
         }
         targets = self.targets().to_dict(orient="records")

@@ -62,16 +62,17 @@ def loo(idata) -> dict:
     """PSIS-LOO: ``{elpd, se, p, pareto_k (array), max_pareto_k, warning, messages}``."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = az.loo(idata, pointwise=True)
+        res = az.loo(idata, pointwise=True, var_name="obs")
     # 0.x: a pandas Series (elpd_loo, p_loo, ...); 1.x: a dataclass (elpd, p, ...) that also
     # supports res[key]
     elpd, p = (res["elpd_loo"], res["p_loo"]) if AZ_MAJOR < 1 else (res["elpd"], res["p"])
     k = np.asarray(res["pareto_k"], dtype=float).ravel()
     max_k = float(np.nanmax(k)) if k.size else math.nan
+    threshold = pareto_k_threshold(idata)
     try:
         flagged = bool(res["warning"])
     except (KeyError, AttributeError, TypeError):  # not reported by every ArviZ version
-        flagged = bool(max_k > 0.7)
+        flagged = bool(max_k > threshold)
     return {
         "elpd": float(elpd),
         "se": float(res["se"]),
@@ -79,8 +80,18 @@ def loo(idata) -> dict:
         "pareto_k": k,
         "max_pareto_k": max_k,
         "warning": flagged,
+        "k_threshold": threshold,
         "messages": sorted({str(w.message).split("\n")[0] for w in caught}),
     }
+
+
+def pareto_k_threshold(idata) -> float:
+    """The Pareto k above which PSIS-LOO is unreliable for this posterior's sample size S:
+    min(1 - 1 / log10(S), 0.7) (Vehtari et al. 2024, "Pareto smoothed importance sampling",
+    JMLR 25(72); ArviZ's ``good_k``)."""
+    post = idata.posterior
+    s = int(post.sizes.get("chain", 1)) * int(post.sizes.get("draw", 1))
+    return float(min(1.0 - 1.0 / math.log10(s), 0.7)) if s > 10 else 0.0
 
 
 def compare(idatas: dict) -> pd.DataFrame:
@@ -89,9 +100,9 @@ def compare(idatas: dict) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if AZ_MAJOR < 1:
-            df = az.compare(idatas, ic="loo")
+            df = az.compare(idatas, ic="loo", var_name="obs")
         else:
-            df = az.compare(idatas)
+            df = az.compare(idatas, var_name="obs")
     df = df.rename(columns={"elpd_loo": "elpd", "p_loo": "p"})
     return df.drop(columns=[c for c in ("scale",) if c in df.columns])
 

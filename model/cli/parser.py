@@ -330,6 +330,13 @@ def _calibrate(sub) -> None:
         help="probability that the calibrated path reaches VALUE in YEAR (repeat)",
     )
     p.add_argument(
+        "--use-projections",
+        type=float,
+        metavar="SIGMA",
+        help="also fit the variant 'data + projections': the rows of kind projection (company "
+        "plans) enter with log-noise SIGMA (e.g. 0.5), reported next to the data-only fit",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="exit 2 when a fit fails its diagnostics (R-hat, ESS, divergences)",

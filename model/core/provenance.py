@@ -12,7 +12,17 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
-SOURCE_KEYS = ("title", "publisher", "published", "url", "doi", "confidence", "note", "accessed")
+SOURCE_KEYS = (
+    "title",
+    "publisher",
+    "published",
+    "url",
+    "doi",
+    "confidence",
+    "note",
+    "accessed",
+    "mirror_of",
+)
 CONFIDENCE = ("direct", "secondary", "derived")
 LOCATOR_KEYS = ("quote", "page", "table", "note")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -49,6 +59,7 @@ class Source:
     note: str | None = None
     file: str | None = None
     line: int | None = None
+    mirror_of: str | None = None
 
     @property
     def address(self) -> str:
@@ -59,12 +70,23 @@ class Source:
         return f"https://doi.org/{doi}"
 
     def citation(self) -> str:
-        """One-line citation: ``Publisher (date). Title. address [confidence]``."""
+        """One-line citation: ``Publisher (date). Title. address [confidence]``, with the
+        site a marked mirror copies."""
         conf = f" [{self.confidence}]" if self.confidence else ""
         note = f" ({self.note})" if self.note else ""
         if self.confidence and self.note and self.note.lower().startswith(self.confidence):
             conf = ""  # the note already says it
-        return f"{self.publisher} ({self.published}). {self.title}. {self.address}{conf}{note}"
+        mirror = f" (a mirror of {self.mirror_of})" if self.mirror_of else ""
+        return (
+            f"{self.publisher} ({self.published}). {self.title}. {self.address}{mirror}{conf}{note}"
+        )
+
+    def address_problems(self) -> list[str]:
+        """What a reader following the address would trip on (:func:`address_problems`);
+        a mirror marked with ``mirror_of`` is not one."""
+        if not self.url:
+            return []
+        return address_problems(self.url, marked_mirror=self.mirror_of is not None)
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,48 @@ class Provenance:
         loc = "; ".join(f"{k}: {v}" for k, v in self.locators)
         keys = ", ".join(s.key for s in self.sources)
         return f"{keys}" + (f" ({loc})" if loc else "")
+
+
+#: Hosts known to republish other sites' pages (proxies, scrambled copies, scrapers): a
+#: citation through them must say which page it mirrors (``mirror_of``).
+KNOWN_MIRRORS = {
+    "vuink.com": "a ROT13-scrambled proxy of other sites",
+    "jiralog.com": "a staging host serving copies of other sites",
+    "lowdown.today": "an aggregator of other sites' articles",
+    "newsbeep.com": "an aggregator of other sites' articles",
+    "newspage360.com": "an aggregator of other sites' articles",
+}
+#: Query parameters that belong to a login, a cookie check or tracking, not to the page.
+_ARTEFACT = re.compile(
+    r"(?:^|&)(?:__sso[^=&]*|[^=&]*cookie[^=&]*|[^=&]*session[^=&]*|login[^=&]*|token|auth"
+    r"|utm_[a-z]+|fbclid|gclid|mc_[a-z]+)=",
+    re.IGNORECASE,
+)
+
+
+def address_problems(url: str, marked_mirror: bool = False) -> list[str]:
+    """Why an address is weak: a known mirror host or a staging host (unless marked as a
+    mirror), or a login / cookie / tracking query that belongs to a session, not the page."""
+    from urllib.parse import urlsplit  # deferred: only sources checks need it
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    out = []
+    if not marked_mirror:
+        for mirror, what in KNOWN_MIRRORS.items():
+            if host == mirror or host.endswith("." + mirror):
+                out.append(
+                    f"{host} is {what}; cite the original page, or keep this one and say which "
+                    "page it mirrors with 'mirror_of:'"
+                )
+        if not out and re.search(r"(?:^|\.)(?:uat|staging|stage|dev|test)\.", host):
+            out.append(f"{host} is a staging or test host; cite the public page")
+    if parts.query and _ARTEFACT.search(parts.query):
+        out.append(
+            f"the address carries a login, cookie or tracking query (?{parts.query}); cite it "
+            "without the query"
+        )
+    return out
 
 
 def normalise_date(value) -> str | None:

@@ -37,8 +37,13 @@ SAMPLER_KEYS = ("draws", "tune", "chains", "target_accept")
 
 
 def sampler_settings(calibrated: dict) -> dict:
-    """The sampler settings of a ``calibrated:`` block (those it gives)."""
-    return {k: calibrated[k] for k in SAMPLER_KEYS if k in calibrated}
+    """The fit settings of a ``calibrated:`` block (those it gives), as keyword arguments of
+    :func:`model.calibration.fit`: the sampler's, and ``projection_sigma`` for the
+    ``use_projections: {sigma: s}`` variant."""
+    out = {k: calibrated[k] for k in SAMPLER_KEYS if k in calibrated}
+    if isinstance(calibrated.get("use_projections"), dict):
+        out["projection_sigma"] = float(calibrated["use_projections"]["sigma"])
+    return out
 
 
 @dataclass(frozen=True)

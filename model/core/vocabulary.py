@@ -244,10 +244,10 @@ _PROGRAMME = [
         "gpus_per_mw",
         ("GPU/MW",),
         "scalar",
-        "Accelerators per MW of IT capacity.",
+        "Accelerators per MW of IT capacity (GPU packages, not chip dies).",
         "capacity",
         **POSITIVE,
-        required="revenue_model=capacity",
+        required=True,
         plausible=(100.0, 5000.0),
     ),
     ParamSpec(
@@ -293,6 +293,19 @@ _PROGRAMME = [
         **NONNEG,
         required="revenue_model=company_share",
         only_if="revenue_model=company_share",
+    ),
+    ParamSpec(
+        "max_revenue_per_gpu_hour",
+        ("USD/GPU-hour",),
+        "scalar",
+        "The most revenue one available GPU-hour of the programme can earn (company_share "
+        "model): attributable revenue is capped at capacity online x gpus_per_mw x 8,760 h x "
+        "this.",
+        "revenue",
+        **POSITIVE,
+        required="revenue_model=company_share",
+        only_if="revenue_model=company_share",
+        plausible=(0.5, 200.0),
     ),
     ParamSpec(
         "attributable_share",
@@ -620,6 +633,18 @@ OUTPUT_LIST = [
         summarised=False,
     ),
     OutputSpec(
+        "revenue_capped_years",
+        "metric",
+        "count",
+        "Years whose revenue the capacity bound capped",
+        "capped years",
+        "company_share model: years where the company revenue attributed to the programme "
+        "exceeded what its available GPU-hours can earn (max_revenue_per_gpu_hour), so the "
+        "bound was used instead.",
+        _P,
+        summarised=False,
+    ),
+    OutputSpec(
         "payback_via_terminal",
         "metric",
         "flag",
@@ -670,6 +695,16 @@ OUTPUT_LIST = [
     ),
     # ---- programme series
     OutputSpec("spend", "series", "USD", "Capex spend", "capex", "Capex paid in the year.", _P),
+    OutputSpec(
+        "revenue_capped",
+        "series",
+        "flag",
+        "Revenue capped by capacity",
+        "capped",
+        "company_share model: 1 in the years where the attributed company revenue exceeded "
+        "what the programme's available GPU-hours can earn, so the bound was used.",
+        _P,
+    ),
     OutputSpec(
         "refresh_spend",
         "series",

@@ -8,6 +8,7 @@ of a whole run are computed in threads (numpy sorts without holding the GIL).
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -146,6 +147,23 @@ class Results:
             raise KeyError(f"{t.metric!r} is not a metric of this run")
         return probability(t.indicator(self.metric(t.metric)), self.errors)
 
+    def revenue_cap(self) -> dict:
+        """company_share model: ``revenue_capped_share`` (share of draw-years whose revenue the
+        capacity bound capped) and ``revenue_capped_draws_share`` (draws capped in any year);
+        empty for other runs."""
+        sw = self.scenario.parameters.get("revenue_model")
+        if sw is None or sw.value != "company_share" or "revenue_capped_years" not in self.metrics:
+            return {}
+        years = self.metric("revenue_capped_years")
+        t = self.scenario.n_years
+        out = {
+            "revenue_capped_share": float(years.mean() / t) if years.size else math.nan,
+            "revenue_capped_draws_share": float(np.mean(years > 0)) if years.size else math.nan,
+        }
+        if "revenue_capped" in self.series:  # by year, over the series draws
+            out["revenue_capped_by_year"] = self.series["revenue_capped"].mean(axis=1).tolist()
+        return out
+
     def irr_roots(self, draw: int) -> np.ndarray:
         """Every IRR of one draw's free cash flow (:func:`model.engine.financials.irr_roots`)
         [1/year]; draws past the stored series (``series_draws``) raise ``IndexError``."""
@@ -220,6 +238,7 @@ class Results:
             "input_hash": a["input_hash"],
             "version": a["version"],
             "warnings": list(dict.fromkeys([*self.scenario.warnings, *self.warnings])),
+            **self.revenue_cap(),
             **({"precision": self.precision} if self.precision else {}),
             **({"posterior_check": self.posterior_check} if self.posterior_check else {}),
         }

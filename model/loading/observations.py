@@ -59,7 +59,7 @@ COLUMNS = (
     "fact_id",
 )
 #: Optional columns.
-OPTIONAL_COLUMNS = ("note",)
+OPTIONAL_COLUMNS = ("note", "mirror_of")
 #: What a value measures, and the unit dimension it must have.
 MEASURES = {"run_rate": "USD/year", "calendar_year": "USD/year", "price": "USD/GPU-hour"}
 KINDS = ("observation", "projection")
@@ -122,7 +122,8 @@ def load_observations(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path : str or Path
-        CSV file with the columns of :data:`COLUMNS` (plus optional ``note``).
+        CSV file with the columns of :data:`COLUMNS` (plus optional ``note`` and ``mirror_of``:
+        the page a mirrored ``address`` copies, or its publisher and title when unknown).
 
     Returns
     -------
@@ -131,7 +132,8 @@ def load_observations(path: str | Path) -> pd.DataFrame:
         ``date`` (as written), ``t`` [decimal year: the instant, or the start of the calendar
         year for ``calendar_year`` rows], ``year`` (calendar year or ``<NA>``), ``value``
         [canonical unit], ``unit`` (canonical: ``USD/year`` or ``USD/GPU-hour``), ``measure``,
-        ``kind``, the source columns, ``fact_id`` and ``note``. ``df.attrs`` holds ``path``,
+        ``kind``, the source columns, ``fact_id``, ``note`` and ``mirror_of``. ``df.attrs`` holds
+        ``path``,
         ``unit`` and ``series`` (the file's stem).
 
     Raises
@@ -373,6 +375,7 @@ def _validate_row(row: dict, line: int, bad) -> dict | None:
         "confidence": row.get("confidence", ""),
         "fact_id": row.get("fact_id", ""),
         "note": row.get("note", ""),
+        "mirror_of": row.get("mirror_of", ""),
     }
 
 

@@ -92,6 +92,7 @@ CALIBRATED_KEYS = (
     "tune",
     "chains",
     "target_accept",
+    "use_projections",
     "priors",
     "seed",
 )
@@ -695,6 +696,21 @@ def check_calibrated_keys(ctx: Context, calibrated: dict, line, where: Where) ->
                 line,
                 where.name,
             )
+    use = calibrated.get("use_projections")
+    if use is not None and not (
+        isinstance(use, dict)
+        and set(use) == {"sigma"}
+        and isinstance(use["sigma"], (int, float))
+        and not isinstance(use["sigma"], bool)
+        and 0 < use["sigma"] <= 5
+    ):
+        ctx.bad(
+            f"calibrated use_projections must be {{sigma: S}} with S in (0, 5] (got {use!r}); "
+            "e.g. use_projections: {sigma: 0.5} fits the projection rows with that noise",
+            where.file,
+            line,
+            where.name,
+        )
     accept = calibrated.get("target_accept")
     if accept is not None and (
         isinstance(accept, bool) or not isinstance(accept, (int, float)) or not 0.5 <= accept < 1

@@ -53,15 +53,9 @@ def parse_source(
                 "published",
             )
     url, doi = raw.get("url"), raw.get("doi")
-    if url is None and doi is None:
-        bad("source has neither url nor doi; add the address you read it at ('url: https://...')")
-    if url is not None and (not isinstance(url, str) or not URL_PATTERN.match(url.strip())):
-        bad(f"url {url!r} is not an http(s) address; give the full address", "url")
-    if doi is not None and (not isinstance(doi, str) or not DOI_PATTERN.match(doi.strip())):
-        bad(f"doi {doi!r} is not a DOI; write it like 10.1000/xyz", "doi")
+    _check_address(raw, bad)
     conf = raw.get("confidence")
-    if conf is not None and conf not in CONFIDENCE:
-        bad(f"confidence {conf!r} unknown; use one of {', '.join(CONFIDENCE)}", "confidence")
+    mirror_of = raw.get("mirror_of")
     if problems:
         return None, problems
     return Source(
@@ -75,4 +69,41 @@ def parse_source(
         note=str(raw["note"]).strip() if raw.get("note") is not None else None,
         file=file,
         line=line,
+        mirror_of=mirror_of.strip() if isinstance(mirror_of, str) else None,
     ), []
+
+
+def _check_address(raw: dict, bad) -> None:
+    """Report a missing or malformed url / doi, an unknown confidence and a mirror that names
+    no original (or claims to be direct) through ``bad(message, field)``."""
+    url, doi = raw.get("url"), raw.get("doi")
+    if url is None and doi is None:
+        bad("source has neither url nor doi; add the address you read it at ('url: https://...')")
+    if url is not None and (not isinstance(url, str) or not URL_PATTERN.match(url.strip())):
+        bad(f"url {url!r} is not an http(s) address; give the full address", "url")
+    if doi is not None and (not isinstance(doi, str) or not DOI_PATTERN.match(doi.strip())):
+        bad(f"doi {doi!r} is not a DOI; write it like 10.1000/xyz", "doi")
+    conf = raw.get("confidence")
+    if conf is not None and conf not in CONFIDENCE:
+        bad(f"confidence {conf!r} unknown; use one of {', '.join(CONFIDENCE)}", "confidence")
+    mirror_of = raw.get("mirror_of")
+    if mirror_of is not None and not _names_an_original(mirror_of):
+        bad(
+            f"mirror_of {mirror_of!r} names no original; give the address of the page this one "
+            "copies, or, when that address is unknown, the original's publisher and title "
+            "(at least 10 characters)",
+            "mirror_of",
+        )
+    if mirror_of is not None and conf == "direct":
+        bad("a mirror is not a direct source; write 'confidence: secondary'", "confidence")
+
+
+def _names_an_original(mirror_of) -> bool:
+    """Whether ``mirror_of`` names the page a mirror copies: a valid http(s) address, or (the
+    address unknown) a description of at least 10 characters that is not a broken address."""
+    if not isinstance(mirror_of, str):
+        return False
+    text = mirror_of.strip()
+    if text.lower().startswith(("http:", "https:", "www.")):
+        return bool(URL_PATTERN.match(text))
+    return len(text) >= 10

@@ -72,20 +72,33 @@ def _loo_paragraph(loo: dict) -> str:
         f"PSIS-LOO elpd {loo['elpd']:.2f} (SE {loo['se']:.2f}), max Pareto k "
         f"{loo['max_pareto_k']:.2f}"
         + (
-            " (above 0.7: LOO is unreliable with this few points)."
-            if loo["max_pareto_k"] > 0.7
+            f" (above {loo.get('k_threshold', 0.7):.2f}: LOO is unreliable here)."
+            if loo["max_pareto_k"] > loo.get("k_threshold", 0.7)
             else "."
         )
     )
 
 
 def _priors_paragraph(cal) -> str:
-    """How many priors are sourced and how many hypothetical."""
+    """How many priors are sourced and how many hypothetical, and which parameters the data
+    did not inform (their prior decided them)."""
     n_hyp = sum(p.hypothetical is not None for p in cal.priors.params.values())
+    summary = cal.summary()
+    set_by = [
+        f"{k} (posterior sd {r.posterior_sd:.3g} against prior sd {r.prior_sd:.3g})"
+        for k, r in summary.iterrows()
+        if r.set_by_prior
+    ]
+    learnt = (
+        "Set by the prior, not the data (posterior sd above 0.7 x the prior's): "
+        + ", ".join(set_by)
+        + ". Whatever depends on them (the ceiling, the long run) is what the priors say."
+        if set_by
+        else "The data narrowed every parameter (posterior sd at most 0.7 x the prior's)."
+    )
     return (
         f"Priors: {len(cal.priors.params) - n_hyp} sourced, {n_hyp} hypothetical "
-        "(see assumptions/observations/priors.yaml); with few observations the extrapolation "
-        "follows the priors on growth and deceleration."
+        f"(see assumptions/observations/priors.yaml). {learnt}"
     )
 
 

@@ -120,6 +120,14 @@ def how_sure(d: dict, counts: dict, key: dict) -> str:
             + "; ".join(_posterior_clause(k, st) for k, st in check["statistics"].items())
             + "."
         )
+        decided = {k: v for k, v in (check.get("set_by_prior") or {}).items() if v}
+        if decided:
+            parts.append(
+                "The data did not inform "
+                + "; ".join(f"{k}'s {', '.join(v)}" for k, v in decided.items())
+                + ": those are set by their priors (assumptions/observations/priors.yaml), so "
+                "the long-run path they shape is the priors' answer, not the data's."
+            )
     parts.append(
         f"The uncertainty that matters is in the inputs: {counts['hypothetical']} of "
         f"{counts['parameters']} numeric inputs are hypothetical (no source, a stated "

@@ -43,6 +43,9 @@ sources:                            # the bibliography, referenced by key
     published: 2025-11-12           # YYYY-MM-DD, YYYY-MM or YYYY
     url: https://...                # or doi: 10.xxxx/...
     confidence: secondary           # optional: direct | secondary | derived
+    mirror_of: https://...          # only for a copy on another host: the page it copies (or,
+                                    # address unknown, its publisher and title); capex sources
+                                    # flags known mirrors, staging hosts and login/cookie queries
     note: secondary (Reuters wire)  # optional
 inflation:                          # optional: yearly rates to convert currency years (with a source)
   values: {2024: 0.029, 2025: 0.027}

@@ -15,8 +15,10 @@ import re
 import sys
 from pathlib import Path
 
+from ..analysis.posterior import set_by_prior
 from ..core.fileio import atomic_write
 from ..core.formatting import format_estimate, format_value, probability_text
+from ..core.scenario import InputForm
 from ..core.vocabulary import OUTPUTS
 from ..engine.simulate import simulate
 from ..loading.scenario import load_scenario
@@ -36,13 +38,24 @@ def median_payback(res) -> str:
     return format_estimate(m["p50"], m["quantile_mcse"]["p50"], "years", never, res.scenario.end)
 
 
+def _prior_set_note(sc) -> str:
+    """ "; set by the prior: <input> <params>" for calibrated inputs whose fit left curve
+    parameters to their priors (empty otherwise): how much of the row rests on priors."""
+    if not any(p.form == InputForm.CALIBRATED for p in sc.parameters.values()):
+        return ""
+    decided = {k: v for k, v in set_by_prior(sc).items() if v}
+    if not decided:
+        return "; every curve parameter informed by data"
+    return "; set by the prior: " + ", ".join(f"{k} {' and '.join(v)}" for k, v in decided.items())
+
+
 def results_row(path: Path, res) -> dict:
     sc = res.scenario
     c = sc.provenance_counts()
     row = {
         "file": path.name,
         "title": sc.title,
-        "hypothetical": f"{c['hypothetical']}/{c['parameters']}",
+        "hypothetical": f"{c['hypothetical']}/{c['parameters']}" + _prior_set_note(sc),
     }
     if sc.model == "programme":
         cap = sc.parameters["capex_total"].dist

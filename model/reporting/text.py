@@ -82,12 +82,21 @@ def metric_notes(d: dict, end: int) -> list[str]:
                 f"{short}: {format_percent(m['multiple_share'], 1)} of draws have several IRRs; "
                 "the one closest to 0 is reported, and the NPV decides (docs/model.md, IRR)"
             )
-        if m.get("quantiles_of") == "defined draws":
+        if m.get("defined_share") == 0:
+            notes.append(f"{short}: not defined in any draw of this model")
+        elif m.get("quantiles_of") == "defined draws":
             notes.append(
                 f"{short}: undefined in {format_percent(m['undefined_share'], 1)} of draws; its "
                 f"quantiles and mean are over the {format_percent(m['defined_share'], 1)} where "
                 "it is defined (conditional)"
             )
+    if "revenue_capped_share" in d:
+        notes.append(
+            f"Revenue: the capacity bound (available GPU-hours x max_revenue_per_gpu_hour) "
+            f"capped {format_percent(d['revenue_capped_share'], 1)} of draw-years "
+            f"({format_percent(d['revenue_capped_draws_share'], 1)} of draws in at least one "
+            "year)"
+        )
     return notes
 
 
@@ -104,10 +113,16 @@ def _precision_line(p: dict) -> str:
 
 
 def posterior_lines(check: dict | None) -> list[str]:
-    """The spread of the headline statistics over independent posterior fits, in words."""
+    """The spread of the headline statistics over independent posterior fits, and what the
+    priors decided, in words."""
     if not check:
         return []
-    lines = []
+    lines = [
+        f"posterior: {name}'s {', '.join(params)} set by the prior, not the data (long-run path "
+        "rests on assumptions/observations/priors.yaml)"
+        for name, params in (check.get("set_by_prior") or {}).items()
+        if params
+    ]
     for key, st in check["statistics"].items():
         label = OUTPUTS[key].text(None) if key in OUTPUTS else key.replace(":", " ").upper()
         unit = st["unit"]
@@ -453,6 +468,23 @@ def _sensitivity_sections(r) -> list[str]:
 
 
 # ============================================================================ calibration
+def prior_set_lines(d: dict) -> list[str]:
+    """Which parameters of a fit its prior decided (posterior sd > 0.7 x prior sd)."""
+    summary = d.get("summary", {})
+    set_by = [
+        f"{k} (posterior sd {v['posterior_sd']:.3g} vs prior {v['prior_sd']:.3g})"
+        for k, v in summary.items()
+        if v.get("set_by_prior")
+    ]
+    if not set_by:
+        return ["every parameter was narrowed by the data (posterior sd <= 0.7 x prior sd)"]
+    return [
+        "! set by the prior, not the data (posterior sd > 0.7 x prior sd): "
+        + ", ".join(set_by)
+        + "; what rests on them is the priors' (assumptions/observations/priors.yaml)"
+    ]
+
+
 def calibration_text(label: str, cal, d: dict) -> str:
     """One calibration fit as ``capex calibrate`` prints it."""
     diag = d["diagnostics"]
@@ -467,9 +499,12 @@ def calibration_text(label: str, cal, d: dict) -> str:
         f"divergences {diag.get('divergences')}",
     ]
     lines += [f"   ! {m}" for m in diag.get("messages", [])]
+    lines += [f"   {line}" for line in prior_set_lines(d)]
     lines.append(cal.summary().to_string())
+    sigma = (d.get("settings") or {}).get("projection_sigma")
     if d.get("targets"):
-        lines.append("   projections in the file (not fitted) against the calibrated trajectory:")
+        how = "not fitted" if sigma is None else f"fitted here, log-noise sigma {sigma:g}"
+        lines.append(f"   projections in the file ({how}) against the calibrated trajectory:")
     for t in d.get("targets", []):
         lines.append(
             f"   {t['date']} {t['measure']}: {format_value(float(t['value']), money)} "

@@ -12,6 +12,7 @@ does not sample again.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 from ...core.errors import AssumptionError, Problem
@@ -75,41 +76,122 @@ def cmd_calibrate(args) -> int:
         draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, strict=args.strict
     )
     progress = not args.quiet and not args.json
+    jobs = _with_variants(jobs, args.use_projections)
     results = [
         (label, C.fit(obs, model, progress=progress, **{**kw, **settings}))
         for label, obs, model, settings in jobs
     ]
     comparison = None
-    if path.suffix.lower() == ".csv" and len(results) > 1:
-        comparison = C.compare(path, [m for m, *_ in jobs], **kw)
-    payload = []
-    for label, fit in results:
-        d = fit.to_json_dict()
-        d["label"] = label
-        d["custom_targets"] = [
-            {"year": y, "value": v, "probability": float(fit.prob_at_least(y, v))}
-            for y, v in targets
-        ]
-        payload.append(d)
+    data_only = [m for _, _, m, settings in jobs if "projection_sigma" not in settings]
+    if path.suffix.lower() == ".csv" and len(data_only) > 1:
+        comparison = C.compare(path, data_only, **kw)
+    payload = [_fit_payload(label, fit, targets) for label, fit in results]
+    bound = None if path.suffix.lower() == ".csv" else capacity_bound_check(path, args.scenario)
     if args.json:
-        out = {"path": str(path), "fits": payload}
-        if comparison is not None:
-            out["loo"] = json.loads(comparison.to_json(orient="index"))
-            out["loo_reliable"] = bool(comparison.attrs.get("reliable", False))
-            out["favoured"] = comparison.attrs.get("favoured")
-        print_json(out, default=str)
+        print_json(_calibrate_json(path, payload, bound, comparison), default=str)
     else:
         for (label, fit), d in zip(results, payload):
             print(calibration_text(label, fit, d))
         if comparison is not None:
-            print("\nModel comparison (PSIS-LOO, higher elpd is better):")
-            print(comparison.to_string())
-            if not comparison.attrs.get("reliable", True):
-                print(
-                    "note: Pareto k > 0.7 for some points: LOO is unreliable with so few "
-                    "observations; the data do not clearly favour one model."
-                )
+            print(_comparison_text(comparison))
+        if bound is not None:
+            print("\n" + bound["text"])
     return 0
+
+
+def _fit_payload(label: str, fit, targets) -> dict:
+    """One fit's ``--json`` entry, with the probabilities of the ``--target`` values."""
+    d = fit.to_json_dict()
+    d["label"] = label
+    d["custom_targets"] = [
+        {"year": y, "value": v, "probability": float(fit.prob_at_least(y, v))} for y, v in targets
+    ]
+    return d
+
+
+def _calibrate_json(path: Path, payload: list, bound: dict | None, comparison) -> dict:
+    """What ``capex calibrate --json`` prints."""
+    out = {"path": str(path), "fits": payload}
+    if bound is not None:
+        out["capacity_bound"] = bound
+    if comparison is not None:
+        out["loo"] = json.loads(comparison.to_json(orient="index"))
+        out["loo_reliable"] = bool(comparison.attrs.get("reliable", False))
+        out["loo_unreliable_because"] = comparison.attrs.get("unreliable_because") or None
+        out["favoured"] = comparison.attrs.get("favoured")
+    return out
+
+
+def _comparison_text(comparison) -> str:
+    """The LOO ranking, or why it is no preference."""
+    reliable = comparison.attrs.get("reliable", False)
+    head = (
+        "\nModel comparison (PSIS-LOO, higher elpd is better):"
+        if reliable
+        else "\nModel comparison (PSIS-LOO): UNRELIABLE, not a preference"
+    )
+    lines = [head, comparison.to_string()]
+    if not reliable:
+        lines.append(
+            f"note: {comparison.attrs['unreliable_because']}: LOO cannot rank these "
+            "models; the data do not favour one, choose by what the curve assumes."
+        )
+    return "\n".join(lines)
+
+
+def capacity_bound_check(path: Path, overlay: str | None) -> dict | None:
+    """For a company_share programme: in which years the calibrated revenue path, times the
+    attributable share, exceeds what the programme's capacity can earn in more than half the
+    draws, i.e. where the posterior predictive median breaks the physical bound."""
+    from ...engine.simulate import simulate  # deferred: only for assumption files
+    from ...loading.scenario import load_scenario  # deferred: not needed for a CSV
+
+    sc = load_scenario(path, scenario=overlay)
+    sw = sc.parameters.get("revenue_model")
+    if sw is None or sw.value != "company_share":
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = simulate(sc, draws=2_000, seed=0, series_draws=2_000, posterior_fit=0)
+    by_year = res.revenue_cap()["revenue_capped_by_year"]
+    broken = [int(y) for y, share in zip(sc.years, by_year) if share > 0.5]
+    if broken:
+        text = (
+            f"! physical bound: the calibrated revenue x attributable share exceeds what the "
+            f"capacity can earn (max_revenue_per_gpu_hour) in more than half the draws in "
+            f"{_years_text(broken)}: there the posterior predictive median breaks the bound, "
+            "and the run earns the bound instead"
+        )
+    else:
+        text = (
+            "physical bound: the posterior predictive median of the calibrated revenue x "
+            "attributable share stays within what the capacity can earn in every year"
+        )
+    return {"capped_share_by_year": by_year, "median_breaks_bound_in": broken, "text": text}
+
+
+def _years_text(years: list[int]) -> str:
+    """``2027-2031, 2035``: runs of consecutive years."""
+    runs, start = [], years[0]
+    for a, b in zip(years, years[1:] + [None]):
+        if b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    return ", ".join(runs)
+
+
+def _with_variants(jobs: list, sigma: float | None) -> list:
+    """Every fit next to its other variant: data only and data + projections, when either
+    ``--use-projections`` or the file's ``use_projections`` asks for the second."""
+    out = []
+    for label, obs, model, settings in jobs:
+        s = settings.get("projection_sigma", sigma)
+        data_only = {k: v for k, v in settings.items() if k != "projection_sigma"}
+        out.append((label, obs, model, data_only))
+        if s is not None:
+            variant = {**data_only, "projection_sigma": float(s)}
+            out.append((f"{label} [data + projections, sigma {float(s):g}]", obs, model, variant))
+    return out
 
 
 def _jobs_for_overlay(path: Path, overlay: str | None, model: str | None):

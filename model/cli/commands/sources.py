@@ -23,6 +23,8 @@ def cmd_sources(args) -> int:
                         "address": s.address,
                         "confidence": s.confidence,
                         "note": s.note,
+                        "mirror_of": s.mirror_of,
+                        "address_problems": s.address_problems(),
                         "cited_by": names,
                     }
                     for k, (s, names) in cited.items()
@@ -42,8 +44,12 @@ def cmd_sources(args) -> int:
 def bibliography_text(sc, cited: dict) -> str:
     lines = [f"Bibliography of {sc.title} ({sc.path})", ""]
     ordered = sorted(cited.items(), key=lambda kv: (kv[1][0].publisher.lower(), kv[1][0].published))
+    flagged = 0
     for i, (key, (s, names)) in enumerate(ordered, 1):
         lines += [f"[{i}] {s.citation()}", f"    key: {key}; cited by: {', '.join(names)}"]
+        for problem in s.address_problems():
+            lines.append(f"    ! {problem}")
+            flagged += 1
     unused = [k for k in sc.sources if k not in cited]
     if unused:
         lines += ["", f"Listed but not cited: {', '.join(unused)}"]
@@ -56,4 +62,6 @@ def bibliography_text(sc, cited: dict) -> str:
         "",
         f"{c['parameters']} parameters: {c['sourced']} sourced, {c['hypothetical']} hypothetical",
     ]
+    if flagged:
+        lines.append(f"{flagged} address problem(s) flagged with '!' above")
     return "\n".join(lines)

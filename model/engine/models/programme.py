@@ -340,7 +340,8 @@ def programme_cash_flows(
         ``revenue``, ``energy_cost``, ``fixed_opex``, ``variable_cost``, ``ebitda``,
         ``depreciation``, ``tax``, ``terminal``, ``fcf``, ``cumulative_fcf``; metrics (n,):
         ``npv``, ``irr``, ``irr_roots`` (how many IRRs), ``payback_years``,
-        ``payback_via_terminal`` (1 where only the terminal value pays back), ``peak_funding``,
+        ``payback_via_terminal`` (1 where only the terminal value pays back),
+        ``revenue_capped_years`` (company_share: years the capacity bound capped), ``peak_funding``,
         ``levelized_cost_per_gpu_hour``, ``total_spend``.
     """
     get = _reader(inputs)
@@ -377,11 +378,27 @@ def programme_cash_flows(
             physical["revenue"] = _capacity_revenue(
                 physical["priced_hours"], price, price_by_year, capex, kern, unit_hours, t, n
             )
+    capped = np.zeros((t, n), dtype=bool)
     if not capacity_model:
-        physical["revenue"] = np.broadcast_to(
-            _years(get("revenue_path"), n, t) * _years(get("attributable_share"), n, t), (t, n)
-        )
-    return _statement(inputs, n, t, timing, with_irr, physical)
+        physical["revenue"], capped = _capped_company_revenue(get, it_active_mw, n, t)
+    out = _statement(inputs, n, t, timing, with_irr, physical)
+    out["revenue_capped"] = capped.T.astype(float)
+    out["revenue_capped_years"] = capped.sum(axis=0).astype(float)
+    return out
+
+
+def _capped_company_revenue(get, it_active_mw: np.ndarray, n: int, t: int):
+    """Company revenue x attributable share, capped by what the capacity online can earn:
+    available GPU-hours (MW online x gpus_per_mw x 8,760) x max_revenue_per_gpu_hour (T, n);
+    and where the cap binds (T, n) bool."""
+    demand = np.broadcast_to(
+        _years(get("revenue_path"), n, t) * _years(get("attributable_share"), n, t), (t, n)
+    )
+    bound = it_active_mw * (
+        _draws(get("gpus_per_mw"), n) * HOURS_PER_YEAR * _draws(get("max_revenue_per_gpu_hour"), n)
+    )
+    capped = demand > bound
+    return np.where(capped, bound, demand), capped
 
 
 def _reader(inputs):
