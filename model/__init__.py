@@ -31,6 +31,7 @@ _LAZY = {
     "calibrate": ("model.calibration.fitting", "fit"),
     "Calibration": ("model.calibration.posterior", "Calibration"),
     "build_report": ("model.reporting.report", "build_report"),
+    "ModelDefinition": ("model.core.usermodel", "ModelDefinition"),
 }
 
 
@@ -50,6 +51,7 @@ def __dir__():
 
 __all__ = [
     "AssumptionError",
+    "ModelDefinition",
     "Scenario",
     "load_scenario",
     "simulate",

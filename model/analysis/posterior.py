@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from ..core.scenario import InputForm
+from ..core.vocabulary import is_built_in, key_metric
 from ..engine.simulate import FIT_SEED_STEP, simulate
 
 #: Independent fits compared (the run's own fit included).
@@ -31,6 +32,10 @@ def is_calibrated(scenario) -> bool:
 
 def _headline_statistics(res) -> dict[str, tuple[float, float]]:
     """(value, the run's own MCSE) of the statistics a reader takes away from a run."""
+    if not is_built_in(res.model):
+        metric = key_metric(res.model)
+        m = res.metric_summary(metric)
+        return {f"{metric}:p50": (m["p50"], m["quantile_mcse"]["p50"])}
     if res.model == "industry":
         p = res.probability("gap_closed_by_end")
         m = res.metric_summary("revenue_gap_final")

@@ -16,6 +16,7 @@ import numpy as np
 
 from .distributions import Distribution
 from .provenance import Provenance, Source
+from .usermodel import UserModel
 from .vocabulary import ParamSpec
 
 
@@ -156,6 +157,8 @@ class Scenario:
     unused: list[str] = field(default_factory=list)
     #: located warnings (values outside their plausible range), ``file:line: name: ...``
     warnings: list[str] = field(default_factory=list)
+    #: the user model (``model: python`` or an installed one); None for a built-in model
+    user_model: UserModel | None = None
 
     @property
     def years(self) -> np.ndarray:

@@ -19,6 +19,7 @@ value): every number that is an assumption must come from a file, with a source 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 #: Kinds of parameter.
@@ -468,6 +469,8 @@ TOP_LEVEL_KEYS = (
     "parameters",
     "correlations",
     "scenarios",
+    "python",
+    "outputs",
 )
 
 SCHEMA_VERSIONS = (1,)
@@ -859,15 +862,67 @@ OUTPUT_LIST = [
     ),
 ]
 
-#: Every output by name.
-OUTPUTS: dict[str, OutputSpec] = {o.name: o for o in OUTPUT_LIST}
+#: The built-in models' outputs by name.
+BUILT_IN_OUTPUTS: dict[str, OutputSpec] = {o.name: o for o in OUTPUT_LIST}
+#: Outputs of the user models loaded in this process, by model key (``Scenario.model``).
+_USER_OUTPUTS: dict[str, tuple[OutputSpec, ...]] = {}
+
+
+class _Outputs(Mapping):
+    """Every output by name: the built-in models' and those of the user models loaded so far
+    (registered by the loader, :func:`register_model_outputs`)."""
+
+    def __getitem__(self, name: str) -> OutputSpec:
+        if name in BUILT_IN_OUTPUTS:
+            return BUILT_IN_OUTPUTS[name]
+        for specs in reversed(list(_USER_OUTPUTS.values())):
+            for o in specs:
+                if o.name == name:
+                    return o
+        raise KeyError(name)
+
+    def __iter__(self):
+        names = dict.fromkeys(BUILT_IN_OUTPUTS)
+        for specs in _USER_OUTPUTS.values():
+            names.update(dict.fromkeys(o.name for o in specs))
+        return iter(names)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+#: Every output by name (built-in and user models').
+OUTPUTS: Mapping[str, OutputSpec] = _Outputs()
+
+
+def register_model_outputs(model: str, outputs) -> None:
+    """Record the outputs a user model declares, under its key (the scenario's ``model``)."""
+    _USER_OUTPUTS[model] = tuple(outputs)
+
+
+def is_built_in(model: str) -> bool:
+    """Whether ``model`` is one of the shipped models (``programme``, ``industry``)."""
+    return model in VOCABULARY
 
 
 def outputs_of(model: str, kind: str) -> list[OutputSpec]:
     """The outputs of ``kind`` (metric, series, probability) that ``model`` produces, in order."""
+    if model in _USER_OUTPUTS:
+        return [o for o in _USER_OUTPUTS[model] if o.kind == kind]
     return [o for o in OUTPUT_LIST if o.kind == kind and model in o.models]
 
 
 def summary_metrics(model: str) -> list[str]:
     """Names of the metrics ``capex run`` summarises for ``model``."""
     return [o.name for o in outputs_of(model, "metric") if o.summarised]
+
+
+def key_metric(model: str) -> str:
+    """The metric a model is judged by (the default of ``--output`` and ``--precision``):
+    NPV for a programme, the final-year revenue gap for the industry, a user model's first
+    declared metric."""
+    if model == "industry":
+        return "revenue_gap_final"
+    if model in _USER_OUTPUTS:
+        return summary_metrics(model)[0]
+    return "npv"

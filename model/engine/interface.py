@@ -183,7 +183,7 @@ def check_outputs(out: Mapping, n: int, t: int, interface: ModelInterface, where
             continue
         a = np.asarray(out[o.name])
         want = (n,) if o.kind == "metric" else (n, t)
-        if a.shape != want and np.broadcast_shapes(a.shape, want) != want:
+        if a.shape != want and not _broadcasts_to(a.shape, want):
             problems.append(f"output {o.name!r} has shape {a.shape}, not {want}")
     if problems:
         raise AssumptionError(
@@ -197,3 +197,11 @@ def check_outputs(out: Mapping, n: int, t: int, interface: ModelInterface, where
                 for p in problems
             ]
         )
+
+
+def _broadcasts_to(shape: tuple, want: tuple) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``want`` (without growing it)."""
+    try:
+        return np.broadcast_shapes(shape, want) == want
+    except ValueError:
+        return False

@@ -18,17 +18,31 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import pickle
 import signal
 import sys
 import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from ..core.errors import AssumptionError
+
 #: Longest error report a worker sends back [bytes] (a pipe holds 64 KiB without blocking).
 _REPORT_BYTES = 32_000
+#: Exit code of a worker that stopped on the project's own error (a user model's exception):
+#: its problems follow, pickled, on the report pipe.
+_PROBLEMS_EXIT = 3
+
+
+def _pickled_problems(problems) -> bytes:
+    """The first problems, their messages shortened, pickled within the report's size (the
+    parent reads the pipe only after the worker exits, so a report must fit its buffer)."""
+    short = [replace(p, message=p.message[:4000]) for p in list(problems)[:5]]
+    return pickle.dumps(short)
 
 
 def fork_available() -> bool:
@@ -56,6 +70,28 @@ def shared_empty(shape) -> np.ndarray:
 
 class WorkerError(RuntimeError):
     """A worker process failed; the message holds its traceback."""
+
+
+def _worker(tasks, work, counters, w: int, read_end: int, write_end: int) -> None:
+    """A forked worker: run its tasks, report a failure on the pipe, and exit (never returns)."""
+    code = 0
+    try:
+        os.close(read_end)
+        # ^C stops the workers at once; the parent cleans up (a fork from a thread that Python
+        # does not see as main cannot set it: ValueError)
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for task in tasks:
+            counters[w] += work(task)
+    except AssumptionError as e:  # a user model's error: the problems, pickled
+        code = _PROBLEMS_EXIT
+        os.write(write_end, _pickled_problems(e.problems))
+    except BaseException:  # noqa: BLE001 - reported to the parent, then exit
+        code = 1
+        report = traceback.format_exc().encode("utf-8", "replace")
+        os.write(write_end, report[-_REPORT_BYTES:])
+    finally:
+        os._exit(code)
 
 
 def run_forked(
@@ -97,40 +133,31 @@ def run_forked(
                 warnings.simplefilter("ignore", DeprecationWarning)
                 pid = os.fork()
             if pid == 0:  # child: never returns to the caller
-                code = 0
-                try:
-                    os.close(read_end)
-                    # ^C stops the workers at once; the parent cleans up (a fork from a thread
-                    # that Python does not see as main cannot set it: ValueError)
-                    with contextlib.suppress(ValueError):
-                        signal.signal(signal.SIGINT, signal.SIG_DFL)
-                    for task in tasks[w::workers]:
-                        counters[w] += work(task)
-                except BaseException:  # noqa: BLE001 - reported to the parent, then exit
-                    code = 1
-                    report = traceback.format_exc().encode("utf-8", "replace")
-                    os.write(write_end, report[-_REPORT_BYTES:])
-                finally:
-                    os._exit(code)
+                _worker(tasks[w::workers], work, counters, w, read_end, write_end)
             os.close(write_end)
             children[pid] = read_end
         reported = 0
-        failures = []
+        failures, problems = [], []
         while children:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 time.sleep(0.01)
             else:
                 read_end = children.pop(pid)
-                report = os.read(read_end, _REPORT_BYTES + 1024).decode("utf-8", "replace")
+                raw = os.read(read_end, _REPORT_BYTES + 1024)
                 os.close(read_end)
-                if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+                if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _PROBLEMS_EXIT:
+                    problems.extend(pickle.loads(raw))
+                elif not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+                    report = raw.decode("utf-8", "replace")
                     failures.append(report or f"worker {pid} ended with status {status}")
             if progress is not None:
                 total = int(counters.sum())
                 if total > reported:
                     progress(total - reported)
                     reported = total
+        if problems:
+            raise AssumptionError(list(dict.fromkeys(problems)))
         if failures:
             raise WorkerError("a simulation worker failed:\n" + "\n".join(failures))
     finally:

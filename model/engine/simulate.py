@@ -24,10 +24,11 @@ from ..core.errors import AssumptionError, CapexWarning, Problem
 from ..core.scenario import InputForm, Scenario, sampler_settings
 from ..core.statistics import ErrorModel
 from ..core.targets import PrecisionTarget
+from ..core.vocabulary import key_metric
 from .designs import BLOCK, DESIGNS, Design, input_variables
 from .inputs import inputs_from_uniforms, trajectory_index
 from .interface import ModelInputs, check_outputs
-from .models import get_model
+from .models import model_of
 from .parallel import fork_available, run_forked, shared_empty
 from .results import Results, fixed_input_values
 
@@ -140,7 +141,7 @@ def memory_estimate(
     """Memory a run keeps and works in [bytes]: per-draw metrics and uncertain inputs, per-year
     series of the first ``series_draws`` draws, and each worker's chunk temporaries."""
     t = scenario.n_years
-    interface = get_model(scenario.model)
+    interface = model_of(scenario)
     input_columns = 0
     for p in scenario.uncertain():
         by_year = p.form == InputForm.CALIBRATED or (
@@ -239,7 +240,7 @@ def calibrated_paths(
 def run_model(scenario: Scenario, inputs: dict, n: int, with_irr: bool = True) -> dict:
     """The scenario's model on one chunk of sampled inputs, checked on the way in and out
     (``with_irr=False`` skips the IRR root search when a caller does not read it)."""
-    interface = get_model(scenario.model)
+    interface = model_of(scenario)
     checked = ModelInputs(inputs, n, scenario.n_years, interface)
     out = interface.run(checked, n, scenario.n_years, scenario.timing, with_irr)
     check_outputs(out, n, scenario.n_years, interface, str(scenario.path))
@@ -300,7 +301,7 @@ class _Run:
         self.series_draws = series_draws
         self.calibrated = calibrated
         self.allocate = allocate
-        interface = get_model(scenario.model)
+        interface = model_of(scenario)
         self.metric_names = interface.metrics
         self.series_names = interface.series
         self.uncertain = [p.name for p in scenario.uncertain()]
@@ -482,13 +483,12 @@ def _precision_target(precision, scenario: Scenario) -> PrecisionTarget | None:
     """The parsed target, checked against the scenario's model."""
     if precision is None:
         return None
-    key_metric = "revenue_gap_final" if scenario.model == "industry" else "npv"
     target = (
         precision
         if isinstance(precision, PrecisionTarget)
-        else PrecisionTarget.parse(precision, key_metric)
+        else PrecisionTarget.parse(precision, key_metric(scenario.model))
     )
-    metrics = get_model(scenario.model).metrics
+    metrics = model_of(scenario).metrics
     if target.metric not in metrics:
         raise AssumptionError(
             Problem(

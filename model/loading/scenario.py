@@ -42,6 +42,8 @@ from ..core.units import parse_amount
 from .files import LDict, LList, read_yaml
 from .parameters import Context, read_parameter
 from .sources import parse_source
+from .user_models import is_user_model_name, read_free_parameters, read_user_model
+from .user_models import register as register_user_model
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 #: Keys merged entry by entry along the ``extends`` chain (child entries replace the parent's).
@@ -316,9 +318,13 @@ class Loader:
             broken_sources=broken,
         )
         ctx.inflation = self.read_inflation(merged, ctx)
+        user = self.read_user_model(merged, header)
         params, unused = {}, []
         if header["model"] is not None and header["start"] is not None:
-            params, unused = self.read_parameters(merged, header["model"], params_raw, ctx)
+            if user is not None:
+                params = read_free_parameters(ctx, params_raw)
+            elif V.is_built_in(header["model"]):
+                params, unused = self.read_parameters(merged, header["model"], params_raw, ctx)
         self.problems.extend(ctx.problems)
         entries = merged.correlations if overlay_corr is None else overlay_corr
         correlations = self.read_correlations(
@@ -336,13 +342,52 @@ class Loader:
             unused,
             ctx.warnings,
             merged.partial,
+            user,
         )
 
+    def read_user_model(self, merged: Merged, header: dict):
+        """The user model the file names (``model: python`` or an installed one), registered
+        with the output vocabulary; None for a built-in model (or when reported)."""
+        model = header["model"]
+        if model is None or V.is_built_in(model):
+            for key in ("python", "outputs"):
+                if merged.top.get(key) is not None and model is not None:
+                    self.add(
+                        f"'{key}:' is only for a user model (model: python); the {model} model "
+                        "has its own outputs",
+                        *self.where(merged, key),
+                        key,
+                    )
+            return None
+
+        def bad(message, key):
+            self.add(message, *self.where(merged, key), key)
+
+        user = read_user_model(model, merged.top, merged.top_where, self.shown, bad)
+        if user is None:
+            header["model"] = None
+            return None
+        register_user_model(user)
+        header["model"] = user.key
+        return user
+
     def assemble(
-        self, header, params, sources, correlations, overlays, overlay, unused, warnings_, partial
+        self,
+        header,
+        params,
+        sources,
+        correlations,
+        overlays,
+        overlay,
+        unused,
+        warnings_,
+        partial,
+        user=None,
     ) -> Scenario:
         files = list(dict.fromkeys(self.files))
         extra = [p.calibrated["observations"] for p in params.values() if p.calibrated]
+        if user is not None and user.path is not None:
+            extra.append(user.path)
         h = hashlib.sha256()
         for fpath in files + extra:
             h.update(Path(fpath).read_bytes())
@@ -369,6 +414,7 @@ class Loader:
             partial=partial,
             unused=unused,
             warnings=[str(w) for w in dict.fromkeys(warnings_)],
+            user_model=user,
         )
 
     # -------------------------------------------------------------- header
@@ -692,9 +738,16 @@ def read_model_kind(model, bad) -> str | None:
     if model is None:
         bad(f"missing 'model:'; use one of {', '.join(V.MODEL_KINDS)}", "model")
         return None
+    if is_user_model_name(model):
+        return model
     if isinstance(model, (dict, list)) or model not in V.MODEL_KINDS:
         close = did_you_mean(str(model), V.MODEL_KINDS)
-        hint = f"did you mean {close!r}?" if close else f"use one of {', '.join(V.MODEL_KINDS)}"
+        hint = (
+            f"did you mean {close!r}?"
+            if close
+            else f"use one of {', '.join(V.MODEL_KINDS)}, python (your own function) or an "
+            "installed model (package.name)"
+        )
         bad(f"unknown model kind {model!r}; {hint}", "model")
         return None
     return model

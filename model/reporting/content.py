@@ -29,7 +29,7 @@ from ..core.formatting import (
     unit_words,
 )
 from ..core.scenario import sampler_settings
-from ..core.vocabulary import OUTPUTS
+from ..core.vocabulary import OUTPUTS, is_built_in, key_metric, outputs_of
 from ..engine.summaries import json_summary
 
 #: calibrated-language verdicts (IPCC AR5 likelihood scale)
@@ -79,8 +79,15 @@ def headline(res, sens: dict | None) -> dict:
     """The one-sentence answer and what backs it."""
     sc = res.scenario
     d = res.to_json_dict()
-    probs, n = d["probabilities"], d["draws"]
+    probs, n = dict(d["probabilities"]), d["draws"]
     counts = sc.provenance_counts()
+    if not is_built_in(sc.model):
+        answer = _user_answer(res, d)
+        probs = {answer["key"]: {**answer.pop("probability"), "label": answer["label"]}, **probs}
+    elif sc.model == "industry":
+        answer = _industry_answer(d, sc)
+    else:
+        answer = _programme_answer(d, sc)
     out: dict = {
         "provenance": counts,
         "probabilities": [
@@ -92,12 +99,13 @@ def headline(res, sens: dict | None) -> dict:
                 "mcse": p["mcse"],
                 "meaning": OUTPUTS[name].description
                 if name in OUTPUTS
-                else "Share of all draws meeting this target (asked for with --prob).",
+                else p.get("meaning")
+                or "Share of all draws meeting this target (asked for with --prob).",
             }
             for name, p in probs.items()
         ],
+        **answer,
     }
-    out.update(_industry_answer(d, sc) if sc.model == "industry" else _programme_answer(d, sc))
     out["sure"] = how_sure(d, counts, probs[out["key"]])
     out["sensitivity"] = sens.get("headline") if sens else None
     return out
@@ -148,6 +156,32 @@ def _posterior_clause(key: str, st: dict) -> str:
         f"{label} {', '.join(show(v) for v in st['values'])} (sd {show(st['sd_over_fits'])} "
         f"over fits; the run's own error {show(st['mcse'])})"
     )
+
+
+def _user_answer(res, d: dict) -> dict:
+    """Question, verdict, sentence and spread of a user model's run, on its first metric:
+    the share of draws where it is positive, and its spread."""
+    sc, n = res.scenario, d["draws"]
+    m = key_metric(sc.model)
+    spec = OUTPUTS[m]
+    p = res.probability_of(f"{m}>0")
+    s = d["metrics"][m]
+    return {
+        "key": f"{m}_positive",
+        "probability": {**p, "meaning": f"Share of draws in which {spec.label} is above zero."},
+        "label": f"P({m} > 0)",
+        "question": f"How large is {spec.label}?",
+        "verdict": f"{spec.label[:1].upper()}{spec.label[1:]} above zero is {verdict(p['value'])}",
+        "sentence": (
+            f"{spec.label[:1].upper()}{spec.label[1:]} is above zero in "
+            f"{format_percent(p['value'])} of simulated futures: P({m} > 0) = "
+            f"{probability_text(p, n)}. {spec.description}"
+        ),
+        "spread": (
+            f"Median {format_value(s['p50'], spec.unit)} (90 % of draws between "
+            f"{format_value(s['p05'], spec.unit)} and {format_value(s['p95'], spec.unit)})."
+        ),
+    }
 
 
 def _industry_answer(d: dict, sc) -> dict:
@@ -405,23 +439,24 @@ def calibration_rows(sc) -> list[dict]:
 def series_table(res) -> dict:
     """Median by year of the main series, for the appendix table (numbers behind the fans)."""
     years = [int(y) for y in res.scenario.years]
-    if res.model == "industry":
+    if not is_built_in(res.model):
+        names = [(o.name, o.label, o.unit) for o in outputs_of(res.model, "series")]
+        names = [n for n in names if n[0] in res.series]
+    elif res.model == "industry":
         names = [
-            ("revenue_required", "revenue required"),
-            ("ai_revenue", "AI revenue"),
-            ("revenue_gap", "revenue gap"),
+            ("revenue_required", "revenue required", "USD/year"),
+            ("ai_revenue", "AI revenue", "USD/year"),
+            ("revenue_gap", "revenue gap", "USD/year"),
         ]
-        unit = "USD/year"
     else:
         names = [
-            ("capex", "capex"),
-            ("revenue", "revenue"),
-            ("fcf", "free cash flow"),
-            ("cumulative_fcf", "cumulative FCF"),
+            ("capex", "capex", "USD"),
+            ("revenue", "revenue", "USD"),
+            ("fcf", "free cash flow", "USD"),
+            ("cumulative_fcf", "cumulative FCF", "USD"),
         ]
-        unit = "USD"
     cols = []
-    for key, label in names:
+    for key, label, unit in names:
         if key == "capex":
             arr = res.series_values("spend") + res.series_values("refresh_spend")
         else:

@@ -29,8 +29,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
 
-from ..core.formatting import probability_text  # noqa: E402
-from ..core.vocabulary import OUTPUTS  # noqa: E402
+from ..core.formatting import format_value, probability_text  # noqa: E402
+from ..core.vocabulary import OUTPUTS, is_built_in, outputs_of  # noqa: E402
 from .outputs import check_inside  # noqa: E402
 
 BLUE = "#0072B2"
@@ -819,8 +819,71 @@ def _pt(res, p) -> str:
     return probability_text(p, int(res.attrs["draws"]))
 
 
+def _axis_format(values, unit: str, sc):
+    """(tick formatter, axis label, value text) for values in ``unit``: money in the scale
+    that suits them, other units through the one formatter."""
+    if unit.startswith("USD"):
+        scale = money_scale(np.quantile(values, [0.01, 0.99]) if np.size(values) else [0.0])
+        per = unit[len("USD") :]
+        label = f"{sc.currency} {scale.word}{' ' + per.lstrip('/') if per else ''}"
+        label = label.replace(" year", " per year") + f" ({currency_words(sc).split(', ')[1]})"
+        return (lambda t: scale.fmt(t)), label, (lambda v: format_value(v, unit))
+    return (lambda t: format_value(t, unit)), unit, (lambda v: format_value(v, unit))
+
+
+@_styled
+def output_distribution(res, spec) -> Figure:
+    """Histogram and CDF of a user model's metric."""
+    sc = res.scenario
+    v = res.metric(spec.name)
+    fmt, label, text = _axis_format(v[np.isfinite(v)], spec.unit, sc)
+    return _distribution(
+        v,
+        f"{spec.label[:1].upper()}{spec.label[1:]} — {_sub(sc)}",
+        f"{spec.label} ({label})",
+        fmt,
+        f"{spec.name}_distribution",
+        f"Distribution of {spec.label} over the draws: {spec.description}",
+        f"Histogram and cumulative distribution of {spec.label}.",
+        label_fmt=text,
+    )
+
+
+@_styled
+def output_fan(res, spec) -> Figure:
+    """Fan chart (median, P25-P75, P05-P95 by year) of a user model's series."""
+    sc = res.scenario
+    years = sc.years
+    q = _quantiles(res.series_values(spec.name))
+    fmt, label, _text = _axis_format(q, spec.unit, sc)
+    fig, ax = _new()
+    _fan(ax, years, q, BLUE, spec.label)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda t, _p: fmt(t)))
+    _year_axis(ax, years)
+    ax.set_xlabel("Year")
+    ax.set_ylabel(label)
+    _header(fig, f"{spec.label[:1].upper()}{spec.label[1:]} by year", _sub(sc))
+    _fan_legend(fig, [(spec.label, BLUE)])
+    return Figure(
+        f"{spec.name}_fan",
+        fig,
+        spec.label,
+        f"{spec.description} Median, P25-P75 and P05-P95 bands by year.",
+        f"Fan chart of {spec.label} by year.",
+    )
+
+
+def user_model_figures(res) -> list[Figure]:
+    """One distribution per declared metric, one fan chart per declared series."""
+    figs = [output_distribution(res, o) for o in outputs_of(res.model, "metric")]
+    figs += [output_fan(res, o) for o in outputs_of(res.model, "series") if o.name in res.series]
+    return figs
+
+
 def model_figures(res) -> list[Figure]:
     """The figures of one run, in reading order."""
+    if not is_built_in(res.model):
+        return user_model_figures(res)
     if res.model == "industry":
         return [
             required_vs_ai_revenue(res),

@@ -19,7 +19,7 @@ from ..analysis.posterior import set_by_prior
 from ..core.fileio import atomic_write
 from ..core.formatting import format_estimate, format_value, probability_text
 from ..core.scenario import InputForm
-from ..core.vocabulary import OUTPUTS
+from ..core.vocabulary import OUTPUTS, is_built_in, key_metric
 from ..engine.simulate import simulate
 from ..loading.scenario import load_scenario
 from .markdown import md_escape
@@ -57,7 +57,16 @@ def results_row(path: Path, res) -> dict:
         "title": sc.title,
         "hypothetical": f"{c['hypothetical']}/{c['parameters']}" + _prior_set_note(sc),
     }
-    if sc.model == "programme":
+    if not is_built_in(sc.model):
+        m = key_metric(sc.model)
+        s = res.metric_summary(m)
+        row.update(
+            headline=f"user model {sc.user_model.reference}, {sc.start}-{sc.end}",
+            probability=f"P({m} > 0) = {probability_text(res.probability_of(f'{m}>0'), res.draws)}",
+            median=f"{m} {format_value(s['p50'], OUTPUTS[m].unit)}",
+            payback="n/a",
+        )
+    elif sc.model == "programme":
         cap = sc.parameters["capex_total"].dist
         p = res.probability("npv_positive")
         row.update(

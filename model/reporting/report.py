@@ -14,7 +14,7 @@ from ..analysis.posterior import is_calibrated
 from ..analysis.posterior import posterior_check as run_posterior_check
 from ..core.errors import AssumptionError, Problem, display_path
 from ..core.formatting import format_mean, format_value, probability_text
-from ..core.vocabulary import OUTPUTS
+from ..core.vocabulary import OUTPUTS, is_built_in
 from . import content
 from . import figures as F
 from .markdown import render
@@ -83,7 +83,19 @@ def _calibration_section(res, figdir: Path) -> dict | None:
 def _sections(res) -> list[dict]:
     sc = res.scenario
     figs = {f.name: f for f in F.model_figures(res)}
-    if res.model == "industry":
+    if not is_built_in(res.model):
+        user = sc.user_model
+        spec = [
+            (
+                "outputs",
+                "What the model computes",
+                f"{user.description or sc.description or 'A user model'} (`{user.reference}`): "
+                "the distribution "
+                "of each metric it returns and, by year, of each series.",
+                list(figs),
+            )
+        ]
+    elif res.model == "industry":
         spec = [
             (
                 "gap",
@@ -121,10 +133,25 @@ def _sections(res) -> list[dict]:
     ]
 
 
+def _model_words(sc) -> str:
+    """``Programme model``, ``Industry model`` or ``User model gap_model.py:revenue_gap``."""
+    if sc.user_model is not None:
+        return f"User model {sc.user_model.reference}"
+    return f"{sc.model.capitalize()} model"
+
+
 def _metrics_note(res) -> str:
     """What the metric table's cells are: errors, never and undefined draws, multiple IRRs."""
     sc = res.scenario
     d = res.to_json_dict()
+    if not is_built_in(res.model):
+        notes = " ".join(n + "." for n in metric_notes(d, sc.end))
+        return (
+            f"Each quantile and mean is followed by ± one Monte Carlo standard error "
+            f"({d['errors']['text']}): sampling noise of the simulation, not uncertainty of the "
+            'inputs. "Undefined" is the share of draws where a metric has no value (NaN).'
+            + (" " + notes if notes else "")
+        )
     never = "the gap never closes" if res.model == "industry" else "never pays back"
     base = (
         f"Each quantile and mean is followed by ± one Monte Carlo standard error "
@@ -147,7 +174,7 @@ def _subtitle(res) -> str:
     sc = res.scenario
     a = res.attrs
     return (
-        f"{sc.model.capitalize()} model · {sc.start}–{sc.end} · {F.currency_words(sc)} · "
+        f"{_model_words(sc)} · {sc.start}–{sc.end} · {F.currency_words(sc)} · "
         f"{int(a['draws']):,} Monte Carlo draws ({a['design']}, seed {int(a['seed'])}) · "
         f"input hash {sc.input_hash[:12]}"
     )
@@ -222,7 +249,13 @@ def _report_context(res, sections, sens, sens_missing, head, man, figdir) -> dic
         "manifest": man,
         "series": content.series_table(res),
         "series_unit": f"{F.currency_words(sc)}"
-        + (" per year" if res.model == "industry" else "; cumulative FCF at year end"),
+        + (
+            ""
+            if not is_built_in(res.model)
+            else " per year"
+            if res.model == "industry"
+            else "; cumulative FCF at year end"
+        ),
     }
 
 
@@ -390,7 +423,10 @@ def _index_entry(d: Path) -> dict | None:
     p = summ.get("probabilities", {}).get(key)
     end = man["years"][1]
     prob = f"{OUTPUTS[key].text(end)} = {probability_text(p, man['draws'])}" if p else "n/a"
-    if industry:
+    if not is_built_in(str(summ.get("model"))):
+        name, m = next(iter(summ["metrics"].items()), ("", {}))
+        med = f"{name} {format_value(m.get('p50'), m.get('unit', ''))}" if name else "n/a"
+    elif industry:
         m = summ["metrics"].get("revenue_gap_final", {})
         med = f"gap in {end}: {format_value(m.get('p50'), 'USD/year')}"
     else:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..analysis.sensitivity import DEFAULT_RESAMPLES, DEFAULT_SOBOL_N
 from ..core.formatting import format_value
-from ..core.vocabulary import OUTPUTS
+from ..core.vocabulary import OUTPUTS, key_metric
 from . import figures as F
 
 #: The report's sensitivity settings: the same N and resamples as ``capex sensitivity``, so
@@ -41,7 +41,7 @@ _FIGURES = (
 
 def _sensitivity_output(res) -> str:
     """Name of the headline output the report's sensitivity analysis studies."""
-    return "revenue_gap_final" if res.model == "industry" else "npv"
+    return key_metric(res.model)
 
 
 def run_sensitivity(res, settings: dict | None = None):

@@ -101,7 +101,7 @@ import numpy as np
 
 from ...core.errors import AssumptionError, Problem
 from ...core.scenario import InputForm, Scenario
-from ...core.vocabulary import outputs_of
+from ...core.vocabulary import is_built_in, key_metric, outputs_of
 from ...engine.designs import input_variables
 from .analyze import breakeven, rank, sobol, spider, stress, tornado
 from .design import ordinary_run
@@ -125,12 +125,16 @@ def output_units(scenario: Scenario) -> dict[str, str]:
 
 
 def default_output(scenario: Scenario) -> str:
-    """``npv`` for programmes, ``revenue_gap_final`` for the industry model."""
-    return "revenue_gap_final" if scenario.model == "industry" else "npv"
+    """``npv`` for programmes, ``revenue_gap_final`` for the industry model, a user model's
+    first declared metric."""
+    return key_metric(scenario.model)
 
 
 def breakeven_output(scenario: Scenario, output: str) -> str:
-    """Output whose zero defines break-even: NPV (programme) or the chosen gap (industry)."""
+    """Output whose zero defines break-even: NPV (programme), the chosen gap (industry), the
+    chosen output (a user model)."""
+    if not is_built_in(scenario.model):
+        return output
     if scenario.model == "industry":
         return output if output in _GAP_OUTPUTS else "revenue_gap_final"
     return "npv"

@@ -49,7 +49,7 @@ def input_info(scenario: Scenario, v: InputVariable) -> InputInfo:
         # gap, the first uncertain year (e.g. the first cohort's launch price) for programmes
         year = (
             scenario.end
-            if scenario.model == "industry"
+            if scenario.model != "programme"
             else next(y for y, d in p.points if not d.is_fixed)
         )
     return InputInfo(v.name, v.parameter, p.category, prov, p.spec.unit, year, p.form)

@@ -1,13 +1,16 @@
 """The models a scenario can name (``model:``), each behind the same interface.
 
-:func:`get_model` returns the :class:`~model.engine.interface.ModelInterface` of a model kind:
-the built-in ``programme`` (:mod:`.programme`) and ``industry`` (:mod:`.industry`).
+:func:`model_of` returns the :class:`~model.engine.interface.ModelInterface` of a scenario's
+model: the built-in ``programme`` (:mod:`.programme`) and ``industry`` (:mod:`.industry`), or a
+user model (``model: python`` or one installed under the ``capex.models`` entry points,
+:mod:`.user`), all run, checked and summarised the same way.
 """
 
 from __future__ import annotations
 
 from ...core.vocabulary import VOCABULARY, outputs_of
 from ..interface import ModelInterface, declarations
+from .user import user_interface
 
 
 def _interface(name: str, run, optional: tuple[str, ...] = ()) -> ModelInterface:
@@ -47,3 +50,10 @@ def get_model(name: str) -> ModelInterface:
         When no model has that name (the loader refuses such files before).
     """
     return BUILT_IN[name]
+
+
+def model_of(scenario) -> ModelInterface:
+    """The interface of the scenario's model (built-in, or its user model)."""
+    if scenario.user_model is not None:
+        return user_interface(scenario.user_model, scenario.parameters, scenario.years)
+    return BUILT_IN[scenario.model]
