@@ -24,6 +24,7 @@ from .core.errors import AssumptionError
 _LAZY = {
     "load_scenario": ("model.loading.scenario", "load_scenario"),
     "Scenario": ("model.core.scenario", "Scenario"),
+    "scenario_from_dict": ("model.loading.scenario", "scenario_from_dict"),
     "simulate": ("model.engine.simulate", "simulate"),
     "Results": ("model.engine.results", "Results"),
     "sensitivity": ("model.analysis.sensitivity", "sensitivity"),
@@ -54,6 +55,7 @@ __all__ = [
     "ModelDefinition",
     "Scenario",
     "load_scenario",
+    "scenario_from_dict",
     "simulate",
     "Results",
     "sensitivity",

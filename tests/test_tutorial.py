@@ -94,9 +94,9 @@ def test_notebook_runs_top_to_bottom(path, kernel_env):
     assert not errors
 
 
-def test_tutorial_has_five_notebooks_each_with_answers():
+def test_tutorial_has_six_notebooks_each_with_answers():
     main = sorted(p.name for p in TUTORIAL.glob("*.ipynb"))
-    assert [n[:3] for n in main] == ["01_", "02_", "03_", "04_", "05_"]
+    assert [n[:3] for n in main] == ["01_", "02_", "03_", "04_", "05_", "06_"]
     for n in main:
         assert (TUTORIAL / "answers" / f"{n[:2]}_answers.ipynb").is_file(), n
         text = (TUTORIAL / n).read_text()

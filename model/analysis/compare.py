@@ -1,24 +1,36 @@
 """Several runs side by side, on common random numbers (the same input gets the same draws in
-every run, so differences between runs are the assumptions, not sampling noise)."""
+every run, so differences between runs are the assumptions, not sampling noise), and the paired
+difference of each run from the first: draw i of both runs is one pair, so the error of the
+difference is that of the per-draw differences (:func:`paired_difference`)."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import AssumptionError, CapexWarning, Problem
+from ..core.statistics import ErrorModel
+from ..core.vocabulary import OUTPUTS, key_metric
 from ..engine.simulate import simulate
-from ..engine.summaries import json_summary, summarise_metric
+from ..engine.summaries import json_summary, probability, summarise_metric
 from ..loading.scenario import load_scenario
 
 #: Rank agreement of a shared input's draws below which ``compare`` warns.
 AGREEMENT_WARNING = 0.99
+#: The metrics a programme's row of ``compare`` shows (with ``npv_per_dollar_capex``); other
+#: models show every metric they summarise.
+PROGRAMME_METRICS = ("npv", "irr", "payback_years", "peak_funding")
 
 
 class AgreementWarning(CapexWarning):
     """An input shared by two compared runs got draws that agree less than they should."""
+
+
+class PairingWarning(CapexWarning):
+    """Two compared runs have no metric in common to pair draw by draw."""
 
 
 def parse_targets(paths: list[str], scenarios: list[str] | None) -> list[tuple]:
@@ -125,11 +137,7 @@ def compare_rows(results_list) -> list[dict]:
     for res in results_list:
         sc = res.scenario
         row = {"scenario": sc.label, "file": str(sc.path), "model": sc.model, "end": sc.end}
-        names = (
-            ("npv", "irr", "payback_years", "peak_funding")
-            if sc.model == "programme"
-            else res.metric_names
-        )
+        names = PROGRAMME_METRICS if sc.model == "programme" else res.metric_names
         row["metrics"] = {m: json_summary(res.metric_summary(m)) for m in names}
         if sc.model == "programme":
             row["metrics"]["npv_per_dollar_capex"] = _npv_per_dollar(res)
@@ -138,3 +146,94 @@ def compare_rows(results_list) -> list[dict]:
         row["provenance"] = sc.provenance_counts()
         rows.append(row)
     return rows
+
+
+def paired_metric(a, b) -> str | None:
+    """The metric two runs are paired on: the first run's key metric (NPV for a programme, the
+    final-year gap for the industry, a user model's first metric), else the second's, if the
+    other run has it too; ``None`` when they share neither."""
+    for name in (key_metric(a.model), key_metric(b.model)):
+        if name in a.metrics and name in b.metrics:
+            return name
+    return None
+
+
+def paired_errors(a: ErrorModel, b: ErrorModel) -> ErrorModel:
+    """How the draws of a per-draw difference of two runs depend on each other: independent
+    when both runs' draws are; the replicates of the shared design (same design, seed and
+    draws, so the same replicate of each draw); clustered on the posterior trajectories of
+    either run (multiway: every calibrated input of both)."""
+    groupings = list(a.groupings)
+    for g in b.groupings:
+        if not any(g.shape == h.shape and np.array_equal(g, h) for h in groupings):
+            groupings.append(g)
+    replicate = a.replicate if a.replicate is not None else b.replicate
+    if replicate is not None:
+        return ErrorModel("replicates", groupings, replicate, max(a.clusters, b.clusters))
+    if groupings:
+        return ErrorModel("clustered", groupings, None, max(a.clusters, b.clusters))
+    return ErrorModel()
+
+
+def paired_difference(a, b, metric: str) -> dict:
+    """The difference of one metric between two runs on common random numbers, draw by draw.
+
+    Draw i of both runs saw the same random numbers, so d_i = x_a,i - x_b,i is a paired sample:
+    its mean is the mean difference, and its standard error is the spread of the differences
+    (sd(d) / sqrt(n) for independent draws; the runs' error model otherwise,
+    :func:`paired_errors`), much smaller than the independent runs' sqrt(se_a^2 + se_b^2) when
+    the two runs share inputs. Draws where either value is undefined (never, no IRR) are left
+    out.
+
+    Returns
+    -------
+    dict
+        ``metric``, ``unit``, ``a``, ``b`` (scenario labels), ``pairs`` (draws used),
+        ``mean_difference`` and ``prob_a_greater`` (``{"value", "mcse"}``), ``unpaired_mcse``
+        (what independent runs would give), ``median_difference`` (P50 of a minus P50 of b,
+        over all draws), ``errors`` (how the paired error was estimated).
+    """
+    xa, xb = a.metric(metric), b.metric(metric)
+    if xa.shape != xb.shape:
+        raise ValueError(f"runs of {xa.size} and {xb.size} draws cannot be paired")
+    both = np.isfinite(xa) & np.isfinite(xb)
+    d = xa[both] - xb[both]
+    errors = paired_errors(a.errors, b.errors).subset(both)
+    se_a = a.errors.subset(both).mean_se(xa[both])
+    se_b = b.errors.subset(both).mean_se(xb[both])
+    spec = OUTPUTS.get(metric)
+    return {
+        "metric": metric,
+        "unit": spec.unit if spec else a.metric_summary(metric)["unit"],
+        "a": a.scenario.label,
+        "b": b.scenario.label,
+        "pairs": int(both.sum()),
+        "mean_difference": {
+            "value": float(d.mean()) if d.size else math.nan,
+            "mcse": errors.mean_se(d),
+        },
+        "unpaired_mcse": math.hypot(se_a, se_b),
+        "prob_a_greater": probability(d > 0, errors),
+        "median_difference": a.metric_summary(metric)["p50"] - b.metric_summary(metric)["p50"],
+        "errors": errors.describe(),
+    }
+
+
+def paired_differences(results_list) -> list[dict]:
+    """:func:`paired_difference` of the first run against every other (the pairs of
+    ``capex compare``), on :func:`paired_metric`; a pair with no metric in common is left out
+    with a :class:`PairingWarning`. Non-finite numbers are ``None`` (JSON)."""
+    base = results_list[0]
+    out = []
+    for other in results_list[1:]:
+        metric = paired_metric(base, other)
+        if metric is None:
+            warnings.warn(
+                f"{base.scenario.label} and {other.scenario.label} share no metric: no paired "
+                "difference",
+                PairingWarning,
+                stacklevel=2,
+            )
+            continue
+        out.append(json_summary(paired_difference(base, other, metric)))
+    return out

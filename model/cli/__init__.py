@@ -15,7 +15,7 @@ import os
 import sys
 import traceback
 
-from ..core.errors import AssumptionError
+from ..core.errors import AssumptionError, Problem
 from .jsonout import print_error_json, recording
 from .parser import build_parser
 
@@ -69,24 +69,31 @@ def run_command(args) -> int:
     except BrokenPipeError:
         return 0
     except MemoryError:
-        print(
-            "capex: ran out of memory; use fewer --draws (or --series-draws), or a machine "
-            "with more memory. Nothing was written.",
-            file=sys.stderr,
+        msg = (
+            "ran out of memory; use fewer --draws (or --series-draws), or a machine with more "
+            "memory. Nothing was written."
         )
-        return 2
+        return _environment_error(msg, as_json)
     except OSError as e:
         if e.errno not in _ENVIRONMENT:
             return _internal_error(e)
         where = f" ({e.filename})" if e.filename else ""
-        print(
-            f"capex: cannot write{where}: {e.strerror}; free some space, or choose a folder "
-            "you can write to. The previous output is unchanged.",
-            file=sys.stderr,
+        msg = (
+            f"cannot write{where}: {e.strerror}; free some space, or choose a folder you can "
+            "write to. The previous output is unchanged."
         )
-        return 2
+        return _environment_error(msg, as_json)
     except Exception as e:  # noqa: BLE001 - the one place internal errors are reported
         return _internal_error(e)
+
+
+def _environment_error(message: str, as_json: bool) -> int:
+    """A failure of the machine (memory, disk, permissions), not of the input: exit 2, and
+    with ``--json`` the error object on stdout too."""
+    print(f"capex: {message}", file=sys.stderr)
+    if as_json:
+        print_error_json(AssumptionError(Problem(message)))
+    return 2
 
 
 def _internal_error(e: BaseException) -> int:

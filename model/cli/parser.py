@@ -9,10 +9,12 @@ unknown command or option gets a did-you-mean.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .._version import __version__
 from ..core.errors import did_you_mean
 from ..core.units import parse_amount
+from .jsonout import print_argument_error_json
 
 EPILOG = (
     "Glossary of every term printed: docs/concepts.md. Model equations: docs/model.md. "
@@ -32,9 +34,17 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args=None, namespace=None):
+        # a command-line error of a `--json` command line is a JSON object too (docs/json.md)
+        self._json_errors = "--json" in (sys.argv[1:] if args is None else list(args))
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str):
         hint = self._suggestion(message)
-        super().error(message + (f"; did you mean {hint}?" if hint else ""))
+        message += f"; did you mean {hint}?" if hint else ""
+        if getattr(self, "_json_errors", False):
+            print_argument_error_json(message, self.prog)
+        super().error(message)
 
     def _suggestion(self, message: str) -> str | None:
         if "invalid choice:" in message:
@@ -51,7 +61,7 @@ class Parser(argparse.ArgumentParser):
             for w in words:
                 if w.startswith("-"):
                     close = did_you_mean(w.split("=", 1)[0], options)
-                    if close:
+                    if close and close != w.split("=", 1)[0]:  # an option of another command
                         return repr(close)
         return None
 
@@ -98,12 +108,19 @@ def _command(sub, name: str, func: str, help_: str, description: str | None = No
     return p
 
 
-def _json(p) -> None:
+def _json(p, timings: bool = False) -> None:
     p.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object on stdout (errors as a JSON object too)",
     )
+    if timings:
+        p.add_argument(
+            "--timings",
+            action="store_true",
+            help="with --json: add the wall-clock seconds (timings_seconds); without it the "
+            "same inputs print the same bytes",
+        )
 
 
 def add_run_options(
@@ -192,6 +209,12 @@ def _new(sub) -> None:
         help="file to write (default: NAME with '-' as '_', .yaml, in the "
         "current folder: my-plan -> my_plan.yaml)",
     )
+    p.add_argument(
+        "--python",
+        action="store_true",
+        help="a user model: the YAML plus NAME_model.py, a Python function capex runs "
+        "(lease versus own, per GPU); default: off",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
@@ -237,7 +260,13 @@ def _run(sub) -> None:
         help="folder for results.nc, summary.csv, "
         "summary.json (a new or empty folder, or one capex wrote)",
     )
-    _json(p)
+    p.add_argument(
+        "--format",
+        metavar="F[,F...]",
+        help="with --out: also write draws.csv, draws.parquet, results.xlsx (every draw's "
+        "metrics and inputs): any of csv, parquet, xlsx, comma-separated (docs/exports.md)",
+    )
+    _json(p, timings=True)
     p.add_argument("--report", action="store_true", help="also write the report")
     p.add_argument("--report-out", metavar="DIR", help="report folder (default reports/<name>/)")
 
@@ -257,7 +286,7 @@ def _compare(sub) -> None:
         action="append",
         help="overlay to compare (repeat; 'base' = no overlay)",
     )
-    _json(p)
+    _json(p, timings=True)
 
 
 def _sensitivity(sub) -> None:
@@ -302,7 +331,7 @@ def _sensitivity(sub) -> None:
     )
     p.add_argument("--top", type=int, default=6, help="inputs in the spider and stress views")
     p.add_argument("--plots", metavar="DIR", help="write the figures (PNG) into this folder")
-    _json(p)
+    _json(p, timings=True)
 
 
 def _calibrate(sub) -> None:

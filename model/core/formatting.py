@@ -155,8 +155,8 @@ def format_mean(mean, mcse, unit: str) -> str:
     mean, mcse = float(mean), float(mcse)
     if unit in ("USD", "USD/year"):
         div, suffix = money_scale(abs(mean) if mean else mcse)
-        div = max(div, 1e6)
-        suffix = suffix or "M"
+        if div < 1e6:  # below a million: thousands (a per-GPU model), or dollars
+            div, suffix = (1e3, "k") if max(abs(mean), mcse) >= 1e3 else (1.0, "")
         d = error_decimals(mcse / div, 1, 3)
         per = "/year" if unit == "USD/year" else ""
         return f"{money(mean, d, (div, suffix))}{per} ± {money(mcse, d, (div, suffix))}"
@@ -203,6 +203,14 @@ def format_quantile(x, unit: str, never: str | None = None, end: int | None = No
     if x is None and never is not None:
         return never.format(end=end if end is not None else "the horizon")
     return format_value(x, unit)
+
+
+def format_summary_mean(summary: dict, never: str | None = None) -> str:
+    """The mean column of a metric summary: ``mean ± MCSE``, or ``n/a (never)`` when some
+    draws never get there (a never-metric has no mean then)."""
+    if summary["mean"] is None and never is not None:
+        return "n/a (never)"
+    return format_mean(summary["mean"], summary["mcse"], summary["unit"])
 
 
 def format_estimate(x, error, unit: str, never: str | None = None, end: int | None = None) -> str:

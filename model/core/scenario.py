@@ -18,6 +18,7 @@ from .distributions import Distribution
 from .provenance import Provenance, Source
 from .usermodel import UserModel
 from .vocabulary import ParamSpec
+from .whatif import scenario_html, with_values
 
 
 class InputForm(StrEnum):
@@ -174,6 +175,23 @@ class Scenario:
     def label(self) -> str:
         """``name`` or ``name[overlay]``."""
         return f"{self.name}[{self.overlay}]" if self.overlay else self.name
+
+    def with_values(self, reason: str | None = None, **changes) -> Scenario:
+        """A what-if copy with some inputs replaced, each a number [canonical unit] or a
+        :class:`~model.core.distributions.Distribution`; ``reason`` is their hypothetical
+        rationale (required for numbers, like every number in capex).
+
+        Examples
+        --------
+        >>> stressed = sc.with_values(capex_overrun=1.3, reason="stress: a 30 % overrun")
+        >>> stressed.input_hash != sc.input_hash
+        True
+        """
+        return with_values(self, reason, **changes)
+
+    def _repr_html_(self) -> str:
+        """The notebook view: inputs with their values, units and provenance."""
+        return scenario_html(self)
 
     def uncertain(self) -> list[Parameter]:
         """The parameters with a distribution (not a single number)."""

@@ -15,6 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..core.formatting import format_estimate, format_summary_mean, probability_text
 from ..core.scenario import InputForm, Scenario
 from ..core.statistics import ErrorModel, sorted_quantiles
 from ..core.targets import ProbabilityTarget
@@ -206,6 +207,19 @@ class Results:
         rows = {m: _flat(self.metric_summary(m)) for m in self.metric_names}
         return pd.DataFrame.from_dict(rows, orient="index")
 
+    def to_frame(self, series: bool = False):
+        """The draws as a pandas DataFrame (:mod:`model.engine.tables`): one row per draw with
+        every uncertain input and every metric; ``series=True``: the long table by year (draw,
+        year, one column per series) of the draws the run kept series for."""
+        from .tables import draws_frame, series_frame  # deferred: pandas is heavy
+
+        return series_frame(self) if series else draws_frame(self)
+
+    def _repr_html_(self) -> str:
+        """The notebook view: headline probabilities and the summary table, each number with
+        its Monte Carlo error, through the one formatter."""
+        return results_html(self)
+
     def to_json_dict(self) -> dict:
         """The object of ``capex run --json`` (DESIGN.md §4)."""
         self.compute_summaries()
@@ -344,3 +358,37 @@ def fixed_input_values(scenario: Scenario) -> dict:
             w = interpolation_weights([y for y, _ in p.points], scenario.years, p.interpolation)
             out[name] = np.array([d.mean() for _, d in p.points]) @ w
     return out
+
+
+def results_html(res) -> str:
+    """HTML of a run: what ran, its probabilities and one row per summarised metric."""
+    import html  # deferred: only notebooks render HTML
+
+    sc = res.scenario
+    head = (
+        f"<p><b>{html.escape(sc.title)}</b>: {html.escape(str(sc.model))} model, "
+        f"{sc.start}-{sc.end}, {res.draws:,} draws ({html.escape(res.errors.describe()['text'])})"
+        "</p>"
+    )
+    probs = "".join(
+        f"<li>{html.escape(OUTPUTS[k].text(sc.end))} = "
+        f"{html.escape(probability_text(res.probability(k), res.draws))}</li>"
+        for k in res.probability_names
+    )
+    cols = ("p05", "p50", "p95")
+    rows = []
+    for m in res.metric_names:
+        s = res.metric_summary(m)
+        unit, never = s["unit"], OUTPUTS[m].never if m in OUTPUTS else None
+        cells = [format_estimate(s[c], s["quantile_mcse"][c], unit, never, sc.end) for c in cols]
+        cells.append(format_summary_mean(s, never))
+        rows.append(
+            f"<tr><td style='text-align:left'>{html.escape(m)}</td><td>{html.escape(unit)}</td>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+            + "</tr>"
+        )
+    table = (
+        "<table><thead><tr><th>metric</th><th>unit</th><th>P05</th><th>P50</th><th>P95</th>"
+        f"<th>mean ± MCSE</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return head + (f"<ul>{probs}</ul>" if probs else "") + table

@@ -39,7 +39,7 @@ from ..core.scenario import (
     nearest_correlation,
 )
 from ..core.units import parse_amount
-from .files import LDict, LList, read_yaml
+from .files import LDict, LList, parse_yaml, read_yaml
 from .parameters import Context, read_parameter
 from .sources import parse_source
 from .user_models import is_user_model_name, read_free_parameters, read_user_model
@@ -74,6 +74,43 @@ def load_scenario(path, scenario: str | None = None, allow_partial: bool = False
         With every problem found (file:line: parameter: what is wrong; how to fix).
     """
     sc = Loader(Path(path), allow_partial).load(scenario)
+    emit_warnings(sc)
+    return sc
+
+
+def scenario_from_dict(data: dict, base: str | Path = ".", scenario: str | None = None) -> Scenario:
+    """Build a scenario in code, by the same rules as a file (every number with a unit and a
+    source or a hypothetical rationale; the same errors, located at ``<in code: name>``).
+
+    Parameters
+    ----------
+    data : dict
+        What an assumption file would hold (schema, name, title, model, years, parameters ...).
+    base : str or Path
+        The folder relative paths are read from (``extends:``, observation files,
+        ``python:`` model files), as the folder of a file would be.
+    scenario : str, optional
+        An overlay of ``data["scenarios"]`` to apply.
+
+    Examples
+    --------
+    >>> sc = scenario_from_dict({
+    ...     "schema": 1, "name": "what-if", "model": "programme",
+    ...     "extends": "base.yaml", "years": {"start": 2026, "end": 2040},
+    ...     "parameters": {"capex_total": {"value": "10B", "unit": "USD",
+    ...                                    "hypothetical": "a 10B build"}, ...}},
+    ...     base="assumptions")
+    """
+    import yaml  # deferred: only scenarios built in code need the dumper
+
+    if not isinstance(data, dict):
+        raise AssumptionError(Problem("a scenario in code is a dict, as a file's top level"))
+    name = str(data.get("name") or "scenario")
+    path = Path(base) / f"{name}.yaml"
+    loader = Loader(path)
+    loader.shown = f"<in code: {name}>"
+    loader.texts[path.resolve()] = yaml.safe_dump(data, sort_keys=False)
+    sc = loader.load(scenario)
     emit_warnings(sc)
     return sc
 
@@ -147,6 +184,8 @@ class Loader:
         self._merged: Merged | None = None
         self._merge_problems: list[Problem] = []
         self._bibliography: tuple | None = None
+        #: in-memory texts by resolved path (a scenario built in code)
+        self.texts: dict[Path, str] = {}
 
     # -------------------------------------------------------------- errors
     def error(self, kind=AssumptionError) -> AssumptionError:
@@ -204,7 +243,10 @@ class Loader:
 
     def read_document(self, path: Path, shown: str, line_from, written) -> LDict | None:
         """One file of the chain as a mapping (None, reported, when it cannot be one)."""
-        data, probs = read_yaml(path, shown)
+        if path.resolve() in self.texts:
+            data, probs = parse_yaml(self.texts[path.resolve()], shown)
+        else:
+            data, probs = read_yaml(path, shown)
         if probs and data is None and line_from is not None and probs[0].line is None:
             msg = probs[0].message  # the parent cannot be read: say so at the extends: line
             if "not found" in msg:
@@ -390,7 +432,8 @@ class Loader:
             extra.append(user.path)
         h = hashlib.sha256()
         for fpath in files + extra:
-            h.update(Path(fpath).read_bytes())
+            text = self.texts.get(Path(fpath).resolve())
+            h.update(text.encode() if text is not None else Path(fpath).read_bytes())
         h.update(f"overlay={overlay}".encode())
         return Scenario(
             name=header["name"],

@@ -22,8 +22,8 @@ from ..core.errors import display_path
 from ..core.formatting import (
     format_estimate,
     format_input,
-    format_mean,
     format_percent,
+    format_summary_mean,
     format_value,
     probability_text,
     unit_words,
@@ -248,9 +248,7 @@ def metrics_table(res) -> list[dict]:
                     k: format_estimate(m[k], qse.get(k), u, spec.never, end)
                     for k in ("p05", "p50", "p95")
                 },
-                "mean": "n/a (never)"
-                if m["mean"] is None and spec.never
-                else format_mean(m["mean"], m["mcse"], u),
+                "mean": format_summary_mean(m, spec.never),
                 "undefined": format_percent(m["undefined_share"], 1),
                 "multiple": format_percent(m["multiple_share"], 1)
                 if m.get("multiple_share") is not None

@@ -11,11 +11,12 @@ from ..core.formatting import (
     format_mean,
     format_percent,
     format_probability,
+    format_summary_mean,
     format_value,
     plain,
     unit_words,
 )
-from ..core.vocabulary import OUTPUTS
+from ..core.vocabulary import OUTPUTS, is_built_in
 
 
 # ============================================================================ run
@@ -36,10 +37,7 @@ def _metric_row(name: str, m: dict, end: int) -> list[str]:
     cells = [
         format_estimate(m[k], qse.get(k), m["unit"], spec.never, end) for k in ("p05", "p50", "p95")
     ]
-    if m["mean"] is None and spec.never is not None:
-        mean = "n/a (never)"
-    else:
-        mean = format_mean(m["mean"], m["mcse"], m["unit"])
+    mean = format_summary_mean(m, spec.never)
     multiple = m.get("multiple_share")
     return [
         name,
@@ -223,7 +221,17 @@ def compare_table(rows: list[dict], draws: int) -> str:
     ends = {r.get("end") for r in rows}
     end = ends.pop() if len(ends) == 1 else None
     out: list[tuple[str, list[str]]] = []
-    for key, how in COMPARE_ROWS:
+    listed = {key for key, _ in COMPARE_ROWS}
+    # a user model's metrics (not among the built-in rows): mean and median, each with its error
+    extra = [
+        (key, how)
+        for key in dict.fromkeys(
+            k for r in rows if not is_built_in(str(r.get("model"))) for k in r["metrics"]
+        )
+        if key not in listed and key in OUTPUTS and OUTPUTS[key].summarised
+        for how in ("mean", "p50")
+    ]
+    for key, how in [*COMPARE_ROWS, *extra]:
         if not any(key in r["metrics"] for r in rows):
             continue
         short = OUTPUTS[key].short if key in OUTPUTS else "NPV per $ of capex"

@@ -1,4 +1,5 @@
-"""``capex new``: write a commented template assumption file that validates."""
+"""``capex new``: write a commented template assumption file that validates (``--python``:
+with a user-model Python file beside it, a lease-versus-own model that runs)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,28 @@ def write_template(
     return out
 
 
+def write_python_template(name: str, out: Path | None = None, force: bool = False) -> list[Path]:
+    """Write the user-model template: ``<name>.yaml`` and, beside it, ``<name>_model.py``
+    (lease versus own, per GPU); refuse to overwrite either unless forced."""
+    out = out or Path(f"{name.replace('-', '_')}.yaml")
+    py = out.with_name(f"{out.stem}_model.py")
+    if py.exists() and not force:
+        raise AssumptionError(Problem("file exists; choose another --out or add --force", str(py)))
+    write_template(name, "python", out, force)
+    code = resources.files("model.cli").joinpath("templates", "python_model.py").read_text("utf-8")
+    atomic_write(py, code)
+    atomic_write(out, out.read_text(encoding="utf-8").replace("__PYFILE__", py.name))
+    return [out, py]
+
+
 def cmd_new(args) -> int:
+    if getattr(args, "python", False):
+        out, py = write_python_template(
+            args.name, Path(args.out) if args.out else None, force=args.force
+        )
+        print(f"wrote {out} and its model {py}: every parameter is hypothetical until you cite it.")
+        print(f"next: edit them, then 'capex validate {out}' and 'capex run {out}'")
+        return 0
     out = write_template(
         args.name, args.model, Path(args.out) if args.out else None, force=args.force
     )

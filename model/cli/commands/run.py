@@ -31,8 +31,27 @@ def _check_targets(res) -> None:
         raise AssumptionError(problems)
 
 
+def _formats(args) -> tuple[str, ...]:
+    """The files ``--format`` adds to ``--out`` (checked before the run: exit 2 for a name that
+    is not a format, a missing library, or ``--format`` without ``--out``)."""
+    if getattr(args, "format", None) is None:
+        return ()
+    if not args.out:
+        raise AssumptionError(
+            Problem(
+                "needs --out DIR, the folder its files go into; e.g. --out results "
+                f"--format {args.format}",
+                parameter="--format",
+            )
+        )
+    from ...reporting.exports import parse_formats  # deferred: only --format needs it
+
+    return parse_formats(args.format)
+
+
 def cmd_run(args) -> int:
     check_run_args(args)
+    formats = _formats(args)
     path = default_paths([args.path] if args.path else None)[0]
     sc = load_scenario(path, scenario=args.scenario)
     if args.out:  # before the work: a folder that cannot take the output stops here
@@ -60,8 +79,12 @@ def cmd_run(args) -> int:
     if args.out:
         from ...reporting.exports import write_run_outputs  # deferred: xarray, pandas
 
-        write_run_outputs(
-            res, Path(args.out), command=command_text("run", [path], args, ("--out", args.out))
+        out_args = ("--out", args.out) + (("--format", ",".join(formats)) if formats else ())
+        out_files = write_run_outputs(
+            res,
+            Path(args.out),
+            command=command_text("run", [path], args, out_args),
+            formats=formats,
         )
     report_paths = []
     if args.report:
@@ -75,11 +98,12 @@ def cmd_run(args) -> int:
         )
         report_paths = [str(p) for p in written]
     if args.json:
-        print_json(res.to_json_dict())
+        timings = {"simulate": res.elapsed_seconds} if getattr(args, "timings", False) else None
+        print_json(res.to_json_dict(), timings=timings)
         return 0
     print(summary_table(res))
     if args.out:
-        print(f"\nwrote {args.out}/results.nc, summary.csv, summary.json")
+        print(f"\nwrote {args.out}/{', '.join(out_files)}")
     for p in report_paths:
         print(f"report: {p}")
     return 0

@@ -42,9 +42,9 @@ def cmd_sensitivity(args) -> int:
             res, Path(args.plots), command=f"capex sensitivity {path} --plots {args.plots}"
         )
     if args.json:
-        d = res.to_json_dict()
+        d = res.to_json_dict(timings=False)
         d["figures"] = [str(p) for p in written]
-        print_json(d)
+        print_json(d, timings=res.timings if getattr(args, "timings", False) else None)
         return 0
     print(sensitivity_text(res))
     if written:
