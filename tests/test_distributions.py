@@ -100,7 +100,7 @@ def test_amount_strings_in_distributions():
 @pytest.mark.parametrize(
     "spec,phrase",
     [
-        ({"dist": "gamma", "mean": 1}, "unknown distribution family"),
+        ({"dist": "weibull", "mean": 1}, "unknown distribution family"),
         ({"mean": 1}, "no distribution family"),
         ({"dist": "normal", "p05": 3, "p95": 1}, "must be below"),
         ({"dist": "normal", "mean": 1, "sd": -1}, "sd must be > 0"),

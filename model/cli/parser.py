@@ -411,7 +411,33 @@ def _report(sub) -> None:
     )
 
 
-COMMANDS = (_validate, _sources, _new, _run, _compare, _sensitivity, _calibrate, _report)
+def _fit(sub) -> None:
+    p = _command(
+        sub,
+        "fit",
+        "model.cli.commands.fit:cmd_fit",
+        "fit distributions to cited data (maximum likelihood, ranked by AIC)",
+        "Fit every distribution family whose support holds the values of a data file (one "
+        "number per row, each with its unit and source) by maximum likelihood, rank them by "
+        "AIC (BIC and the Kolmogorov-Smirnov distance shown), and print the best as an "
+        "assumption-file parameter citing the file's sources (docs/fit.md).",
+    )
+    p.add_argument("path", metavar="DATA", help="a data CSV file")
+    p.add_argument("--column", default="value", help="the column holding the numbers")
+    p.add_argument(
+        "--families",
+        metavar="F[,F...]",
+        help="fit only these (comma-separated): normal, lognormal, gamma, student_t, "
+        "loguniform, uniform, beta (default: every one whose support holds the data)",
+    )
+    p.add_argument(
+        "--name",
+        help="parameter name of the printed YAML (default: the file's name as a lowercase word)",
+    )
+    _json(p)
+
+
+COMMANDS = (_validate, _sources, _new, _run, _compare, _sensitivity, _calibrate, _fit, _report)
 
 
 def build_parser() -> Parser:

@@ -1,9 +1,9 @@
 """The JSON Schemas (draft 2020-12) of every ``--json`` output, ``docs/schema/*.schema.json``.
 
 ``python -m model.cli.schema`` writes one file per command with ``--json`` (run, compare,
-sensitivity, calibrate, validate, sources) and ``error.schema.json`` (the object every command
-prints instead when it fails); ``--check`` exits 1 when a file drifted (a test runs the same
-check). The metrics, series and probabilities of ``run`` and ``compare`` are generated from the
+sensitivity, calibrate, validate, sources, fit) and ``error.schema.json`` (the object every
+command prints instead when it fails); ``--check`` exits 1 when a file drifted (a test runs the
+same check). The metrics, series and probabilities of ``run`` and ``compare`` are generated from the
 output vocabulary (:data:`model.core.vocabulary.OUTPUTS`): every built-in name is listed with
 its unit and meaning, and any other name (a user model's own output, a ``--prob`` target)
 validates against the generic summary. The other objects are written from their structure
@@ -18,6 +18,9 @@ import sys
 from pathlib import Path
 
 from ..analysis.compare import PROGRAMME_METRICS
+from ..analysis.fitting import FAMILIES as FIT_FAMILIES
+from ..analysis.fitting import PARAMETERS as FIT_PARAMETERS
+from ..analysis.fitting import QUANTILES as FIT_QUANTILES
 from ..core.vocabulary import OUTPUT_LIST, outputs_of, summary_metrics
 from ..engine.summaries import QUANTILE_KEYS
 from .jsonout import JSON_SCHEMA_VERSION
@@ -583,6 +586,62 @@ def error_schema() -> dict:
     return document("error", "A failed command: every problem, located, with its fix", body)
 
 
+# ============================================================================ capex fit
+def fit_schema() -> dict:
+    """``capex fit --json`` (:meth:`model.analysis.fitting.FitResult.to_json_dict`)."""
+
+    def parameters(family: str | None = None) -> dict:
+        every = sorted({k for v in FIT_PARAMETERS.values() for k in v})
+        keys = FIT_PARAMETERS[family] if family else every
+        return obj({k: NUM for k in keys}, optional=() if family else keys)
+
+    by_family = [
+        {
+            "if": {"properties": {"family": {"const": f}}, "required": ["family"]},
+            "then": {"properties": {"parameters": parameters(f)}},
+        }
+        for f in FIT_FAMILIES
+    ]
+    fitted = {
+        "family": {"enum": list(FIT_FAMILIES)},
+        "parameters": {
+            **parameters(),
+            "description": "the fitted parameters by their assumption-file keys, in the data's "
+            "unit (sigma, shape, df, alpha, beta: pure numbers)",
+        },
+    }
+    candidate = obj(
+        fitted
+        | {"free_parameters": INT, "log_likelihood": NUM, "aic": NUM, "bic": NUM}
+        | {"delta_aic": NUM, "akaike_weight": NUM, "ks_statistic": NUM},
+        description="one family's maximum-likelihood fit and its scores",
+    )
+    candidate["allOf"] = by_family
+    best = obj(
+        fitted | {"quantiles": obj({k: NUM for k in FIT_QUANTILES}), "yaml": STR},
+        description="the lowest AIC: quantiles and the ready-to-paste parameter",
+    )
+    best["allOf"] = by_family
+    source = obj(
+        {"title": STR, "publisher": STR, "published": STR, "address": STR, "confidence": STR}
+        | {"rows": INT}
+    )
+    body = obj(
+        {
+            "path": STR,
+            "column": STR,
+            "unit": STR,
+            "rows": INT,
+            "ranked_by": {"const": "aic"},
+            "candidates": array(candidate, "every family fitted, lowest AIC first"),
+            "skipped": array(obj({"family": STR, "reason": STR}), "families not fitted, and why"),
+            "sources": array(source, "the distinct sources of the rows, in file order"),
+            "best": best,
+        }
+    )
+    return document("fit", "Distributions fitted to a data file, ranked by AIC", body)
+
+
 SCHEMAS = {
     "run": run_schema,
     "compare": compare_schema,
@@ -590,6 +649,7 @@ SCHEMAS = {
     "calibrate": calibrate_schema,
     "validate": validate_schema,
     "sources": sources_schema,
+    "fit": fit_schema,
     "error": error_schema,
 }
 

@@ -19,16 +19,41 @@ triangular ``low``, ``mode``, ``high``               3 quantiles
 pert       ``low``, ``mode``, ``high`` [``lambda``]  3 quantiles
 beta       ``alpha``, ``beta`` [``low``, ``high``]   2 quantiles
 discrete   ``values``, ``probs``                     --
+gamma      ``shape``, ``scale`` or ``mean``, ``sd``  2 quantiles
+student_t  ``location``, ``scale``, ``df``           --
+loguniform ``low``, ``high`` (0 < low < high)        2 quantiles
+metalog    [``lower``, ``upper``] bounds             3 to 5 quantiles
+mixture    ``weights``, ``components``               --
+empirical  ``data`` [``column``, ``kde``]            --
 ========== ========================================= ====================
 
 When quantiles are given they describe the distribution *before* truncation. A 2-parameter
 family given three quantiles is accepted only when they are consistent with it (e.g. a normal's
 ``p50`` must be the midpoint of ``p10`` and ``p90``); otherwise use ``pert`` or ``triangular``.
 
+A ``metalog`` [3]_ takes its shape from the quantiles themselves: ``k`` quantiles (3 to 5) give
+the ``k``-term metalog through them exactly, on the real line or, with ``lower:`` and/or
+``upper:``, on a half-line (log metalog) or an interval (logit metalog); a set no increasing
+quantile function passes through is refused, saying so. A ``mixture`` is a weighted sum of any
+families' distributions; an ``empirical`` distribution resamples a cited data column (the loader
+reads the file and hands the numbers to :func:`empirical`), optionally smoothed by a Gaussian
+kernel density estimate [4]_. ``scale`` (a unit factor) multiplies every number in the
+parameter's unit (locations, scales, quantiles, bounds), never a shape (``shape``, ``df``,
+``alpha``, ``beta``, ``lambda``) or a weight; empirical values arrive in canonical units.
+
+Families without a closed-form quantile (mixture, kernel density) are inverted numerically,
+elementwise, so one uniform still makes one draw and designs and copulas act on them unchanged.
+
 References
 ----------
 .. [1] Vose, D. (2008). *Risk Analysis: A Quantitative Guide*, 3rd ed., Wiley (PERT, triangular).
 .. [2] O'Hagan, A. et al. (2006). *Uncertain Judgements: Eliciting Experts' Probabilities*, Wiley.
+.. [3] Keelin, T. W. (2016). The metalog distributions. *Decision Analysis* 13(4), 243-277.
+   doi:10.1287/deca.2016.0338
+.. [4] Silverman, B. W. (1986). *Density Estimation for Statistics and Data Analysis*, Chapman
+   and Hall, section 3.4.2 (the rule-of-thumb bandwidth, eq. 3.31).
+.. [5] Dowell, M. and Jarratt, P. (1971). A modified regula falsi method for computing the root
+   of an equation. *BIT* 11, 168-174 (the Illinois method).
 """
 
 from __future__ import annotations
@@ -43,7 +68,22 @@ from scipy import special
 
 from .units import parse_amount
 
-FAMILIES = ("fixed", "normal", "lognormal", "uniform", "triangular", "pert", "beta", "discrete")
+FAMILIES = (
+    "fixed",
+    "normal",
+    "lognormal",
+    "uniform",
+    "triangular",
+    "pert",
+    "beta",
+    "discrete",
+    "gamma",
+    "student_t",
+    "loguniform",
+    "metalog",
+    "mixture",
+    "empirical",
+)
 
 _NATURAL = {
     "fixed": (("value",),),
@@ -54,11 +94,49 @@ _NATURAL = {
     "pert": (("low", "mode", "high"),),
     "beta": (("alpha", "beta"),),
     "discrete": (("values", "probs"),),
+    "gamma": (("shape", "scale"), ("mean", "sd")),
+    "student_t": (("location", "scale", "df"),),
+    "loguniform": (("low", "high"),),
+    "metalog": (),
+    "mixture": (("weights", "components"),),
+    "empirical": (("data",),),
 }
-_N_FREE = {"normal": 2, "lognormal": 2, "uniform": 2, "triangular": 3, "pert": 3, "beta": 2}
-_OPTIONAL = {"pert": ("lambda",), "beta": ("low", "high")}
+_N_FREE = {
+    "normal": 2,
+    "lognormal": 2,
+    "uniform": 2,
+    "triangular": 3,
+    "pert": 3,
+    "beta": 2,
+    "gamma": 2,
+    "loguniform": 2,
+}
+_OPTIONAL = {
+    "pert": ("lambda",),
+    "beta": ("low", "high"),
+    "metalog": ("lower", "upper"),
+    "empirical": ("column", "kde"),
+}
 #: Keys whose numbers are quantities in the parameter's unit (scaled on unit conversion).
-LOCATION_KEYS = frozenset({"value", "mean", "sd", "median", "low", "high", "mode", "min", "max"})
+LOCATION_KEYS = frozenset(
+    {
+        "value",
+        "mean",
+        "sd",
+        "median",
+        "low",
+        "high",
+        "mode",
+        "min",
+        "max",
+        "scale",
+        "location",
+        "lower",
+        "upper",
+    }
+)
+#: Terms of a metalog: as many as quantiles given.
+METALOG_TERMS = (3, 4, 5)
 _QUANTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
 _COMMON = ("dist", "min", "max")
 
@@ -110,6 +188,13 @@ class Distribution:
         return dict(self.params)
 
     @cached_property
+    def _impl(self):
+        """The implementation of a family that has its own class (gamma, student_t, loguniform,
+        metalog, mixture, empirical), or None."""
+        cls = _FAMILY_CLASSES.get(self.family)
+        return None if cls is None else cls(**self.p)
+
+    @cached_property
     def _frozen(self):
         from scipy import stats  # deferred: scipy.stats takes ~0.7 s to import
 
@@ -131,6 +216,8 @@ class Distribution:
     def _continuous_cdf(self, x: np.ndarray) -> np.ndarray:
         """The untruncated CDF by scipy.stats' own formulas on scipy.special functions (the same
         numbers, without importing scipy.stats: loading a file stays fast)."""
+        if self._impl is not None:
+            return self._impl.cdf(x)
         p, f = self.p, self.family
         with np.errstate(divide="ignore", invalid="ignore"):
             if f == "normal":
@@ -165,7 +252,7 @@ class Distribution:
             return True
         if self.family == "discrete":
             return len(self.p["values"]) == 1
-        return False
+        return self._impl is not None and self._impl.is_fixed
 
     def cdf(self, x, truncated: bool = True):
         """Cumulative distribution function (of the truncated distribution by default)."""
@@ -204,23 +291,7 @@ class Distribution:
         if self.lower is not None or self.upper is not None:
             lo, hi = self._cdf_bounds
             u = lo + u * (hi - lo)
-        if self.family == "discrete":
-            vals = np.asarray(self.p["values"], dtype=float)
-            cum = np.cumsum(self.p["probs"])
-            cum[-1] = 1.0
-            idx = np.searchsorted(cum, u, side="right")
-            out = vals[np.minimum(idx, len(vals) - 1)]
-        elif self.family == "normal":
-            out = self.p["mean"] + self.p["sd"] * special.ndtri(u)
-        elif self.family == "lognormal":
-            out = np.exp(self.p["mu"] + self.p["sigma"] * special.ndtri(u))
-        elif self.family == "uniform":
-            out = self.p["low"] + u * (self.p["high"] - self.p["low"])
-        elif self.family == "triangular":
-            out = _tri_ppf(u, self.p["low"], self.p["mode"], self.p["high"])
-        else:  # pert, beta
-            p = self.p
-            out = p["low"] + (p["high"] - p["low"]) * beta_quantile(p["alpha"], p["beta"], u)
+        out = self._untruncated_ppf(u)
         if self.lower is not None or self.upper is not None:
             out = np.clip(
                 out,
@@ -228,6 +299,28 @@ class Distribution:
                 np.inf if self.upper is None else self.upper,
             )
         return out
+
+    def _untruncated_ppf(self, u: np.ndarray) -> np.ndarray:
+        """The quantile function before truncation."""
+        if self._impl is not None:
+            return self._impl.ppf(u)
+        p = self.p
+        if self.family == "discrete":
+            vals = np.asarray(p["values"], dtype=float)
+            cum = np.cumsum(p["probs"])
+            cum[-1] = 1.0
+            idx = np.searchsorted(cum, u, side="right")
+            return vals[np.minimum(idx, len(vals) - 1)]
+        if self.family == "normal":
+            return p["mean"] + p["sd"] * special.ndtri(u)
+        if self.family == "lognormal":
+            return np.exp(p["mu"] + p["sigma"] * special.ndtri(u))
+        if self.family == "uniform":
+            return p["low"] + u * (p["high"] - p["low"])
+        if self.family == "triangular":
+            return _tri_ppf(u, p["low"], p["mode"], p["high"])
+        # pert, beta
+        return p["low"] + (p["high"] - p["low"]) * beta_quantile(p["alpha"], p["beta"], u)
 
     def quantile(self, q: float) -> float:
         """The ``q`` quantile (``q`` in [0, 1]) as a float."""
@@ -240,6 +333,8 @@ class Distribution:
         if self.family == "discrete" and self.lower is None and self.upper is None:
             return float(np.dot(self.p["values"], self.p["probs"]))
         if self.lower is None and self.upper is None:
+            if self._impl is not None:
+                return float(self._impl.mean())
             return float(self._frozen.mean())
         return _integrate_ppf(self.ppf, power=1)
 
@@ -248,6 +343,8 @@ class Distribution:
         if self.is_fixed:
             return 0.0
         if self.lower is None and self.upper is None:
+            if self._impl is not None:
+                return float(self._impl.sd())
             if self.family == "discrete":
                 v = np.asarray(self.p["values"])
                 pr = np.asarray(self.p["probs"])
@@ -270,8 +367,9 @@ class Distribution:
             lo = fmt(self.lower) if self.lower is not None else "-inf"
             hi = fmt(self.upper) if self.upper is not None else "inf"
             trunc = f", truncated to [{lo}, {hi}]"
+        name = self.family if self._impl is None else self._impl.label(fmt)
         return (
-            f"{self.family}, median {fmt(self.quantile(0.5))}, "
+            f"{name}, median {fmt(self.quantile(0.5))}, "
             f"90 % in [{fmt(self.quantile(0.05))}, {fmt(self.quantile(0.95))}]{trunc}"
         )
 
@@ -307,7 +405,7 @@ def fixed(value: float) -> Distribution:
 
 
 # --------------------------------------------------------------------------------- building
-def make_distribution(spec: dict, scale: float = 1.0) -> Distribution:
+def make_distribution(spec: dict, scale: float = 1.0, values=None) -> Distribution:
     """Build a :class:`Distribution` from a user mapping.
 
     Parameters
@@ -315,9 +413,12 @@ def make_distribution(spec: dict, scale: float = 1.0) -> Distribution:
     spec : dict
         ``{"dist": family, ...natural parameters or quantiles..., "min": .., "max": ..}``;
         numbers may be amount strings (``"50B"``). Other keys (unit, source, ...) must have been
-        removed by the caller.
+        removed by the caller. A ``mixture``'s ``components`` are such mappings themselves.
     scale : float
         Unit conversion factor applied to location-like values (see :data:`LOCATION_KEYS`).
+    values : sequence of float, optional
+        The numbers an ``empirical`` spec resamples, in canonical units: the core cannot read
+        files, so the loader reads the spec's ``data:`` column and passes them here.
 
     Raises
     ------
@@ -330,7 +431,7 @@ def make_distribution(spec: dict, scale: float = 1.0) -> Distribution:
     natural_keys = [k for k in keys if not is_quantile_key(str(k))]
     _check_known_keys(family, natural_keys)
     lower, upper = _truncation_bounds(spec, scale)
-    dist = _untruncated(family, spec, scale, quantile_keys, natural_keys)
+    dist = _untruncated(family, spec, scale, quantile_keys, natural_keys, values)
     return _truncate(dist, lower, upper)
 
 
@@ -353,7 +454,9 @@ def _check_known_keys(family: str, natural_keys: list) -> None:
     allowed = {k for group in _NATURAL[family] for k in group} | set(_OPTIONAL.get(family, ()))
     unknown = [k for k in natural_keys if k not in allowed]
     if unknown:
-        options = " or ".join("/".join(g) for g in _NATURAL[family])
+        options = " or ".join("/".join(g) for g in _NATURAL[family]) or (
+            "3 to 5 quantiles such as p10/p50/p90"
+        )
         extra = f" (optional: {', '.join(_OPTIONAL[family])})" if family in _OPTIONAL else ""
         qnote = ", or quantiles such as p05/p95" if family in _N_FREE else ""
         raise DistSpecError(
@@ -381,13 +484,25 @@ def _truncation_bounds(spec: dict, scale: float) -> tuple[float | None, float | 
 
 
 def _untruncated(
-    family: str, spec: dict, scale: float, quantile_keys: list, natural_keys: list
+    family: str, spec: dict, scale: float, quantile_keys: list, natural_keys: list, values=None
 ) -> Distribution:
     """The distribution the spec describes, before truncation."""
     if family == "discrete":
         return _discrete(spec, scale)
     if family == "fixed":
         return _fixed_from_spec(spec, scale, quantile_keys)
+    if family == "metalog":
+        return _metalog_from_spec(spec, scale, quantile_keys)
+    if family in ("mixture", "empirical"):
+        if quantile_keys:
+            raise DistSpecError(
+                f"{family} cannot be given by quantiles; remove {quantile_keys[0]} (a metalog "
+                "is the family fitted to quantiles)",
+                quantile_keys[0],
+            )
+        if family == "mixture":
+            return _mixture_from_spec(spec, scale)
+        return _empirical_from_spec(spec, values)
     if quantile_keys:
         return _from_spec_quantiles(family, spec, scale, quantile_keys, natural_keys)
     return _from_natural(family, {k: _spec_number(spec, k, scale) for k in natural_keys})
@@ -475,9 +590,9 @@ def _require(family: str, p: dict, *names: str) -> None:
     missing = [n for n in names if n not in p]
     if missing:
         options = " or ".join("/".join(g) for g in _NATURAL[family])
+        qnote = " (or quantiles such as p05/p95)" if family in _N_FREE else ""
         raise DistSpecError(
-            f"{family} needs {options} (or quantiles such as p05/p95); "
-            f"missing {', '.join(missing)}",
+            f"{family} needs {options}{qnote}; missing {', '.join(missing)}",
             missing[0],
         )
 
@@ -583,6 +698,59 @@ def _natural_beta(family: str, p: dict, given: tuple) -> Distribution:
     )
 
 
+def _natural_gamma(family: str, p: dict, given: tuple) -> Distribution:
+    """A gamma from ``shape`` and ``scale`` or from its ``mean`` and ``sd``
+    (``shape = (mean / sd)^2``, ``scale = sd^2 / mean``)."""
+    if {"shape", "scale"} & set(p) and {"mean", "sd"} & set(p):
+        raise DistSpecError("gamma: give shape/scale or mean/sd, not both; remove one pair", "mean")
+    if "mean" in p or "sd" in p:
+        _require(family, p, "mean", "sd")
+        if p["mean"] <= 0 or p["sd"] <= 0:
+            raise DistSpecError(
+                "gamma: mean and sd must be > 0 (a gamma lives on (0, inf)); use normal or "
+                "student_t for values that can be negative",
+                "mean" if p["mean"] <= 0 else "sd",
+            )
+        shape, theta = (p["mean"] / p["sd"]) ** 2, p["sd"] ** 2 / p["mean"]
+    else:
+        _require(family, p, "shape", "scale")
+        shape, theta = p["shape"], p["scale"]
+    if not shape > 0:
+        raise DistSpecError(f"gamma: shape must be > 0 (got {shape:g})", "shape")
+    if not theta > 0:
+        raise DistSpecError(f"gamma: scale must be > 0 (got {theta:g})", "scale")
+    return Distribution("gamma", (("shape", shape), ("scale", theta)), given)
+
+
+def _natural_student_t(family: str, p: dict, given: tuple) -> Distribution:
+    """A location-scale Student t from ``location``, ``scale`` and ``df``."""
+    _require(family, p, "location", "scale", "df")
+    if not p["scale"] > 0:
+        raise DistSpecError(
+            f"student_t: scale must be > 0 (got {p['scale']:g}); give a positive spread", "scale"
+        )
+    if not p["df"] > 0:
+        raise DistSpecError(
+            f"student_t: df must be > 0 (got {p['df']:g}); e.g. df: 5 (large df: near normal)",
+            "df",
+        )
+    return Distribution(
+        "student_t", (("location", p["location"]), ("scale", p["scale"]), ("df", p["df"])), given
+    )
+
+
+def _natural_loguniform(family: str, p: dict, given: tuple) -> Distribution:
+    """A log-uniform (reciprocal) distribution on [low, high], 0 < low < high."""
+    _require(family, p, "low", "high")
+    if not p["low"] > 0:
+        raise DistSpecError(
+            f"loguniform: low must be > 0 (got {p['low']:g}); its logarithm is uniform", "low"
+        )
+    if p["low"] >= p["high"]:
+        raise DistSpecError("loguniform: low must be below high; swap them", "low")
+    return Distribution("loguniform", (("low", p["low"]), ("high", p["high"])), given)
+
+
 _NATURAL_BUILDERS = {
     "normal": _natural_normal,
     "lognormal": _natural_lognormal,
@@ -590,6 +758,9 @@ _NATURAL_BUILDERS = {
     "triangular": _natural_triangular,
     "pert": _natural_pert,
     "beta": _natural_beta,
+    "gamma": _natural_gamma,
+    "student_t": _natural_student_t,
+    "loguniform": _natural_loguniform,
 }
 
 
@@ -737,6 +908,60 @@ def _quantiles_three(family: str, fit_qs: list, extra: dict, given: tuple) -> Di
     return _fit_three(family, fp, fv, given, extra.get("lambda", 4.0))
 
 
+def _positive_quantiles(family: str, fit_qs: list) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities and values of ``fit_qs``, refusing a value <= 0."""
+    fp, fv = _probs_values(fit_qs)
+    if fv[0] <= 0:
+        raise DistSpecError(
+            f"{family}: quantiles must be > 0 (got {fv[0]:g}); a {family} lives on (0, inf); "
+            "use normal for values that can be negative",
+            fit_qs[0][2],
+        )
+    return fp, fv
+
+
+def _quantiles_loguniform(family: str, fit_qs: list, extra: dict, given: tuple) -> Distribution:
+    """The log-uniform through two positive quantiles (its logarithm is uniform)."""
+    fp, fv = _positive_quantiles(family, fit_qs)
+    lv = np.log(fv)
+    width = (lv[1] - lv[0]) / (fp[1] - fp[0])
+    low = lv[0] - fp[0] * width
+    return Distribution(
+        "loguniform", (("low", math.exp(low)), ("high", math.exp(low + width))), given
+    )
+
+
+def _quantiles_gamma(family: str, fit_qs: list, extra: dict, given: tuple) -> Distribution:
+    """The gamma through two positive quantiles.
+
+    The ratio of the two quantiles depends on the shape ``k`` alone (the scale cancels) and
+    falls from infinity towards 1 as ``k`` grows, so ``k`` is the root of one equation in
+    ``ln k`` (a scan of ``k`` in [0.01, 1e6], then bisection); the scale follows in closed form.
+    """
+    fp, fv = _positive_quantiles(family, fit_qs)
+    target = math.log(fv[1] / fv[0])
+
+    def gap(log_k: float) -> float:
+        with np.errstate(divide="ignore"):
+            q = np.log(special.gammaincinv(math.exp(log_k), fp))
+        return float(q[1] - q[0]) - target
+
+    grid = np.linspace(math.log(1e-2), math.log(1e6), 161)
+    res = np.array([gap(g) for g in grid])
+    roots = [i for i in range(len(grid) - 1) if res[i] >= 0 > res[i + 1]]
+    if not roots:
+        raise DistSpecError(
+            f"no gamma distribution has {fit_qs[1][2]}/{fit_qs[0][2]} = {fv[1] / fv[0]:.4g} "
+            "(the ratio is too close to 1 or too large for any shape in [0.01, 1e6]); adjust the "
+            "quantiles or use lognormal",
+            fit_qs[0][2],
+        )
+    i = roots[0]
+    shape = math.exp(_bisect(gap, grid[i], grid[i + 1], res[i]))
+    theta = fv[0] / float(special.gammaincinv(shape, fp[0]))
+    return Distribution("gamma", (("shape", shape), ("scale", theta)), given)
+
+
 _QUANTILE_FITTERS = {
     "normal": _quantiles_normal,
     "lognormal": _quantiles_lognormal,
@@ -744,6 +969,8 @@ _QUANTILE_FITTERS = {
     "beta": _quantiles_beta,
     "triangular": _quantiles_three,
     "pert": _quantiles_three,
+    "gamma": _quantiles_gamma,
+    "loguniform": _quantiles_loguniform,
 }
 
 
@@ -947,3 +1174,679 @@ def _fit_three(family, fp, fv, given, lam) -> Distribution:
     if family == "triangular":
         return Distribution("triangular", (("low", lo), ("mode", mode), ("high", hi)), given)
     return _pert(lo, mode, hi, lam, given)
+
+
+# --------------------------------------------------------------------------------- inversion
+def _solve_increasing(f, target, a, b, rtol: float = 1e-14, atol: float = 0.0) -> np.ndarray:
+    """``inf {x in [a, b]: f(x) >= target}`` elementwise, for ``f`` non-decreasing.
+
+    The Illinois variant of regula falsi [5]_, vectorised: each element keeps its own bracket
+    ``[A, B]`` with ``f(A) < target <= f(B)``, and stops on its own when the bracket is narrower
+    than ``rtol * max(|A|, |B|) + atol`` (returning ``B``) or when ``|f(x) - target|`` is at
+    rounding level, ``2^-50 |target|`` (returning that ``x``). An element's result
+    therefore depends on its own inputs only (never on the other elements of the array, so
+    never on a chunk size). A false-position point outside the bracket is replaced by the
+    midpoint, so the method cannot stall where ``f`` is flat or jumps.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, idx)``: the function at points ``x`` of the elements ``idx`` (flat indices).
+    target, a, b : array_like
+        One-dimensional, broadcast together; ``a`` and ``b`` bracket the answers.
+    """
+    target = np.asarray(target, dtype=float).ravel()
+    a = np.broadcast_to(np.asarray(a, dtype=float), target.shape).copy()
+    b = np.broadcast_to(np.asarray(b, dtype=float), target.shape).copy()
+    idx = np.arange(target.size)
+    fa = f(a, idx) - target
+    fb = f(b, idx) - target
+    x = np.where(fa >= 0, a, b)  # the answer at an end of the bracket
+    active = np.flatnonzero((fa < 0) & (fb >= 0))
+    lo, hi, flo, fhi = a[active], b[active], fa[active], fb[active]
+    last = np.zeros(active.size, dtype=np.int8)  # +1: the last step moved hi, -1: lo
+    finished = np.zeros(active.size, dtype=bool)  # stopped: x written, dropped at compaction
+    for _ in range(400):
+        if not active.size:
+            break
+        with np.errstate(all="ignore"):
+            m = hi - fhi * (hi - lo) / (fhi - flo)
+        m = np.where((m > lo) & (m < hi), m, 0.5 * (lo + hi))
+        fm = f(m, active) - target[active]
+        hit = np.abs(fm) <= _FTOL * np.abs(target[active])
+        right = fm >= 0
+        flo = np.where(right & (last == 1), 0.5 * flo, flo)  # Illinois: halve a kept end
+        fhi = np.where(~right & (last == -1), 0.5 * fhi, fhi)
+        hi, fhi = np.where(right, m, hi), np.where(right, fm, fhi)
+        lo, flo = np.where(right, lo, m), np.where(right, flo, fm)
+        last = np.where(right, 1, -1).astype(np.int8)
+        done = (hit | (hi - lo <= rtol * np.maximum(np.abs(lo), np.abs(hi)) + atol)) & ~finished
+        x[active[done]] = np.where(hit, m, hi)[done]
+        finished |= done
+        if finished.sum() * 4 >= finished.size:  # compact when a quarter has stopped
+            keep = ~finished
+            active, lo, hi, flo, fhi, last, finished = (
+                v[keep] for v in (active, lo, hi, flo, fhi, last, finished)
+            )
+    x[active[~finished]] = hi[~finished]  # not converged in 400 steps: the bracket's end
+    return x
+
+
+#: Relative residual at which :func:`_solve_increasing` stops (8.9e-16: rounding level).
+_FTOL = 2.0**-50
+
+
+def _logit(u) -> np.ndarray:
+    """``ln(u / (1 - u))``, accurate near both ends."""
+    u = np.asarray(u, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(u) - np.log1p(-u)
+
+
+@lru_cache(maxsize=1)
+def _logit_grid() -> tuple[np.ndarray, np.ndarray, float]:
+    """Nodes ``t`` (step 0.05 on [-745, 745]), ``ln w(t)`` with ``w = u (1 - u)`` the density
+    of ``t = logit(u)`` for ``u`` uniform, and the step: ``E g(X) = integral of g(Q(expit t))
+    w(t) dt``, by the trapezoid rule, which converges geometrically for integrands analytic in
+    a strip about the real line (a metalog's, |Im t| < pi) and decaying in the tails."""
+    step = 0.05
+    t = np.arange(-14900, 14901) * step
+    at = np.abs(t)
+    return t, -at - 2.0 * np.log1p(np.exp(-at)), step
+
+
+# --------------------------------------------------------------------------------- families
+class _Family:
+    """A family implemented by its own class: the untruncated ``ppf``, ``cdf``, ``mean``, ``sd``
+    (truncation is :class:`Distribution`'s, the same for every family)."""
+
+    is_fixed = False
+
+    def label(self, fmt) -> str:
+        """The family's name in :meth:`Distribution.describe`."""
+        return type(self).name
+
+
+class _Gamma(_Family):
+    """Gamma with shape ``k`` and scale ``theta``: ``F(x) = P(k, x / theta)`` (the regularized
+    lower incomplete gamma function), ``Q(u) = theta P^-1(k, u)``, mean ``k theta``, sd
+    ``sqrt(k) theta`` (scipy.stats.gamma's own formulas, without importing scipy.stats)."""
+
+    name = "gamma"
+
+    def __init__(self, shape: float, scale: float):
+        self.k, self.theta = shape, scale
+
+    def ppf(self, u):
+        return special.gammaincinv(self.k, u) * self.theta
+
+    def cdf(self, x):
+        return np.where(x > 0, special.gammainc(self.k, np.maximum(x, 0.0) / self.theta), 0.0)
+
+    def mean(self) -> float:
+        return self.k * self.theta
+
+    def sd(self) -> float:
+        return math.sqrt(self.k) * self.theta
+
+
+class _StudentT(_Family):
+    """Location-scale Student t: ``X = location + scale T_df``; ``Q(u) = location + scale
+    stdtrit(df, u)``. The mean is the location for ``df > 1`` (undefined, NaN, below); the sd
+    ``scale sqrt(df / (df - 2))`` for ``df > 2``, infinite for ``1 < df <= 2`` (as scipy)."""
+
+    name = "student_t"
+
+    def __init__(self, location: float, scale: float, df: float):
+        self.m, self.s, self.df = location, scale, df
+
+    def ppf(self, u):
+        return special.stdtrit(self.df, u) * self.s + self.m
+
+    def cdf(self, x):
+        return special.stdtr(self.df, (x - self.m) / self.s)
+
+    def mean(self) -> float:
+        return self.m if self.df > 1 else math.nan
+
+    def sd(self) -> float:
+        if self.df > 2:
+            return self.s * math.sqrt(self.df / (self.df - 2))
+        return math.inf if self.df > 1 else math.nan
+
+
+class _LogUniform(_Family):
+    """Log-uniform (reciprocal) on [a, b]: ``ln X`` uniform; ``Q(u) = exp(ln a + u ln(b/a))``,
+    mean ``(b - a) / ln(b/a)``, ``E X^2 = (b^2 - a^2) / (2 ln(b/a))``."""
+
+    name = "loguniform"
+
+    def __init__(self, low: float, high: float):
+        self.a, self.b = low, high
+        self.log_ratio = math.log(high) - math.log(low)
+
+    def ppf(self, u):
+        return np.exp(math.log(self.a) + u * self.log_ratio)
+
+    def cdf(self, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (np.log(np.maximum(x, self.a)) - math.log(self.a)) / self.log_ratio
+        return np.clip(z, 0.0, 1.0)
+
+    def mean(self) -> float:
+        return (self.b - self.a) / self.log_ratio
+
+    def sd(self) -> float:
+        second = (self.b**2 - self.a**2) / (2 * self.log_ratio)
+        return math.sqrt(max(second - self.mean() ** 2, 0.0))
+
+
+def _metalog_basis(t, k: int) -> np.ndarray:
+    """The first ``k`` metalog basis functions at ``t = logit(y)``, shape ``(len(t), k)``:
+    ``1, t, (y - 1/2) t, y - 1/2, (y - 1/2)^2`` (Keelin 2016, eq. 6), with ``y - 1/2 =
+    tanh(t/2) / 2``."""
+    t = np.asarray(t, dtype=float)
+    s = 0.5 * np.tanh(0.5 * t)
+    cols = [np.ones_like(t), t, s * t, s, s * s]
+    return np.stack(cols[:k], axis=-1)
+
+
+class _Metalog(_Family):
+    """The ``k``-term metalog [3]_, unbounded, log (``lower``), negative-log (``upper``) or logit
+    (both): ``M(y) = sum a_j b_j(y)`` with the basis of :func:`_metalog_basis`, and
+    ``Q(y) = M``, ``lower + e^M``, ``upper - e^-M`` or ``lower + (upper - lower) expit(M)``.
+
+    In ``t = logit(y)`` the tails are straight lines: ``M ~ c0 t`` as ``t -> -inf`` and
+    ``M ~ c1 t`` as ``t -> inf``, with ``c0 = a2 - a3/2`` and ``c1 = a2 + a3/2``; so the mean of
+    a log metalog is finite when ``c1 < 1`` (its variance when ``c1 < 1/2``), of an upper one
+    when ``c0 < 1``. Moments are integrals over ``t`` (:func:`_logit_grid`).
+    """
+
+    name = "metalog"
+
+    def __init__(self, a, lower, upper):
+        self.a = np.asarray(a, dtype=float)
+        self.lower, self.upper = lower, upper
+        self.c0 = float(self.a[1] - self.a[2] / 2)
+        self.c1 = float(self.a[1] + self.a[2] / 2)
+
+    def label(self, fmt) -> str:
+        lo = "-inf" if self.lower is None else fmt(self.lower)
+        hi = "inf" if self.upper is None else fmt(self.upper)
+        return f"metalog ({len(self.a)} terms, on ({lo}, {hi}))"
+
+    def m_of_t(self, t):
+        return _metalog_basis(t, len(self.a)) @ self.a
+
+    def out(self, m):
+        """The quantile from ``M`` (the bounds' transform)."""
+        lo, hi = self.lower, self.upper
+        with np.errstate(over="ignore"):
+            if lo is None and hi is None:
+                return m
+            if hi is None:
+                return lo + np.exp(m)
+            if lo is None:
+                return hi - np.exp(-m)
+            return lo + (hi - lo) * special.expit(m)
+
+    def into(self, x):
+        """``M`` from a quantile (the inverse transform; -inf/inf at and beyond the bounds)."""
+        x = np.asarray(x, dtype=float)
+        lo, hi = self.lower, self.upper
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = x.copy()
+            if lo is not None:
+                z = np.log(x - lo) if hi is None else np.log(x - lo) - np.log(hi - x)
+            elif hi is not None:
+                z = -np.log(hi - x)
+        if lo is not None:
+            z = np.where(x <= lo, -np.inf, z)
+        if hi is not None:
+            z = np.where(x >= hi, np.inf, z)
+        return z
+
+    def ppf(self, u):
+        u = np.asarray(u, dtype=float)
+        t = _logit(u)
+        inner = np.isfinite(t)
+        x = np.empty(u.shape)
+        x[inner] = self.out(self.m_of_t(t[inner]))
+        x[u <= 0] = -np.inf if self.lower is None else self.lower
+        x[u >= 1] = np.inf if self.upper is None else self.upper
+        return x
+
+    def cdf(self, x):
+        z = np.asarray(self.into(x), dtype=float)
+        out = np.where(z == np.inf, 1.0, 0.0)
+        inner = np.flatnonzero(np.isfinite(z))
+        if inner.size:
+            t = _solve_increasing(
+                lambda t, _: self.m_of_t(t), z.ravel()[inner], -745.0, 745.0, atol=1e-13
+            )
+            out.ravel()[inner] = special.expit(t)
+        return out
+
+    def _moment_sums(self) -> tuple[float, float]:
+        """``E Y`` and ``E Y^2`` of ``Y = e^M`` (log), ``e^-M`` (upper) or ``Q`` (else)."""
+        t, logw, step = _logit_grid()
+        m = self.m_of_t(t)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if (self.lower is None) != (self.upper is None):
+                sign = 1.0 if self.upper is None else -1.0
+                return tuple(float(step * np.exp(p * sign * m + logw).sum()) for p in (1.0, 2.0))
+            x, w = self.out(m), np.exp(logw)
+            return float(step * (x * w).sum()), float(step * (x * x * w).sum())
+
+    def _tail(self) -> float:
+        """The tail exponent that decides which moments exist (0 when both ends are bounded
+        or the metalog is unbounded: then all exist)."""
+        if self.lower is not None and self.upper is None:
+            return self.c1
+        if self.upper is not None and self.lower is None:
+            return self.c0
+        return 0.0
+
+    def mean(self) -> float:
+        if self._tail() >= 1:
+            return math.inf if self.upper is None else -math.inf
+        e1, _ = self._moment_sums()
+        if self.lower is not None and self.upper is None:
+            return self.lower + e1
+        if self.upper is not None and self.lower is None:
+            return self.upper - e1
+        return e1
+
+    def sd(self) -> float:
+        if self._tail() >= 0.5:
+            return math.inf
+        e1, e2 = self._moment_sums()
+        return math.sqrt(max(e2 - e1 * e1, 0.0))
+
+
+def _metalog_slope(a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``dM/dt`` of the metalog with coefficients ``a`` at ``t = logit(y)``: with ``s = y - 1/2``
+    and ``q = y (1 - y) = ds/dt``, ``a2 + a3 (s + t q) + a4 q + 2 a5 s q``. It is ``y (1 - y)``
+    times the metalog's ``dM/dy``, so it has the sign of the density, and tends to ``c0`` and
+    ``c1`` in the tails."""
+    s = 0.5 * np.tanh(0.5 * t)
+    q = 0.25 - s * s
+    slope = a[1] + a[2] * (s + t * q)
+    if len(a) > 3:
+        slope = slope + a[3] * q
+    if len(a) > 4:
+        slope = slope + 2.0 * a[4] * s * q
+    return slope
+
+
+#: Where a metalog's slope is checked: a uniform grid in ``y`` and one in ``logit(y)``.
+_FEASIBILITY_T = np.unique(
+    np.concatenate([_logit(np.linspace(0.0, 1.0, 20001)[1:-1]), np.linspace(-50, 50, 10001)])
+)
+
+
+def _metalog_infeasible_at(a: np.ndarray) -> float | None:
+    """The ``y`` where the metalog's density is least (when it is <= 0 there), else None.
+
+    A metalog is a distribution only if its quantile function increases on (0, 1), i.e.
+    ``dM/dt > 0`` for every ``t``. This is checked on 30,000 points (uniform in ``y`` and in
+    ``t`` on [-50, 50]) and in both tail limits ``c0``, ``c1`` — Keelin's (2016) condition for
+    three terms, ``a2 > 0`` and ``|a3| / a2 < 1.66711``, is what this check finds for them.
+    """
+    slope = _metalog_slope(a, _FEASIBILITY_T)
+    i = int(np.argmin(slope))
+    worst, y = float(slope[i]), float(special.expit(_FEASIBILITY_T[i]))
+    for limit, y_end in ((a[1] - a[2] / 2, 0.0), (a[1] + a[2] / 2, 1.0)):
+        if limit < worst:
+            worst, y = float(limit), y_end
+    return y if not worst > 0 else None
+
+
+def _metalog_from_spec(spec: dict, scale: float, quantile_keys: list) -> Distribution:
+    """A ``metalog`` spec: 3 to 5 quantiles (as many terms), optional ``lower``/``upper``."""
+    if len(quantile_keys) not in METALOG_TERMS:
+        raise DistSpecError(
+            f"metalog takes 3 to 5 quantiles, one per term (got {len(quantile_keys)}); give "
+            "e.g. p10, p50 and p90",
+            quantile_keys[0] if quantile_keys else "dist",
+        )
+    qs = [(_quantile_prob(k), _spec_number(spec, k, scale), k) for k in quantile_keys]
+    _check_increasing(qs)
+    lo = _spec_number(spec, "lower", scale) if "lower" in spec else None
+    hi = _spec_number(spec, "upper", scale) if "upper" in spec else None
+    if lo is not None and hi is not None and not lo < hi:
+        raise DistSpecError(f"metalog: lower ({lo:g}) must be below upper ({hi:g})", "lower")
+    probs, vals = _probs_values(qs)
+    if (lo is not None and vals[0] <= lo) or (hi is not None and vals[-1] >= hi):
+        key, bound = ("lower", lo) if lo is not None and vals[0] <= lo else ("upper", hi)
+        raise DistSpecError(
+            f"metalog: the quantiles must lie strictly inside the bounds ({key} is {bound:g}); "
+            f"move {key} beyond them or correct the quantiles",
+            key,
+        )
+    a = _fit_metalog(qs, lo, hi)
+    given = tuple((k, v) for _, v, k in qs) + tuple(
+        (k, v) for k, v in (("lower", lo), ("upper", hi)) if v is not None
+    )
+    dist = Distribution("metalog", (("a", tuple(a.tolist())), ("lower", lo), ("upper", hi)), given)
+    _check_reproduced("metalog", dist, qs)
+    return dist
+
+
+def _fit_metalog(qs: list, lo: float | None, hi: float | None) -> np.ndarray:
+    """The coefficients of the metalog through quantiles ``qs`` (a linear solve, as many terms
+    as quantiles); refuses a set no increasing quantile function passes through."""
+    probs, vals = _probs_values(qs)
+    z = _Metalog((0.0, 1.0, 0.0), lo, hi).into(vals)
+    basis = _metalog_basis(_logit(probs), len(qs))
+    try:
+        a = np.linalg.solve(basis, z)
+    except np.linalg.LinAlgError:
+        a = np.full(len(qs), np.nan)
+    if not np.isfinite(a).all() or np.linalg.cond(basis) > 1e12:
+        raise DistSpecError(
+            "metalog: these quantile probabilities do not determine a metalog (too close "
+            "together); spread the probabilities, e.g. p10, p50, p90",
+            qs[0][2],
+        )
+    y = _metalog_infeasible_at(a)
+    if y is not None:
+        key = min(qs, key=lambda q: abs(q[0] - y))[2]
+        gaps = ", ".join(
+            f"{k1}->{k2}: {v2 - v1:.4g}" for (_, v1, k1), (_, v2, k2) in zip(qs, qs[1:])
+        )
+        raise DistSpecError(
+            f"no {len(qs)}-term metalog has these quantiles: the one through them decreases "
+            f"near the {100 * y:.3g} % quantile (a negative density); the gaps between them "
+            f"({gaps}) are too uneven. Space the quantiles more evenly (move {key}), "
+            "give more of them (up to 5), add lower:/upper: bounds, or use another family",
+            key,
+        )
+    return a
+
+
+class _Mixture(_Family):
+    """``F(x) = sum_i w_i F_i(x)`` over components of any family (truncated ones included).
+
+    The quantile inverts ``F`` elementwise: ``Q(u)`` lies between the smallest and the largest
+    component quantile ``Q_i(u)`` (at the smallest every ``F_i`` is at most ``u``, at the
+    largest at least ``u``), and :func:`_solve_increasing` narrows that bracket to 1e-14
+    relative (``|F(Q(u)) - u|`` is then at rounding level); one uniform makes one draw.
+    Mean ``sum w_i m_i``; variance ``sum w_i (s_i^2 + m_i^2) - mean^2``.
+    """
+
+    name = "mixture"
+
+    def __init__(self, weights, components):
+        self.w = tuple(weights)
+        self.components = tuple(components)
+        values = {c.mean() for c in components if c.is_fixed}
+        self.is_fixed = all(c.is_fixed for c in components) and len(values) == 1
+        centre = [abs(c.quantile(0.5)) + c.quantile(0.9) - c.quantile(0.1) for c in components]
+        self.atol = 1e-15 * max(centre) if max(centre) > 0 else 1e-300
+
+    def label(self, fmt) -> str:
+        parts = ", ".join(f"{c.family} {w:.3g}" for w, c in zip(self.w, self.components))
+        return f"mixture ({parts})"
+
+    def cdf(self, x):
+        x = np.asarray(x, dtype=float)
+        return sum(w * c.cdf(x) for w, c in zip(self.w, self.components))
+
+    def ppf(self, u):
+        u = np.asarray(u, dtype=float)
+        q = np.stack([np.asarray(c.ppf(u), dtype=float) for c in self.components])
+        lo, hi = q.min(axis=0), q.max(axis=0)
+        out = np.where(u >= 1, hi, lo)  # u = 0: the lowest end; u = 1: the highest
+        inner = np.flatnonzero((u > 0) & (u < 1))
+        if inner.size:
+            out.ravel()[inner] = _solve_increasing(
+                lambda x, _: self.cdf(x),
+                u.ravel()[inner],
+                lo.ravel()[inner],
+                hi.ravel()[inner],
+                atol=self.atol,
+            )
+        return out
+
+    def mean(self) -> float:
+        return float(sum(w * c.mean() for w, c in zip(self.w, self.components)))
+
+    def sd(self) -> float:
+        m = self.mean()
+        second = sum(w * (c.sd() ** 2 + c.mean() ** 2) for w, c in zip(self.w, self.components))
+        return math.sqrt(max(second - m * m, 0.0))
+
+
+def _mixture_from_spec(spec: dict, scale: float) -> Distribution:
+    """A ``mixture`` spec: ``weights`` (>= 0, summing to 1 within 1e-6; rescaled to exactly 1)
+    and ``components``, each a distribution mapping of any family but empirical."""
+    weights, components = spec.get("weights"), spec.get("components")
+    if not isinstance(components, list) or not components:
+        raise DistSpecError(
+            "mixture needs its components; add 'components: [{dist: normal, mean: .., sd: ..}, "
+            "...]'",
+            "components",
+        )
+    if not isinstance(weights, list) or len(weights) != len(components):
+        raise DistSpecError(
+            f"mixture: give one weight per component ({len(components)}); add 'weights: "
+            "[w1, w2, ...]' summing to 1",
+            "weights",
+        )
+    try:
+        ws = [parse_amount(w) for w in weights]
+    except ValueError as e:
+        raise DistSpecError(f"mixture: weights: {e}", "weights") from None
+    if any(not w >= 0 for w in ws) or abs(sum(ws) - 1.0) > 1e-6:
+        raise DistSpecError(
+            f"mixture: weights must be >= 0 and sum to 1 (they sum to {sum(ws):.6g}); rescale them",
+            "weights",
+        )
+    comps = [_mixture_component(i, c, scale) for i, c in enumerate(components)]
+    ws = [w / sum(ws) for w in ws]
+    return Distribution(
+        "mixture",
+        (("weights", tuple(ws)), ("components", tuple(comps))),
+        (("weights", tuple(ws)), ("components", tuple(comps))),
+    )
+
+
+def _mixture_component(i: int, comp, scale: float) -> Distribution:
+    """Component ``i`` (0-based) of a mixture, errors prefixed with its number."""
+    where = f"mixture component {i + 1}"
+    if not isinstance(comp, dict):
+        raise DistSpecError(
+            f"{where} is not a mapping; write it as {{dist: normal, mean: .., sd: ..}}",
+            "components",
+        )
+    if str(comp.get("dist", "")).strip().lower() == "empirical":
+        raise DistSpecError(
+            f"{where}: an empirical distribution cannot be a component (its data file is "
+            "read for whole parameters only); fit a family to the data (capex fit) instead",
+            "components",
+        )
+    try:
+        return make_distribution(dict(comp), scale)
+    except DistSpecError as e:
+        raise DistSpecError(f"{where}: {e}", "components") from None
+
+
+class _KdeGrid:
+    """The CDF of a Gaussian kernel density estimate, ``F(x) = mean_i Phi((x - x_i) / h)``,
+    exact at the nodes of a uniform grid over ``[min - 10 h, max + 10 h]`` (step ``h/64``, at
+    most 65,536 cells) together with its slope ``f``, and the cubic Hermite interpolant
+    between them (error at most ``step^4 max|F''''| / 384``, about 2e-10 at ``h/64``;
+    ``error`` is the largest found at the middle of the cells). Outside the grid ``F`` is 0 or
+    1 (``Phi(-10)`` = 8e-24). The quantile solves the cell's cubic, elementwise."""
+
+    def __init__(self, values: np.ndarray, h: float):
+        lo, hi = float(values[0]) - 10 * h, float(values[-1]) + 10 * h
+        self.cells = int(min(max(math.ceil((hi - lo) / (h / 64)), 64), 2**16))
+        self.x0, self.dx = lo, (hi - lo) / self.cells
+        nodes = lo + self.dx * np.arange(self.cells + 1)
+        big_f, small_f = _kde_exact(values, h, nodes)
+        self.nodes_cdf = big_f
+        d0, d1 = small_f[:-1] * self.dx, small_f[1:] * self.dx
+        f0, f1 = big_f[:-1], big_f[1:]
+        self.coef = np.stack([f0, d0, 3 * (f1 - f0) - 2 * d0 - d1, 2 * (f0 - f1) + d0 + d1])
+        middle = nodes[:-1] + 0.5 * self.dx
+        self.error = float(np.max(np.abs(self.cdf(middle) - _kde_exact(values, h, middle)[0])))
+
+    def _poly(self, cell, t):
+        c0, c1, c2, c3 = (c.take(cell) for c in self.coef)
+        return c0 + t * (c1 + t * (c2 + t * c3))
+
+    def cdf(self, x):
+        x = np.asarray(x, dtype=float)
+        pos = (x - self.x0) / self.dx
+        cell = np.clip(np.floor(np.nan_to_num(pos)), 0, self.cells - 1).astype(np.int64)
+        out = np.clip(self._poly(cell, pos - cell), 0.0, 1.0)
+        return np.where(pos <= 0, 0.0, np.where(pos >= self.cells, 1.0, out))
+
+    def ppf(self, u):
+        u = np.asarray(u, dtype=float)
+        flat = u.ravel()
+        cell = np.searchsorted(self.nodes_cdf, flat, side="right") - 1
+        cell = np.clip(cell, 0, self.cells - 1)
+        t = _solve_increasing(lambda t, idx: self._poly(cell[idx], t), flat, 0.0, 1.0, atol=1e-15)
+        return (self.x0 + self.dx * (cell + t)).reshape(u.shape)
+
+
+def _kde_exact(values: np.ndarray, h: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The KDE's CDF and density at ``x`` (exact sums, in chunks of ~4 million terms)."""
+    big_f, small_f = np.empty(x.size), np.empty(x.size)
+    step = max(1, 4_000_000 // values.size)
+    for i in range(0, x.size, step):
+        z = (x[i : i + step, None] - values[None, :]) / h
+        big_f[i : i + step] = special.ndtr(z).mean(axis=1)
+        small_f[i : i + step] = np.exp(-0.5 * z * z).mean(axis=1) / (h * math.sqrt(2 * math.pi))
+    return big_f, small_f
+
+
+class _Empirical(_Family):
+    """The empirical distribution of ``n`` values ``x_(1) <= .. <= x_(n)``: ``F`` is the step
+    function ``#{x_i <= x} / n`` and ``Q(u) = x_(ceil(n u))`` (numpy's ``inverted_cdf``
+    quantile), so uniform draws resample the values with equal probability. With a bandwidth
+    ``h > 0`` it is the Gaussian KDE instead (:class:`_KdeGrid`): mean the data mean, variance
+    the data's (divisor ``n``) plus ``h^2``."""
+
+    name = "empirical"
+
+    def __init__(self, values, bandwidth: float):
+        self.x = np.asarray(values, dtype=float)
+        self.h = float(bandwidth)
+        self.is_fixed = self.h == 0 and self.x[0] == self.x[-1]
+
+    def label(self, fmt) -> str:
+        kde = f", Gaussian KDE h = {fmt(self.h)}" if self.h > 0 else ""
+        return f"empirical ({self.x.size} values{kde})"
+
+    @cached_property
+    def grid(self) -> _KdeGrid:
+        return _KdeGrid(self.x, self.h)
+
+    def ppf(self, u):
+        if self.h > 0:
+            return self.grid.ppf(u)
+        u = np.asarray(u, dtype=float)
+        n = self.x.size
+        virtual = n * u - 1.0  # numpy's virtual index for inverted_cdf
+        below = np.floor(virtual)
+        idx = below + (virtual - below > 0)
+        return self.x[np.clip(np.nan_to_num(idx), 0, n - 1).astype(np.int64)]
+
+    def cdf(self, x):
+        if self.h > 0:
+            return self.grid.cdf(x)
+        return np.searchsorted(self.x, np.asarray(x, dtype=float), side="right") / self.x.size
+
+    def mean(self) -> float:
+        return float(self.x.mean())
+
+    def sd(self) -> float:
+        return math.sqrt(float(self.x.var()) + self.h**2)
+
+
+def silverman_bandwidth(values) -> float:
+    """Silverman's rule-of-thumb bandwidth [4]_ (eq. 3.31) for a Gaussian kernel:
+    ``h = 0.9 min(s, IQR / 1.34) n^(-1/5)``, with ``s`` the sample sd (divisor ``n - 1``) and
+    ``IQR`` the interquartile range (``s`` alone when the IQR is 0).
+
+    Raises
+    ------
+    DistSpecError
+        With fewer than two distinct values (no spread to smooth).
+    """
+    x = np.asarray(values, dtype=float)
+    s = float(x.std(ddof=1)) if x.size > 1 else 0.0
+    if not s > 0:
+        raise DistSpecError(
+            "empirical: a kernel density needs at least two different values; set kde: false",
+            "kde",
+        )
+    q75, q25 = np.percentile(x, [75, 25])
+    spread = min(s, (q75 - q25) / 1.34) if q75 > q25 else s
+    return 0.9 * spread * x.size ** (-0.2)
+
+
+def empirical(values, kde: bool = False, given: tuple = ()) -> Distribution:
+    """The distribution that resamples ``values`` (canonical units), or with ``kde`` their
+    Gaussian kernel density estimate, bandwidth by :func:`silverman_bandwidth`.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The sample (e.g. a cited data file's column, read by the loader).
+    kde : bool
+        Smooth the sample (a continuous distribution) instead of resampling it.
+    given : tuple of (str, object)
+        What the user wrote, for ``repr`` (e.g. the data file and column).
+
+    Raises
+    ------
+    DistSpecError
+        When there are no values, a value is not finite, or ``kde`` lacks a spread.
+    """
+    try:
+        x = np.sort(np.asarray([float(v) for v in values], dtype=float))
+    except (TypeError, ValueError) as e:
+        raise DistSpecError(f"empirical: a value is not a number ({e})", "data") from None
+    if x.size == 0:
+        raise DistSpecError("empirical: the data column has no values; add rows", "data")
+    if not np.isfinite(x).all():
+        raise DistSpecError("empirical: every value must be finite; correct the data", "data")
+    h = silverman_bandwidth(x) if kde else 0.0
+    given = given or (("n", int(x.size)), ("kde", bool(kde)))
+    return Distribution("empirical", (("values", tuple(x.tolist())), ("bandwidth", h)), given)
+
+
+def _empirical_from_spec(spec: dict, values) -> Distribution:
+    """An ``empirical`` spec: ``data`` (the file, read by the loader into ``values``),
+    optional ``column`` (default ``value``) and ``kde`` (default false)."""
+    kde = spec.get("kde", False)
+    if not isinstance(kde, bool):
+        raise DistSpecError(f"empirical: kde is {kde!r}; write kde: true or kde: false", "kde")
+    if values is None:
+        raise DistSpecError(
+            "empirical: the values of the data file were not read; load the file with capex "
+            "(the loader reads 'data:' relative to it), or build it with empirical(values)",
+            "data",
+        )
+    given = (
+        ("data", str(spec.get("data"))),
+        ("column", str(spec.get("column", "value"))),
+        ("n", len(values)),
+        ("kde", kde),
+    )
+    return empirical(values, kde=kde, given=given)
+
+
+_FAMILY_CLASSES = {
+    "gamma": _Gamma,
+    "student_t": _StudentT,
+    "loguniform": _LogUniform,
+    "metalog": _Metalog,
+    "mixture": _Mixture,
+    "empirical": _Empirical,
+}

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .distributions import Distribution
+from .processes import Process, Shock
 from .provenance import Provenance, Source
 from .usermodel import UserModel
 from .vocabulary import ParamSpec
@@ -32,6 +33,8 @@ class InputForm(StrEnum):
     SERIES = "series"
     #: the posterior predictive of a calibration to cited observations
     CALIBRATED = "calibrated"
+    #: a stochastic process through the years (``process: ar1 | gbm``)
+    PROCESS = "process"
 
 
 #: Sampler settings a ``calibrated:`` block may give (passed on to the fit).
@@ -93,14 +96,20 @@ class Parameter:
     file: str | None = None
     line: int | None = None
     default: bool = False
+    #: ``process`` form: the AR(1) or GBM process
+    process: Process | None = None
+    #: a shock striking the series at most once per draw (series and process forms)
+    shock: Shock | None = None
 
     @property
     def is_uncertain(self) -> bool:
+        if self.shock is not None or self.form in ("calibrated", "process"):
+            return True
         if self.form == "scalar":
             return not self.dist.is_fixed
         if self.form == "series":
             return any(not d.is_fixed for _, d in self.points)
-        return self.form == "calibrated"
+        return False
 
     @property
     def category(self) -> str:
@@ -115,10 +124,13 @@ class Parameter:
         if self.form == "calibrated":
             c = self.calibrated
             return f"calibrated: {c['model']} fit to {Path(c['observations']).name}"
+        shock = f"; {self.shock.describe()}" if self.shock is not None else ""
+        if self.form == "process":
+            return self.process.describe(fmt) + shock
         parts = [
             f"{y}: {d.describe(fmt) if not d.is_fixed else fmt(d.mean())}" for y, d in self.points
         ]
-        return "series " + "; ".join(parts)
+        return "series " + "; ".join(parts) + shock
 
 
 @dataclass(frozen=True)

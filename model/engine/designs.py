@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -114,18 +114,66 @@ class InputVariable:
 
 
 def input_variables(scenario: Scenario) -> list[InputVariable]:
-    """The design's columns, sorted by name (so the order never depends on file order)."""
+    """The design's columns, sorted by name (so the order never depends on file order).
+
+    A process has one column per uncertain process parameter (``name.mean``) and one per year
+    for its innovations (``name[2027]``; GBM from the second year, its first is the start); a
+    shock one for the year it strikes (``name.shock``) and one per uncertain part
+    (``name.shock.probability``, ``name.shock.size``)."""
     out = []
     for p in scenario.parameters.values():
         if not p.is_uncertain:
             continue
-        if p.form == InputForm.SERIES and p.years_move == "independent":
+        if p.form == InputForm.PROCESS:
+            out.extend(_process_variables(p, scenario.years))
+        elif p.form == InputForm.SERIES and p.years_move == "independent":
             out.extend(
                 InputVariable(f"{p.name}[{y}]", p.name, y) for y, d in p.points if not d.is_fixed
             )
-        else:
+        elif p.form != InputForm.SERIES or any(not d.is_fixed for _, d in p.points):
             out.append(InputVariable(p.name, p.name))
+        if p.shock is not None:
+            out.append(InputVariable(f"{p.name}.shock", p.name))
+            out.extend(InputVariable(f"{p.name}.shock.{k}", p.name) for k in p.shock.uncertain())
     return sorted(out, key=lambda v: v.name)
+
+
+def _process_variables(p, years) -> list[InputVariable]:
+    first = 1 if p.process.kind == "gbm" else 0  # a GBM's first year is its start
+    out = [InputVariable(f"{p.name}.{k}", p.name) for k in p.process.uncertain()]
+    out += [InputVariable(f"{p.name}[{int(y)}]", p.name, int(y)) for y in years[first:]]
+    return out
+
+
+def design_correlations(scenario: Scenario) -> list:
+    """The declared correlations on design columns. Between two processes: their innovations
+    year by year (``a[2027]`` with ``b[2027]`` for every year both have). Between a process and
+    another input: that input with the process's level, i.e. its uncertain ``start``, else its
+    first innovation (an AR(1)'s stationary first year). Others as declared."""
+    out = []
+    for c in scenario.correlations:
+        pa, pb = scenario.parameters.get(c.a), scenario.parameters.get(c.b)
+        if pa is None or pb is None or InputForm.PROCESS not in (pa.form, pb.form):
+            out.append(c)
+        elif pa.form == pb.form:
+            cols_a = {v.year: v.name for v in _process_variables(pa, scenario.years) if v.year}
+            cols_b = {v.year: v.name for v in _process_variables(pb, scenario.years) if v.year}
+            common = sorted(set(cols_a) & set(cols_b))
+            out += [replace(c, a=cols_a[y], b=cols_b[y]) for y in common]
+        else:
+            a = _level_column(pa, scenario.years) if pa.form == InputForm.PROCESS else c.a
+            b = _level_column(pb, scenario.years) if pb.form == InputForm.PROCESS else c.b
+            out.append(replace(c, a=a, b=b))
+    return out
+
+
+def _level_column(p, years) -> str:
+    """The design column that sets a process's level: its start, or its first innovation."""
+    start = p.process.params.get("start")
+    if start is not None and not start.is_fixed:
+        return f"{p.name}.start"
+    first = 1 if p.process.kind == "gbm" else 0
+    return f"{p.name}[{int(years[first])}]"
 
 
 class Design:
@@ -149,7 +197,7 @@ class Design:
         self.design = design
         self.variables = input_variables(scenario)
         self.names = [v.name for v in self.variables]
-        corr = scenario.correlations
+        corr = design_correlations(scenario)
         self.corr_names = sorted({c.a for c in corr} | {c.b for c in corr})
         self.corr_matrix = correlation_matrix(self.corr_names, corr) if corr else None
         # one mixing matrix per group of inputs linked by correlations, so a group's draws do

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.processes import ar1_paths, gbm_paths, shock_multiplier
 from ..core.scenario import Parameter, Scenario
 from .designs import Design
 
@@ -98,10 +99,43 @@ def inputs_from_uniforms(
         elif p.form == "series":
             v = _series_values(p, u_of, scenario.years, n)
             out[name] = v.reshape(1, -1) if v.ndim == 1 else v
+        elif p.form == "process":
+            out[name] = process_values(p, u_of, scenario.years, n)
         elif p.form == "calibrated":
             paths = calibrated[name]
             out[name] = paths[trajectory_index(u_of(name), paths.shape[0])]
+        if p.shock is not None:
+            out[name] = out[name] * _shock(p, u_of, len(scenario.years), n)
     return out
+
+
+def _draws(d, u_of, name: str, n: int) -> np.ndarray:
+    """A process or shock parameter per draw: its value, or its quantile at its column."""
+    return np.full(n, d.mean()) if d.is_fixed else np.asarray(d.ppf(u_of(name)), dtype=float)
+
+
+def process_values(p: Parameter, u_of, years: np.ndarray, n: int) -> np.ndarray:
+    """A process's paths (n, T) [canonical unit] from its columns: its parameters' quantiles
+    and standard-normal innovations Phi^-1(u) by year (:mod:`model.core.processes`)."""
+    from scipy.special import ndtri  # deferred: scipy.special loads with the first process
+
+    proc = p.process
+    vals = {k: _draws(d, u_of, f"{p.name}.{k}", n) for k, d in proc.params.items()}
+    first = 1 if proc.kind == "gbm" else 0
+    e = np.zeros((n, len(years)))
+    for t, y in enumerate(years[first:], start=first):
+        e[:, t] = ndtri(u_of(f"{p.name}[{int(y)}]"))
+    if proc.kind == "gbm":
+        return gbm_paths(vals["start"], vals["drift"], vals["volatility"], e)
+    return ar1_paths(vals["mean"], vals["phi"], vals["sigma"], e, proc.scale, vals.get("start"))
+
+
+def _shock(p: Parameter, u_of, t: int, n: int) -> np.ndarray:
+    """(n, T) multipliers of the parameter's shock."""
+    s = p.shock
+    prob = _draws(s.probability, u_of, f"{p.name}.shock.probability", n)
+    size = _draws(s.size, u_of, f"{p.name}.shock.size", n)
+    return shock_multiplier(u_of(f"{p.name}.shock"), prob, size, t)
 
 
 def trajectory_index(u: np.ndarray, trajectories: int) -> np.ndarray:

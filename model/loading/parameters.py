@@ -18,6 +18,7 @@ default: a high path is high in every year) unless ``years_move: independent``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,9 @@ from ..core.provenance import LOCATOR_KEYS, Provenance, Source
 from ..core.scenario import InputForm, Parameter
 from ..core.units import UnknownUnit, parse_amount, parse_unit
 from ..core.vocabulary import CALIBRATION_MODELS, ParamSpec
+from .empirical import empirical_provenance, empirical_values, is_empirical
 from .files import CSV_SUFFIXES, YAML_SUFFIXES, check_input_path
+from .processes import read_process, read_shock
 from .sources import parse_source
 
 #: Keys a parameter mapping may hold (besides quantiles such as ``p05``).
@@ -68,6 +71,25 @@ PARAM_KEYS = frozenset(
         "alpha",
         "beta",
         "probs",
+        # gamma, student_t, metalog, mixture, empirical ("scale" is listed below)
+        "shape",
+        "location",
+        "df",
+        "lower",
+        "upper",
+        "weights",
+        "components",
+        "data",
+        "column",
+        "kde",
+        # processes and shocks (model.loading.processes)
+        "process",
+        "scale",
+        "phi",
+        "start",
+        "drift",
+        "volatility",
+        "shock",
     }
 )
 #: Keys that describe a parameter rather than its distribution.
@@ -81,6 +103,7 @@ META_KEYS = frozenset(
         "currency_year",
         "description",
         "calibrated",
+        "shock",
         *LOCATOR_KEYS,
     }
 )
@@ -157,7 +180,10 @@ def read_parameter(ctx: Context, spec: ParamSpec, raw, file, line) -> Parameter 
     provenance = read_provenance(ctx, raw, where)
     factor, unit = read_unit(ctx, spec, raw, where)
     factor *= currency_year_factor(ctx, spec, raw, where)
-    if raw.get("calibrated") is not None:
+    common = dict(provenance=provenance, unit=str(unit), file=file, line=line)
+    if raw.get("process") is not None:
+        param = read_process(ctx, spec, raw, factor, where, common, read_distribution)
+    elif raw.get("calibrated") is not None:
         param = read_calibrated(ctx, spec, raw, provenance, where)
     else:
         form = numeric_form(ctx, spec, raw, where)
@@ -166,7 +192,23 @@ def read_parameter(ctx: Context, spec: ParamSpec, raw, file, line) -> Parameter 
         common = dict(provenance=provenance, unit=str(unit), file=file, line=line)
         reader = read_scalar if form is InputForm.SCALAR else read_series
         param = reader(ctx, spec, raw, factor, where, common)
+    if param is not None and raw.get("shock") is not None:
+        param = with_shock(ctx, param, raw, where)
     return param if len(ctx.problems) == n_before else None
+
+
+def with_shock(ctx: Context, param: Parameter, raw: dict, where: Where) -> Parameter | None:
+    """The parameter with its ``shock:`` (series and process forms only)."""
+    if param.form not in (InputForm.SERIES, InputForm.PROCESS) and param.spec.kind != "series":
+        ctx.bad(
+            "a shock strikes a series; give this parameter 'values:' by year or a process",
+            where.file,
+            where.of("shock"),
+            where.name,
+        )
+        return None
+    shock = read_shock(ctx, raw["shock"], where, read_distribution)
+    return dataclasses.replace(param, shock=shock) if shock is not None else None
 
 
 def check_keys(ctx: Context, raw: dict, where: Where) -> None:
@@ -219,6 +261,8 @@ def read_provenance(ctx: Context, raw: dict, where: Where) -> Provenance | None:
     has_src, has_hyp = "source" in raw, "hypothetical" in raw
     if "calibrated" in raw and not has_src and not has_hyp:
         return Provenance(hypothetical=None, sources=())
+    if is_empirical(raw) and not has_src and not has_hyp:
+        return empirical_provenance(ctx, raw, where)  # sourced by the rows it resamples
     if has_src and has_hyp:
         ctx.bad(
             "has both 'source' and 'hypothetical'; keep exactly one (cite it, or say why it "
@@ -426,8 +470,11 @@ def read_distribution(
             ctx.bad("no value; add 'value: ...' or a distribution", where.file, where.line, name)
             return None
         spec = {"dist": "fixed", "value": spec["value"]}
+    values = empirical_values(ctx, raw, where, name) if is_empirical(spec) else None
+    if is_empirical(spec) and values is None:
+        return None
     try:
-        return make_distribution(spec, scale=factor)
+        return make_distribution(spec, scale=factor, values=values)
     except DistSpecError as e:
         ctx.bad(str(e), where.file, lines.get(e.key, where.line) if e.key else where.line, name)
     except (TypeError, ValueError, ArithmeticError) as e:

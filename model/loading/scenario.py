@@ -428,6 +428,11 @@ class Loader:
     ) -> Scenario:
         files = list(dict.fromkeys(self.files))
         extra = [p.calibrated["observations"] for p in params.values() if p.calibrated]
+        extra += [  # the data file an empirical distribution resamples
+            Path(p.file).parent / dict(p.dist.given)["data"]
+            for p in params.values()
+            if p.form == "scalar" and getattr(p.dist, "family", None) == "empirical"
+        ]
         if user is not None and user.path is not None:
             extra.append(user.path)
         h = hashlib.sha256()

@@ -75,6 +75,16 @@ parameters:
     interpolation: linear           # between given years (default) | step
     unit: share
     hypothetical: ...
+  price_per_gpu_hour:               # a series as a process: a random walk through the years
+    process: gbm                    # log x_t = log x_(t-1) + drift - volatility^2/2 + volatility e_t
+    start: {dist: pert, p10: 2.0, p50: 2.8, p90: 4.0}
+    drift: -0.2                     # [1/year]; every process parameter may be a distribution
+    volatility: 0.25
+    shock: {probability: 0.1, size: 0.5}   # at most once per draw: from the year it strikes,
+    unit: USD/GPU-hour                     # the series is multiplied by (1 - size)
+    source: [b200-rent-2.80]
+  # process: ar1 (mean, phi, sigma, start: stationary | a value; scale: linear | log | logit):
+  # z_t = g(mean) + phi (z_(t-1) - g(mean)) + sigma e_t on the scale z = g(x)
   revenue_model: capacity           # switches are plain values and need no provenance
 correlations:                       # Spearman rank correlations between uncertain inputs
   - [utilisation, price_per_gpu_hour, 0.4]
@@ -100,7 +110,12 @@ scenarios:                          # named overlays: capex run FILE --scenario 
   before truncation). Natural parameters: normal `mean`, `sd`; lognormal `median`, `sigma` or
   `mean`, `sd`; uniform `low`, `high`; triangular and pert `low`, `mode`, `high` (pert also
   `lambda`, default 4); beta `alpha`, `beta` (optional `low`, `high`, default 0 and 1);
-  discrete `values`, `probs` (summing to 1); fixed `value` (or just `value:` with no `dist`).
+  discrete `values`, `probs` (summing to 1); gamma `shape`, `scale` (or `mean`, `sd`);
+  student_t `location`, `scale`, `df`; loguniform `low`, `high`; metalog three to five quantiles
+  (`p10`, `p50`, `p90` ...) with optional `lower`/`upper` bounds; mixture `weights`,
+  `components` (a list of distributions); empirical `data` (a cited data CSV, relative to the
+  file), `column` (default `value`), `kde` (default false); fixed `value` (or just `value:`
+  with no `dist`).
   A distribution must stay inside the parameter's valid range: bound it with `min`/`max` or use
   a bounded family.
 - **Series.** `values: {{year: value}}`, each value a number or a distribution. Linear

@@ -15,7 +15,7 @@ from ..analysis.posterior import posterior_check as run_posterior_check
 from ..core.errors import AssumptionError, Problem, display_path
 from ..core.formatting import format_mean, format_value, probability_text
 from ..core.vocabulary import OUTPUTS, is_built_in
-from . import content
+from . import content, input_figures
 from . import figures as F
 from .markdown import render
 from .outputs import (
@@ -77,6 +77,15 @@ def _calibration_section(res, figdir: Path) -> dict | None:
             }
         )
     return {"rows": rows, "extra": extra}
+
+
+# ============================================================================ inputs hook
+def _inputs_section(res) -> list[dict]:
+    """The section "The inputs" (:mod:`.input_figures`): every uncertain input's draws and the
+    fans of those that vary by year; after the model's sections, before sensitivity. No
+    section when every input is fixed."""
+    section = input_figures.input_section(res)
+    return [section] if section is not None else []
 
 
 # ============================================================================ one report
@@ -196,7 +205,7 @@ def _write_one(
     elif sens_result is not None:
         sens = sensitivity_section(res, sens_result, figdir, sens_settings)
         out.write_text("sensitivity.json", _dumps(sens_result.to_json_dict(timings=False)))
-    sections = _sections(res)
+    sections = _sections(res) + _inputs_section(res)
     for s in sections:
         s["figures"] = [F.figure_entry(f, figdir) for f in s["figures"]]
     man = content.manifest(res, command, final, sens)

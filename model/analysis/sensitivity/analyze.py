@@ -375,15 +375,32 @@ class SobolSets:
         return {lab: c for lab, c in self.sets.items() if tuple(c) != self.everything}
 
 
-def sobol_sets(infos) -> SobolSets:
+def input_groups(scenario, infos) -> dict[str, str]:
+    """Design column -> the input it belongs to for Sobol' indices: a process (its parameters
+    and its innovations) and a shocked series are one input each; every other column is its
+    own."""
+
+    def group(i):
+        p = scenario.parameters.get(i.parameter)
+        grouped = p is not None and (p.form == "process" or p.shock is not None)
+        return i.parameter if grouped else i.name
+
+    return {i.name: group(i) for i in infos}
+
+
+def sobol_sets(infos, group_of: dict[str, str] | None = None) -> SobolSets:
     names = [i.name for i in infos]
+    group_of = group_of or {nm: nm for nm in names}
     out = SobolSets(names)
     cat_of = {i.name: i.category for i in infos}
     prov_of = {i.name: i.provenance for i in infos}
     cats = [c for c in CATEGORY_ORDER if c in cat_of.values()]
     cats += sorted(set(cat_of.values()) - set(cats))
     provs = [p for p in ("hypothetical", "sourced") if p in prov_of.values()]
-    out.inputs = {nm: out.add(f"input:{nm}", [j]) for j, nm in enumerate(names)}
+    out.inputs = {
+        g: out.add(f"input:{g}", [j for j, nm in enumerate(names) if group_of[nm] == g])
+        for g in dict.fromkeys(group_of[nm] for nm in names)
+    }
     out.categories = {
         c: out.add(f"category:{c}", [j for j, nm in enumerate(names) if cat_of[nm] == c])
         for c in cats
@@ -446,17 +463,21 @@ def partition_indices(
     )
 
 
-def sobol_table(res, infos, per_input: dict) -> pd.DataFrame:
+def sobol_table(res, infos, per_input: dict, group_of: dict | None = None) -> pd.DataFrame:
+    group_of = group_of or {i.name: i.name for i in infos}
+    first = {}
+    for i in infos:  # one row per input group (a process: its parameter's name)
+        first.setdefault(group_of[i.name], i)
     rows = [
         {
-            "input": i.name,
+            "input": g,
             "parameter": i.parameter,
             "category": i.category,
             "provenance": i.provenance,
-            "correlated": i.name in res.correlated,
-            **ci_cols(per_input[i.name]),
+            "correlated": any(j.name in res.correlated for j in infos if group_of[j.name] == g),
+            **ci_cols(per_input[g]),
         }
-        for i in infos
+        for g, i in first.items()
     ]
     df = pd.DataFrame(rows)
     df["_key"] = np.maximum(df["S1"], df["ST"])
@@ -467,12 +488,19 @@ def sobol_table(res, infos, per_input: dict) -> pd.DataFrame:
     )
 
 
-def group_table(infos, groups, per: dict, per_input: dict, kind: str) -> pd.DataFrame:
+def group_table(
+    infos, groups, per: dict, per_input: dict, kind: str, group_of: dict | None = None
+) -> pd.DataFrame:
+    group_of = group_of or {i.name: i.name for i in infos}
     rows = []
     for gname in groups:
-        members = [
-            i.name for i in infos if (i.category if kind == "category" else i.provenance) == gname
-        ]
+        members = list(
+            dict.fromkeys(
+                group_of[i.name]
+                for i in infos
+                if (i.category if kind == "category" else i.provenance) == gname
+            )
+        )
         rows.append(
             {
                 kind: gname,
@@ -557,7 +585,8 @@ def sobol(
     names = [i.name for i in infos]
     corr = normal_score_corr(scenario, names)
     res.sobol_method = "saltelli" if corr is None else "gaussian-copula"
-    sets = sobol_sets(infos)
+    group_of = input_groups(scenario, infos)
+    sets = sobol_sets(infos, group_of)
     mats, ids = sobol_design(sets, n, seed, corr)
     res.sobol_rows = n * len(mats)
     say(
@@ -568,13 +597,18 @@ def sobol(
     if _undefined_rows(res, y, only):
         return
     kw = dict(y=y, ids=ids, num_resamples=num_resamples, conf_level=conf_level, seed=seed)
-    per_input = partition_indices(sets, sets.inputs, True, **kw)
+    singletons = all(len(sets.sets[lab]) == 1 for lab in sets.inputs.values())
+    per_input = partition_indices(sets, sets.inputs, singletons, **kw)
     per_cat = partition_indices(sets, sets.categories, False, **kw)
     per_prov = partition_indices(sets, sets.provenances, False, **kw)
-    res.sobol = sobol_table(res, infos, per_input)
-    res.groups_category = group_table(infos, sets.categories, per_cat, per_input, "category")
-    res.groups_provenance = group_table(infos, sets.provenances, per_prov, per_input, "provenance")
-    res.sobol_sums = sobol_sums(names, per_input, conf_level)
+    res.sobol = sobol_table(res, infos, per_input, group_of)
+    res.groups_category = group_table(
+        infos, sets.categories, per_cat, per_input, "category", group_of
+    )
+    res.groups_provenance = group_table(
+        infos, sets.provenances, per_prov, per_input, "provenance", group_of
+    )
+    res.sobol_sums = sobol_sums(list(sets.inputs), per_input, conf_level)
     res.hypothetical_share = hypothetical_share(infos, per_prov, conf_level, res.sobol_method)
     if corr is not None:
         res.notes.append(

@@ -13,7 +13,7 @@ from scipy.linalg import solve_triangular
 
 from ...core.scenario import Scenario, nearest_correlation
 from ...engine.correlation import spearman_to_pearson
-from ...engine.designs import Design
+from ...engine.designs import Design, design_correlations
 
 
 def oat_matrix(k: int, cols: list[int], us) -> np.ndarray:
@@ -53,7 +53,7 @@ def normal_score_corr(scenario: Scenario, names: list[str]) -> np.ndarray | None
         return None
     idx = {nm: j for j, nm in enumerate(names)}
     r = np.eye(len(names))
-    for c in scenario.correlations:
+    for c in design_correlations(scenario):
         if c.a in idx and c.b in idx:
             r[idx[c.a], idx[c.b]] = r[idx[c.b], idx[c.a]] = float(spearman_to_pearson(c.rho))
     if np.array_equal(r, np.eye(len(names))):

@@ -79,8 +79,10 @@ class SensitivityResult:
         for what it is (with correlated inputs: full first-order and independent total)."""
         lab = self.output_label
         h = self.hypothetical_share
-        n_hyp = sum(1 for i in self.inputs if i.provenance == "hypothetical")
-        n = len(self.inputs)
+        # inputs are parameters: a process's parameters and innovations count once
+        provenance = {i.parameter: i.provenance for i in self.inputs}
+        n_hyp = sum(1 for v in provenance.values() if v == "hypothetical")
+        n = len(provenance)
         if n_hyp == 0:
             return (
                 f"None of the {lab} uncertainty comes from hypothetical inputs: every "
