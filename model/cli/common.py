@@ -49,3 +49,30 @@ def command_text(name: str, paths, args, extra: tuple = ()) -> str:
     parts += ["--draws", str(args.draws), "--seed", str(args.seed), "--design", args.design]
     parts += [str(x) for x in extra]
     return shlex.join(parts)
+
+
+def write_generated(targets: dict, check: bool, command: str) -> int:
+    """Write each generated file whose text changed (``--check``: write nothing and return 1
+    when one is stale), as ``python -m model.cli.docs`` and ``python -m model.cli.schema`` do.
+
+    Parameters
+    ----------
+    targets : dict of Path to str
+        File -> its generated text.
+    check : bool
+    command : str
+        The command that regenerates them, for the stale message.
+    """
+    stale = []
+    for path, text in targets.items():
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        stale.append(path)
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
+    if check and stale:
+        print("stale: " + ", ".join(map(str, stale)) + f"; run {command}")
+        return 1
+    return 0

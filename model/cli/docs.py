@@ -17,6 +17,7 @@ import model
 
 from ..core.vocabulary import OUTPUT_LIST
 from ..reporting.docs import render
+from .common import write_generated
 
 API_HEADER = """# The Python API
 
@@ -121,19 +122,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in argv
     targets = {Path("assumptions") / "README.md": render(), Path("docs") / "api.md": render_api()}
-    stale = []
-    for path, text in targets.items():
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(path)
-        if not check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path}")
-    if check and stale:
-        print("stale: " + ", ".join(map(str, stale)) + "; run python -m model.cli.docs")
-        return 1
-    return 0
+    return write_generated(targets, check, "python -m model.cli.docs")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from ..analysis.fitting import PARAMETERS as FIT_PARAMETERS
 from ..analysis.fitting import QUANTILES as FIT_QUANTILES
 from ..core.vocabulary import OUTPUT_LIST, outputs_of, summary_metrics
 from ..engine.summaries import QUANTILE_KEYS
+from .common import write_generated
 from .jsonout import JSON_SCHEMA_VERSION
 from .parser import DESIGNS
 
@@ -663,21 +664,8 @@ def main(argv=None) -> int:
     """Write docs/schema/*.schema.json (``--check``: exit 1 when one drifted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in argv
-    stale = []
-    for name in SCHEMAS:
-        path = SCHEMA_DIR / f"{name}.schema.json"
-        text = render(name)
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(path)
-        if not check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path}")
-    if check and stale:
-        print("stale: " + ", ".join(map(str, stale)) + "; run python -m model.cli.schema")
-        return 1
-    return 0
+    targets = {SCHEMA_DIR / f"{name}.schema.json": render(name) for name in SCHEMAS}
+    return write_generated(targets, check, "python -m model.cli.schema")
 
 
 if __name__ == "__main__":

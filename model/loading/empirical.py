@@ -25,10 +25,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..core.errors import AssumptionError, Problem
-from ..core.provenance import Provenance, Source
+from ..core.provenance import Provenance
 from ..core.units import UnknownUnit, parse_unit
 from .files import CSV_SUFFIXES, check_input_path
 from .observations import load_data
+from .sources import row_sources
 
 
 def _report(ctx, problems) -> None:
@@ -155,26 +156,8 @@ def empirical_provenance(ctx, raw: dict, where) -> Provenance | None:
     if table is None:
         return None
     shown = Path(str(raw["data"])).name
-    sources, seen = [], set()
-    for r in table.itertuples():
-        key = getattr(r, "fact_id", None) or r.address
-        if key in seen:
-            continue
-        seen.add(key)
-        sources.append(
-            Source(
-                key=str(key),
-                title=str(r.source_title),
-                publisher=str(r.publisher),
-                published=str(r.published),
-                url=str(r.address),
-                confidence=getattr(r, "confidence", None) or None,
-                note=f"data row of {shown}",
-                file=str(table.attrs["path"]),
-                line=int(r.line),
-            )
-        )
+    sources = row_sources(table, f"data row of {shown}", table.attrs["path"])
     return Provenance(
-        sources=tuple(sources),
+        sources=sources,
         locators=(("note", f"resamples {len(table)} cited values in {shown}"),),
     )

@@ -40,7 +40,7 @@ from ..core.vocabulary import CALIBRATION_MODELS, ParamSpec
 from .empirical import empirical_provenance, empirical_values, is_empirical
 from .files import CSV_SUFFIXES, YAML_SUFFIXES, check_input_path
 from .processes import read_process, read_shock
-from .sources import parse_source
+from .sources import parse_source, row_sources
 
 #: Keys a parameter mapping may hold (besides quantiles such as ``p05``).
 PARAM_KEYS = frozenset(
@@ -812,26 +812,8 @@ def observation_provenance(ctx: Context, obs: Path) -> Provenance | None:
         ctx.problems.extend(e.problems)
         return None
     fitted = rows[rows["kind"] == "observation"]
-    sources, seen = [], set()
-    for r in fitted.itertuples():
-        key = getattr(r, "fact_id", None) or r.address
-        if key in seen:
-            continue
-        seen.add(key)
-        sources.append(
-            Source(
-                key=str(key),
-                title=str(r.source_title),
-                publisher=str(r.publisher),
-                published=str(r.published),
-                url=str(r.address),
-                confidence=getattr(r, "confidence", None) or None,
-                note=f"observation row of {obs.name}",
-                file=str(obs),
-                line=int(r.line),
-            )
-        )
+    sources = row_sources(fitted, f"observation row of {obs.name}", obs)
     return Provenance(
-        sources=tuple(sources),
+        sources=sources,
         locators=(("note", f"calibrated to {len(fitted)} cited observations in {obs.name}"),),
     )

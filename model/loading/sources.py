@@ -107,3 +107,29 @@ def _names_an_original(mirror_of) -> bool:
     if text.lower().startswith(("http:", "https:", "www.")):
         return bool(URL_PATTERN.match(text))
     return len(text) >= 10
+
+
+def row_sources(rows, note: str, path) -> tuple[Source, ...]:
+    """The sources of the rows of an observation or data file (``itertuples`` of its table),
+    one per ``fact_id`` (else per address), in file order: what a calibrated series or an
+    empirical distribution is sourced by."""
+    sources, seen = [], set()
+    for r in rows.itertuples():
+        key = getattr(r, "fact_id", None) or r.address
+        if key in seen:
+            continue
+        seen.add(key)
+        sources.append(
+            Source(
+                key=str(key),
+                title=str(r.source_title),
+                publisher=str(r.publisher),
+                published=str(r.published),
+                url=str(r.address),
+                confidence=getattr(r, "confidence", None) or None,
+                note=note,
+                file=str(path),
+                line=int(r.line),
+            )
+        )
+    return tuple(sources)
