@@ -33,6 +33,11 @@ _LAZY = {
     "Calibration": ("model.calibration.posterior", "Calibration"),
     "build_report": ("model.reporting.report", "build_report"),
     "ModelDefinition": ("model.core.usermodel", "ModelDefinition"),
+    "goal_seek": ("model.analysis.goalseek", "goal_seek"),
+    "stress": ("model.analysis.stress", "stress"),
+    "sweep": ("model.analysis.sweep", "sweep"),
+    "voi": ("model.analysis.voi", "voi"),
+    "VOIResult": ("model.analysis.voi", "VOIResult"),
 }
 
 
@@ -63,5 +68,10 @@ __all__ = [
     "calibrate",
     "Calibration",
     "build_report",
+    "goal_seek",
+    "stress",
+    "sweep",
+    "voi",
+    "VOIResult",
     "__version__",
 ]

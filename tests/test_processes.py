@@ -188,3 +188,15 @@ def test_sensitivity_treats_a_process_as_one_input(scenario):
     assert not any("[" in x or "." in x for x in rows)  # no innovation or process-parameter row
     # one group evaluation per process: A, B and a first and a total cross matrix per input
     assert r.sobol_rows < 256 * (2 + 2 * len(rows) + 6)
+
+
+def test_the_tornado_leaves_out_innovations_and_shows_process_parameters(scenario):
+    from model.analysis.sensitivity import sensitivity
+
+    r = sensitivity(scenario, methods=("tornado",), draws=300, seed=1)
+    rows = r.tornado.set_index("input")
+    assert not any("[" in x for x in rows.index)
+    start = scenario.parameters["price_per_gpu_hour"].process.params["start"]
+    # the start's P10/P90 are its own quantiles (pert p10 2.0 ... : by construction)
+    assert rows.loc["price_per_gpu_hour.start", "value_p10"] == pytest.approx(start.ppf(0.1))
+    assert any("innovations" in n for n in r.notes)

@@ -437,7 +437,172 @@ def _fit(sub) -> None:
     _json(p)
 
 
-COMMANDS = (_validate, _sources, _new, _run, _compare, _sensitivity, _calibrate, _fit, _report)
+def _path_arg(p) -> None:
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="assumption file (default: assumptions/anthropic_fluidstack.yaml)",
+    )
+
+
+def _output_arg(p) -> None:
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="NAME",
+        help="metric to analyse (default the model's key metric: npv; industry: revenue_gap_final)",
+    )
+
+
+def _stress(sub) -> None:
+    p = _command(
+        sub,
+        "stress",
+        "model.cli.commands.stress:cmd_stress",
+        "the output with inputs restricted to percentile bands, beside the base (same draws)",
+    )
+    _path_arg(p)
+    p.add_argument(
+        "--band",
+        dest="bands",
+        action="append",
+        metavar="NAME=pLO-pHI",
+        help="restrict an input to a band of its percentiles, e.g. capex_overrun=p90-p100 "
+        "(repeat: the bands act jointly)",
+    )
+    _output_arg(p)
+    add_run_options(p)
+    _json(p)
+
+
+def _scenario_analysis(sub) -> None:
+    p = _command(
+        sub,
+        "scenario-analysis",
+        "model.cli.commands.stress:cmd_scenario_analysis",
+        "which inputs differ most from their medians where the output lands in a region",
+    )
+    _path_arg(p)
+    p.add_argument(
+        "--region",
+        default="top10",
+        metavar="R",
+        help="top10 / bottom10 (highest / lowest 10 %% of the output's draws) or a target "
+        "such as 'npv>0'",
+    )
+    _output_arg(p)
+    p.add_argument("--top", type=int, default=12, help="inputs printed (all in --json)")
+    add_run_options(p)
+    _json(p)
+
+
+def _sweep(sub) -> None:
+    p = _command(
+        sub,
+        "sweep",
+        "model.cli.commands.sweep:cmd_sweep",
+        "a statistic over a grid of one or two inputs (common random numbers)",
+    )
+    _path_arg(p)
+    p.add_argument(
+        "--vary",
+        dest="varies",
+        action="append",
+        metavar="NAME=LO:HI:N",
+        help="N values from LO to HI in the input's canonical unit, e.g. "
+        "price_per_gpu_hour=2:6:9 (twice for a heat map)",
+    )
+    p.add_argument(
+        "--stat",
+        default=None,
+        metavar="S",
+        help="npv_positive (default; industry gap_closed_by_end), another probability, "
+        "'P(irr>0.12)', or METRIC:mean / METRIC:p50",
+    )
+    p.add_argument("--plot", metavar="FILE.png", help="write the line or heat map (PNG)")
+    add_run_options(p, draws=4_000)
+    _json(p)
+
+
+def _goal_seek(sub) -> None:
+    p = _command(
+        sub,
+        "goal-seek",
+        "model.cli.commands.goal_seek:cmd_goal_seek",
+        "the value of one input at which a statistic hits a target (common random numbers)",
+        "Find the value of one input, fixed at that value in every draw (--shift: its whole "
+        "distribution multiplied by a factor), at which a statistic of the Monte Carlo equals a "
+        "target, by a bracketing root search on the same draws; the uncertainty is where the "
+        "statistic is the target plus or minus its Monte Carlo standard error. A series is "
+        "varied as a whole path (a factor). docs/decisions.md#goal-seek.",
+    )
+    p.add_argument("path", metavar="PATH", help="assumption file")
+    p.add_argument("--vary", required=True, metavar="NAME", help="the input to vary")
+    p.add_argument(
+        "--target",
+        required=True,
+        metavar="T",
+        help="'P(npv>0)=0.5', 'npv:p50=0' (any pNN) or 'npv:mean=1B'",
+    )
+    p.add_argument(
+        "--shift",
+        action="store_true",
+        help="multiply the input's whole distribution by a factor instead of fixing it",
+    )
+    p.add_argument("--scenario", help="apply this named overlay from the file's scenarios:")
+    p.add_argument("--draws", type=count, default=DEFAULT_DRAWS, help="draws of each evaluation")
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed: same inputs + same seed = same numbers"
+    )
+    _json(p)
+
+
+def _voi(sub) -> None:
+    p = _command(
+        sub,
+        "voi",
+        "model.cli.commands.voi:cmd_voi",
+        "value of information: EVPI, and EVPPI of each input, category and provenance",
+        "The expected value of perfect information (EVPI) of the decision 'invest if the "
+        "expected NPV is above 0' (--decision overlays: 'choose the best of the file's base and "
+        "overlays', common random numbers), and the partial EVPPI of each uncertain input, each "
+        "category and hypothetical vs sourced inputs, from one run by a regression spline "
+        "(Strong, Oakley & Brennan 2014), with bootstrap standard errors, in the output's unit. "
+        "docs/decisions.md#value-of-information.",
+    )
+    _path_arg(p)
+    add_run_options(p, draws=20_000)  # = model.analysis.voi.DEFAULT_DRAWS (parser stays light)
+    _output_arg(p)
+    p.add_argument(
+        "--decision",
+        choices=("invest", "overlays"),
+        default="invest",
+        help="invest: act if the expected output is above 0; overlays: choose the file's "
+        "base or overlay of largest expected output",
+    )
+    p.add_argument(
+        "--resamples", type=count, default=200, help="bootstrap resamples of the standard errors"
+    )
+    _json(p)
+
+
+COMMANDS = (
+    _validate,
+    _sources,
+    _new,
+    _run,
+    _compare,
+    _sensitivity,
+    _calibrate,
+    _fit,
+    _report,
+    _stress,
+    _scenario_analysis,
+    _sweep,
+    _goal_seek,
+    _voi,
+)
 
 
 def build_parser() -> Parser:

@@ -643,6 +643,138 @@ def fit_schema() -> dict:
     return document("fit", "Distributions fitted to a data file, ranked by AIC", body)
 
 
+def _estimate() -> dict:
+    return obj({"value": NUM, "mcse": NUM})
+
+
+def stress_schema() -> dict:
+    """``capex stress --json`` (:meth:`model.analysis.stress.StressResult.to_json_dict`)."""
+    dist = obj(
+        {k: NUM for k in ("mean", "sd", "mcse", *QUANTILE_KEYS, "undefined_share")}
+        | {"quantile_mcse": obj({k: NUM for k in QUANTILE_KEYS})}
+    )
+    prob = obj(
+        {"name": STR, "label": STR, "base": _estimate(), "stressed": _estimate()}
+        | {"difference": _estimate()}
+    )
+    band = obj({"input": STR, "low": NUM, "high": NUM, "text": STR})
+    body = obj(
+        {"scenario": STR, "model": STR, "output": STR, "unit": STR, "draws": INT, "seed": INT}
+        | {"design": {"enum": list(DESIGNS)}, "common_random_numbers": BOOL}
+        | {"bands": array(band, "the percentile bands [share 0..1], jointly")}
+        | {"base": dist, "stressed": dist}
+        | {"difference": obj({k: _estimate() for k in ("mean", "p05", "p50", "p95")})}
+        | {"probability": prob, "notes": STRINGS}
+    )
+    return document("stress", "The output with inputs restricted to bands, beside the base", body)
+
+
+def scenario_analysis_schema() -> dict:
+    """``capex scenario-analysis --json`` (:class:`model.analysis.stress.ScenarioAnalysis`)."""
+    row = obj(
+        {k: STR for k in ("input", "parameter", "category", "provenance", "unit", "scale")}
+        | {k: NUM for k in ("median_region", "median_all", "sd", "shift_sd", "z")}
+        | {"mark": STR}
+    )
+    body = obj(
+        {"scenario": STR, "model": STR, "output": STR, "region": STR, "region_text": STR}
+        | {"draws": INT, "seed": INT, "design": {"enum": list(DESIGNS)}, "region_draws": INT}
+        | {"region_share": NUM, "significance": STR, "notes": STRINGS}
+        | {"inputs": array(row, "every design column, largest |shift_sd| first")}
+    )
+    return document("scenario-analysis", "Inputs that differ most in a region of the output", body)
+
+
+def sweep_schema() -> dict:
+    """``capex sweep --json`` (:meth:`model.analysis.sweep.SweepResult.to_json_dict`)."""
+    grid = {"type": "array", "items": {"anyOf": [NUM, NUMBERS]}}
+    body = obj(
+        {"scenario": STR, "model": STR, "draws": INT, "seed": INT}
+        | {"design": {"enum": list(DESIGNS)}, "common_random_numbers": BOOL}
+        | {"currency": STR, "currency_year": {"type": ["integer", "null"]}}
+        | {"statistic": obj({"text": STR, "label": STR, "unit": STR})}
+        | {"vary": array(obj({"input": STR, "unit": STR, "values": NUMBERS}))}
+        | {"values": grid, "mcse": grid, "notes": STRINGS, "figure": STR_OR_NULL}
+    )
+    return document("sweep", "A statistic over a grid of one or two inputs", body)
+
+
+def goal_seek_schema() -> dict:
+    """``capex goal-seek --json`` (:meth:`model.analysis.goalseek.GoalSeekResult.to_json_dict`)."""
+    target = obj(
+        {
+            "text": STR,
+            "statistic": STR,
+            "metric": STR,
+            "value": NUM,
+            "unit": STR,
+        },
+        description="the target as written and parsed: P(npv>0), npv:p50 or npv:mean and the "
+        "value it should take [unit: share for a probability, else the metric's]",
+    )
+    body = obj(
+        {
+            "scenario": STR,
+            "vary": STR,
+            "mode": {"enum": ["fixed", "shift"]},
+            "form": {"enum": ["scalar", "series"]},
+            "unit": {**STR, "description": "of value: the input's unit, or ratio (a factor)"},
+            "value": NUM,
+            "uncertainty": {
+                **NUMBERS,
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "[low, high]: where the statistic is the target -/+ its MCSE "
+                "(null: outside the range searched)",
+            },
+            "achieved": obj(
+                {"value": NUM, "mcse": NUM},
+                description="the statistic at the value, with its Monte Carlo standard error",
+            ),
+            "target": target,
+            "evaluations": INT,
+            "search_range": {**NUMBERS, "minItems": 2, "maxItems": 2},
+            "path": {
+                "type": ["object", "null"],
+                "additionalProperties": NUM,
+                "description": "a series: its median path at the value, year -> value",
+            },
+            "draws": INT,
+            "seed": INT,
+        }
+    )
+    return document("goal-seek", "The value of an input at which a statistic hits a target", body)
+
+
+def voi_schema() -> dict:
+    """``capex voi --json`` (:meth:`model.analysis.voi.VOIResult.to_json_dict`)."""
+    est = obj(
+        {"value": NUM, "se": NUM},
+        description="[the output's unit] the estimate and its bootstrap standard error",
+    )
+    row = obj(
+        {"input": STR, "category": STR, "provenance": {"enum": ["hypothetical", "sourced"]}}
+        | {"value": NUM, "se": NUM},
+        description="EVPPI of one input [the output's unit]",
+    )
+    group = obj(
+        {"group": STR, "kind": {"enum": ["category", "provenance"]}, "inputs": STRINGS}
+        | {"value": NUM, "se": NUM},
+        description="EVPPI of a group of inputs (additive regression) [the output's unit]",
+    )
+    body = obj(
+        {"scenario": STR, "output": STR, "unit": STR}
+        | {"decision": {"enum": ["invest", "overlays"]}, "options": STRINGS}
+        | {"expected": {"type": "object", "additionalProperties": NUM}, "best_option": STR}
+        | {"draws": INT, "seed": INT, "design": {"enum": list(DESIGNS)}, "resamples": INT}
+        | {"method": STR, "evpi": est}
+        | {"evppi": array(row, "each uncertain input, largest EVPPI first")}
+        | {"groups": array(group, "each category, then hypothetical and sourced")}
+        | {"notes": STRINGS}
+    )
+    return document("voi", "Value of information: EVPI and EVPPI of a decision", body)
+
+
 SCHEMAS = {
     "run": run_schema,
     "compare": compare_schema,
@@ -652,6 +784,11 @@ SCHEMAS = {
     "sources": sources_schema,
     "fit": fit_schema,
     "error": error_schema,
+    "stress": stress_schema,
+    "scenario-analysis": scenario_analysis_schema,
+    "sweep": sweep_schema,
+    "goal-seek": goal_seek_schema,
+    "voi": voi_schema,
 }
 
 

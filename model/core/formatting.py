@@ -47,7 +47,8 @@ def money(x: float, decimals: int | None = None, scale: tuple[float, str] | None
         scale = money_scale(a)
     div, suffix = scale
     if div == 1.0:
-        return f"{sign}${a:,.{decimals or 0}f}"
+        text = f"{a:,.{decimals or 0}f}"
+        return f"{sign if float(text.replace(',', '')) else ''}${text}"
     d = (2 if suffix == "T" else 1) if decimals is None else decimals
     text = f"{a / div:.{d}f}"
     if float(text) == 0.0:

@@ -163,11 +163,14 @@ def _fan(ax, x, q, color, label):
 
 def _fan_legend(fig, entries, extra=()):
     """Legend below the axes: one median line per series, the band meaning, extra entries."""
-    handles = [Line2D([], [], color=c, linewidth=2.2, label=f"{lab}: median") for lab, c in entries]
-    handles += [
-        Patch(color=GREY, alpha=0.40, label="P25–P75 (half of the draws)"),
-        Patch(color=GREY, alpha=0.18, label="P05–P95 (90 % of the draws)"),
-    ]
+    handles = []
+    for lab, c in entries:  # each series' swatches in its own colours, as _fan draws them
+        prefix = f"{lab}: " if len(entries) > 1 else ""
+        handles += [
+            Line2D([], [], color=c, linewidth=2.2, label=f"{lab}: median"),
+            Patch(color=c, alpha=0.32, linewidth=0, label=f"{prefix}P25–P75 (half of the draws)"),
+            Patch(color=c, alpha=0.15, linewidth=0, label=f"{prefix}P05–P95 (90 % of the draws)"),
+        ]
     handles += list(extra)
     fig.legend(handles=handles, loc="outside lower center", ncols=2 if len(handles) > 3 else 3)
 

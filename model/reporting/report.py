@@ -4,6 +4,7 @@ index of a report root; every folder owned and swapped in atomically (:mod:`.out
 from __future__ import annotations
 
 import json
+import os
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ..core.formatting import format_mean, format_value, probability_text
 from ..core.vocabulary import OUTPUTS, is_built_in
 from . import content, input_figures
 from . import figures as F
+from .convergence import convergence_section
 from .markdown import render
 from .outputs import (
     OutputError,
@@ -205,7 +207,8 @@ def _write_one(
     elif sens_result is not None:
         sens = sensitivity_section(res, sens_result, figdir, sens_settings)
         out.write_text("sensitivity.json", _dumps(sens_result.to_json_dict(timings=False)))
-    sections = _sections(res) + _inputs_section(res)
+    conv = convergence_section(res)
+    sections = _sections(res) + _inputs_section(res) + ([conv] if conv else [])
     for s in sections:
         s["figures"] = [F.figure_entry(f, figdir) for f in s["figures"]]
     man = content.manifest(res, command, final, sens)
@@ -213,6 +216,7 @@ def _write_one(
     key = head["probabilities"][0]["value"]
     head["tone"] = "good" if key >= 0.66 else "bad" if key < 0.33 else ""
     ctx = _report_context(res, sections, sens, sens_missing, head, man, figdir)
+    ctx["docs"] = docs_href(final)
     ctx["files"] = sorted(
         ["report.md", "report.html", "summary.csv", "summary.json", "manifest.json", "figures/"]
         + (["sensitivity.json"] if (out.path / "sensitivity.json").exists() else [])
@@ -227,6 +231,19 @@ def _write_one(
         "manifest": man,
         "summary": run_json,
     }
+
+
+#: The repository's docs folder (the glossary and the model's equations), when capex runs from
+#: a checkout.
+REPO_DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def docs_href(final: Path | None) -> str | None:
+    """The link from a report folder to the repository's docs/ (relative, so it works wherever
+    the report is written on this machine), or None when there is no checkout to link to."""
+    if final is None or not (REPO_DOCS / "concepts.md").is_file():
+        return None
+    return Path(os.path.relpath(REPO_DOCS, Path(final).resolve())).as_posix()
 
 
 def _report_context(res, sections, sens, sens_missing, head, man, figdir) -> dict:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..analysis.sensitivity import DEFAULT_RESAMPLES, DEFAULT_SOBOL_N
-from ..core.formatting import format_value
+from ..analysis.voi import input_groups, uncertain_inputs, voi_from_draws
+from ..core.formatting import format_mean, format_value
 from ..core.vocabulary import OUTPUTS, key_metric
 from . import figures as F
 
 #: The report's sensitivity settings: the same N and resamples as ``capex sensitivity``, so
 #: both print the same shares for the same file and seed.
 SENSITIVITY_SETTINGS = {
-    "methods": ("tornado", "rank", "sobol", "breakeven"),
+    "methods": ("tornado", "spider", "rank", "sobol", "breakeven", "stress"),
     "sobol_n": DEFAULT_SOBOL_N,
     "num_resamples": DEFAULT_RESAMPLES,
 }
@@ -35,6 +38,20 @@ _FIGURES = (
         "Sobol indices",
         "Share of the output's variance explained by "
         "each input alone (first order) and with its interactions (total).",
+    ),
+    (
+        "plot_spider",
+        "Spider",
+        "Output as each of the most influential inputs moves through its percentiles, the "
+        "others held at their medians: the slope is the input's leverage, the curvature its "
+        "non-linearity.",
+    ),
+    (
+        "plot_stress",
+        "Stress",
+        "The output's distribution (P05, median, P95) over the draws where one input lies in "
+        "its lower or upper decile, beside all draws: the run's own draws, so correlations "
+        "are respected.",
     ),
 )
 
@@ -109,6 +126,8 @@ def _figure_available(sr) -> dict[str, bool]:
         "plot_provenance": sr.groups_provenance is not None and sr.hypothetical_share is not None,
         "plot_tornado": sr.tornado is not None,
         "plot_sobol": sr.sobol is not None,
+        "plot_spider": getattr(sr, "spider", None) is not None,
+        "plot_stress": getattr(sr, "stress", None) is not None,
     }
 
 
@@ -212,12 +231,23 @@ def _breakeven_row(q, target: str) -> list[str]:
 def _breakeven_table(sr) -> dict:
     """Table of the value of each input at which the break-even output is zero."""
     target = OUTPUTS[sr.breakeven_output].short
-    return {
+    rows = _rows(sr.breakeven)
+    table = {
         "title": f"Break-even: value of each input at which the {target} is zero, the "
         "others at their medians",
         "columns": ["Input", "Median", "Break-even value", "Percentile"],
-        "rows": [_breakeven_row(q, target) for q in _rows(sr.breakeven)],
+        "rows": [_breakeven_row(q, target) for q in rows],
     }
+    if rows and not any(q.status == "found" for q in rows):  # one line instead of a table
+        sides = {getattr(q, "positive_when", "") for q in rows}
+        side = {"always": f"{target} > 0", "never": f"{target} ≤ 0"}
+        where = " or ".join(side.get(s, s) for s in sorted(sides) if s) or "one sign"
+        table["summary"] = (
+            f"No input alone brings the {target} to zero with the others at their medians: "
+            f"over each input's whole range (P0.1 to P99.9) it stays {where} "
+            f"({len(rows)} inputs searched)."
+        )
+    return table
 
 
 def _rank_table(sr) -> dict:
@@ -283,6 +313,42 @@ def _settings_text(sr, settings: dict, notes: list) -> str:
     ).strip()
 
 
+#: Inputs listed by the report's value-of-information table (the groups are always listed).
+VOI_TOP = 6
+
+
+def voi_table(res, output: str) -> dict | None:
+    """Value of information of the decision "act if the expected output is above 0" from the
+    run's own draws (:func:`model.analysis.voi.voi_from_draws`): EVPI, the hypothetical and
+    sourced groups, each category, and the inputs worth most, each ± its bootstrap error, in
+    the output's unit. None when the output is not a metric of the run."""
+    if output not in res.metrics:
+        return None
+    infos = uncertain_inputs(res.scenario, res)
+    if not infos:
+        return None
+    groups = {g: names for g, (_, names) in input_groups(infos).items()}
+    y = res.metric(output)
+    ok = np.isfinite(y)
+    evpi, per, grp = voi_from_draws(y[ok], {i.name: i.values[ok] for i in infos}, groups)
+    unit = OUTPUTS[output].unit if output in OUTPUTS else ""
+    label = OUTPUTS[output].short if output in OUTPUTS else output
+
+    def cell(v):
+        return format_mean(v["value"], v["se"], unit)
+
+    rows = [["perfect information on every input (EVPI)", cell(evpi)]]
+    rows += [[f"the {g} inputs", cell(v)] for g, v in grp.items()]
+    top = sorted(per.items(), key=lambda kv: -kv[1]["value"])[:VOI_TOP]
+    rows += [[f"input {name}", cell(v)] for name, v in top]
+    return {
+        "title": f"Value of information: what learning the inputs is worth to the decision "
+        f'"act if the expected {label} is above 0" (EVPI and EVPPI, ± bootstrap error)',
+        "columns": ["Learning exactly", f"Expected gain ({unit})"],
+        "rows": rows,
+    }
+
+
 def sensitivity_section(res, sr, figdir: Path, settings: dict) -> dict:
     """Report section from a SensitivityResult: headline, figures, tables, importance."""
     section = {
@@ -296,6 +362,10 @@ def sensitivity_section(res, sr, figdir: Path, settings: dict) -> dict:
     }
     section["figures"] = _figures(sr, figdir)
     section["tables"] = _tables(sr)
+    voi = voi_table(res, sr.output)
+    if voi is not None:  # next to the provenance split: which missing citation is worth most
+        voi["num"] = [False, True]
+        section["tables"].insert(1 if sr.groups_provenance is not None else 0, voi)
     if sr.sobol is not None:
         section["importance"] = _sobol_importance(sr)
         section["importance_label"] = f"Sobol ST of {sr.output_label}"

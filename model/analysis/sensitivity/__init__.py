@@ -367,11 +367,22 @@ def _reporter(progress: bool):
 
 
 def _one_at_a_time(res, scenario, engine, infos, output, be_out, be_base, top) -> None:
-    """Tornado (also ranking the inputs for the spider and stress views), spider, break-even."""
+    """Tornado (also ranking the inputs for the spider and stress views), spider, break-even.
+
+    A process's yearly innovations are left out (one year's noise at its P10 says little); its
+    parameters (start, drift, ...) stay, and its Sobol' group index carries the whole process."""
+    innovations = {i.name for i in infos if _is_innovation(scenario, i)}
+    if innovations:
+        res.notes.append(
+            "tornado, spider and break-even leave out the yearly innovations of processes; "
+            "the Sobol' index of each process (one group: its parameters and innovations) "
+            "gives its whole share"
+        )
     methods = set(res.methods)
     t0 = time.perf_counter()
     if {"tornado", "spider", "stress"} & methods:
-        res.tornado = tornado(scenario, engine, infos, output, res.base_value)
+        table = tornado(scenario, engine, infos, output, res.base_value)
+        res.tornado = table[~table["input"].isin(innovations)].reset_index(drop=True)
         res.timings["tornado"] = time.perf_counter() - t0
     if "spider" in methods:
         t = time.perf_counter()
@@ -379,8 +390,15 @@ def _one_at_a_time(res, scenario, engine, infos, output, be_out, be_base, top) -
         res.timings["spider"] = time.perf_counter() - t
     if "breakeven" in methods:
         t = time.perf_counter()
-        res.breakeven = breakeven(scenario, engine, infos, be_out, be_base)
+        table = breakeven(scenario, engine, infos, be_out, be_base)
+        res.breakeven = table[~table["input"].isin(innovations)].reset_index(drop=True)
         res.timings["breakeven"] = time.perf_counter() - t
+
+
+def _is_innovation(scenario: Scenario, info) -> bool:
+    """Whether a design column is one year's innovation of a process (``name[2027]``)."""
+    p = scenario.parameters.get(info.parameter)
+    return p is not None and p.form == "process" and "[" in info.name
 
 
 def _order(res, infos) -> list[str]:

@@ -70,6 +70,11 @@ def input_values(scenario: Scenario, info: InputInfo, u) -> np.ndarray:
         w = interpolation_weights(years, np.array([info.year]), p.interpolation)[:, 0]
         vals = np.stack([d.ppf(u) for _, d in p.points], axis=-1)
         return vals @ w
+    part = info.name.removeprefix(f"{p.name}.")
+    if p.form == "process" and part in p.process.params:  # a process parameter (start, drift)
+        return p.process.params[part].ppf(u)
+    if p.shock is not None and part in ("shock.probability", "shock.size"):
+        return getattr(p.shock, part.split(".")[1]).ppf(u)
     return np.full(u.shape, np.nan)
 
 
