@@ -237,8 +237,9 @@ def capex_vs_revenue(res) -> Figure:
         fig,
         "Capex vs revenue per year",
         f"Yearly capital spending (announced capex × overrun, plus IT refresh) against revenue, "
-        f"{years[0]}–{years[-1]}. Lines are medians across draws; dark bands hold the middle "
-        f"half of the draws, light bands 90 %. Medians over the horizon: capex "
+        f"{years[0]}–{years[-1]}: capex in vermillion, revenue in blue. Lines are medians "
+        f"across draws; dark bands hold the middle half of the draws, light bands 90 %. "
+        f"Medians over the horizon: capex "
         f"{scale.fmt(total_capex, 1)}, revenue {scale.fmt(total_rev, 1)} "
         f"({currency_words(sc)}).",
         "Fan chart: capex per year in red, revenue per year in blue, with P05–P95 and "
@@ -346,8 +347,9 @@ def cumulative_fcf(res) -> Figure:
         fig,
         "Cumulative free cash flow and payback",
         f"Running sum of free cash flow (revenue minus capex, operating costs and tax), "
-        f"undiscounted, at each year end. The programme has paid back when the curve crosses "
-        f"zero; {note}. P(payback by end of {years[-1]}) = {_pt(res, p_pb)}.",
+        f"undiscounted, at each year end (median line and bands in green; the dashed purple "
+        f"line is the median payback date). The programme has paid back when the curve "
+        f"crosses zero; {note}. P(payback by end of {years[-1]}) = {_pt(res, p_pb)}.",
         "Fan chart of cumulative free cash flow with a zero line and the median payback date.",
     )
 
@@ -443,7 +445,8 @@ def npv_distribution(res) -> Figure:
         f"{sc.start})",
         lambda t: scale.fmt(t),
         "npv_distribution",
-        f"NPV of free cash flow discounted at {rate}. Left of the red line (shaded) the "
+        f"NPV of free cash flow discounted at {rate} (draws in blue; the dotted black line is "
+        f"the median). Left of the vermillion line (shaded) the "
         f"programme destroys value. P(NPV > 0) = {_pt(res, p)}.",
         "Histogram and cumulative distribution of NPV with a line at zero.",
         ref=0.0,
@@ -577,7 +580,8 @@ def revenue_gap_fan(res) -> Figure:
         "revenue_gap",
         fig,
         "Revenue gap",
-        "Revenue required minus AI revenue, per year. Below zero the gap is closed: AI revenue "
+        "Revenue required minus AI revenue, per year (median and bands in purple). Below zero "
+        "the gap is closed: AI revenue "
         f"covers the data-centre build-out. P(gap closed in {years[-1]}) = "
         f"{_pt(res, p)}.",
         "Fan chart of the revenue gap per year with a zero line.",
