@@ -21,6 +21,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -180,3 +181,16 @@ def test_cli_text_and_json_validate_against_the_schema(path, capsys):
     assert main([*argv[:-2], "--draws", "500", "--shift", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["mode"] == "shift" and not list(Draft202012Validator(schema).iter_errors(d))
+
+
+def test_a_scaled_distribution_inverts_its_own_quantile_function():
+    from model.analysis.goalseek import scaled
+    from model.core.distributions import make_distribution
+
+    base = make_distribution({"dist": "lognormal", "median": 2.0, "sigma": 0.3})
+    d = scaled(base, 1.5, 0.0, 4.0)
+    u = np.array([0.05, 0.3, 0.5, 0.8])
+    x = d.ppf(u)
+    # by construction: P(1.5 X <= 1.5 q_u) = u below the clip; at and above the clip, 1
+    np.testing.assert_allclose(d.cdf(x), np.where(x >= 4.0, 1.0, u), rtol=1e-9)
+    assert d.cdf(np.array([-1.0]))[0] == 0.0

@@ -231,7 +231,16 @@ class ScaledDistribution(Distribution):
         return float(np.std(self.ppf((np.arange(4096) + 0.5) / 4096)))
 
     def cdf(self, x, truncated: bool = True):
-        raise NotImplementedError("a shifted distribution is for sampling (ppf) only")
+        """P(clip(factor X) <= x): the base CDF at x / factor (mirrored for a negative factor),
+        0 below the lower clip and 1 from the upper clip on."""
+        x = np.asarray(x, dtype=float)
+        if self.factor == 0:
+            inner = np.where(x >= 0.0, 1.0, 0.0)
+        elif self.factor > 0:
+            inner = np.asarray(self.base.cdf(x / self.factor, truncated), dtype=float)
+        else:
+            inner = 1.0 - np.asarray(self.base.cdf(x / self.factor, truncated), dtype=float)
+        return np.where(x < self.low, 0.0, np.where(x >= self.high, 1.0, inner))
 
     def describe(self, fmt=lambda x: f"{x:.4g}") -> str:
         return f"{self.base.describe(fmt)}, times {self.factor:.6g}"
