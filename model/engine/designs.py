@@ -176,6 +176,64 @@ def _level_column(p, years) -> str:
     return f"{p.name}[{int(years[first])}]"
 
 
+@dataclass(frozen=True)
+class Streams:
+    """How one member of a portfolio keys its random streams.
+
+    A *shared* input keeps its own name as stream key, so every member that has it draws the
+    same uniforms; any other input is keyed ``member:name``, so two members' own inputs are
+    independent even when they have the same name. ``correlations`` are the portfolio's
+    dependence on stream keys (every member's own correlations, prefixed, and those declared
+    between members); a member's design mixes a correlated group that reaches into other
+    members with their columns too, generated from the same keys, so the mixed values agree.
+
+    Parameters
+    ----------
+    member : str
+        The member's name in the portfolio.
+    shared : frozenset of str
+        Parameters drawn once per draw for every member.
+    correlations : tuple of Correlation
+        On stream keys, for the whole portfolio.
+    universe : tuple of str
+        Every stream key of the portfolio, sorted: the column order of a joint Sobol' design.
+    """
+
+    member: str
+    shared: frozenset = frozenset()
+    correlations: tuple = ()
+    universe: tuple = ()
+
+    def key(self, variable: InputVariable) -> str:
+        """The stream key of a design column."""
+        if variable.parameter in self.shared:
+            return variable.name
+        return f"{self.member}:{variable.name}"
+
+
+def member_correlations(scenario: Scenario, streams: Streams) -> list:
+    """A member's own design correlations with both columns renamed to their stream keys."""
+    keys = {v.name: streams.key(v) for v in input_variables(scenario)}
+    return [
+        replace(c, a=keys.get(c.a, c.a), b=keys.get(c.b, c.b))
+        for c in design_correlations(scenario)
+    ]
+
+
+def _sobol_points(d: int, m: int, seed: int, r: int) -> np.ndarray:
+    """``m`` points of replicate ``r`` of an Owen-scrambled Sobol' sequence in ``d`` dimensions."""
+    from scipy.stats import qmc  # deferred: scipy.stats is slow to import
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # balance warning for non-2^m m
+        eng = qmc.Sobol(
+            d=d,
+            scramble=True,
+            rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x50B01, r))),
+        )
+        return eng.random(m)
+
+
 class Design:
     """Uniform draws for every uncertain input of a scenario, by block, deterministic.
 
@@ -186,32 +244,60 @@ class Design:
         Total number of draws (fixes the block layout).
     seed : int
     design : {"mc", "lhs", "sobol"}
+    streams : Streams, optional
+        A portfolio member's stream keys (:class:`Streams`); by default every column's stream
+        is keyed by its own name.
     """
 
-    def __init__(self, scenario: Scenario, draws: int, seed: int, design: str = "mc"):
+    def __init__(
+        self,
+        scenario: Scenario,
+        draws: int,
+        seed: int,
+        design: str = "mc",
+        streams: Streams | None = None,
+    ):
         if design not in DESIGNS:
             raise ValueError(f"design {design!r} unknown; use one of {', '.join(DESIGNS)}")
         self.scenario = scenario
         self.draws = int(draws)
         self.seed = int(seed)
         self.design = design
+        self.streams = streams
         self.variables = input_variables(scenario)
         self.names = [v.name for v in self.variables]
-        corr = design_correlations(scenario)
-        self.corr_names = sorted({c.a for c in corr} | {c.b for c in corr})
-        self.corr_matrix = correlation_matrix(self.corr_names, corr) if corr else None
+        if streams is None:
+            self.keys = list(self.names)
+            corr = design_correlations(scenario)
+        else:
+            self.keys = [streams.key(v) for v in self.variables]
+            corr = list(streams.correlations)
+        self._set_mixing(corr)
+        self.replicates = replicate_count(self.draws, design)
+        self._block = lru_cache(maxsize=4)(self._make_block)
+        self._replicate = lru_cache(maxsize=2)(self._make_replicate)
+
+    def _set_mixing(self, corr: list) -> None:
+        """The correlated groups this design mixes, over its own columns and, for a portfolio
+        member, the other members' columns its groups reach (``self.columns`` lists them all:
+        own first, then foreign)."""
+        groups = correlated_groups(sorted({c.a for c in corr} | {c.b for c in corr}), corr)
+        own = set(self.keys)
+        groups = [g for g in groups if own.intersection(g)]
+        foreign = sorted({k for g in groups for k in g} - own)
+        self.columns = self.keys + foreign
+        self.corr_names = sorted({k for g in groups for k in g})
+        kept = [c for c in corr if c.a in self.corr_names]
+        self.corr_matrix = correlation_matrix(self.corr_names, kept) if kept else None
         # one mixing matrix per group of inputs linked by correlations, so a group's draws do
         # not depend on correlations declared elsewhere in the file (not even in rounding)
         self.mixing = [
             (
-                [self.names.index(nm) for nm in group],
-                mixing_matrix(correlation_matrix(group, [c for c in corr if c.a in group])),
+                [self.columns.index(nm) for nm in group],
+                mixing_matrix(correlation_matrix(group, [c for c in kept if c.a in group])),
             )
-            for group in correlated_groups(self.corr_names, corr)
+            for group in groups
         ]
-        self.replicates = replicate_count(self.draws, design)
-        self._block = lru_cache(maxsize=4)(self._make_block)
-        self._replicate = lru_cache(maxsize=2)(self._make_replicate)
 
     def _block_range(self, b: int) -> tuple[int, int]:
         return b * BLOCK, min((b + 1) * BLOCK, self.draws)
@@ -219,12 +305,12 @@ class Design:
     def _make_block(self, b: int) -> np.ndarray:
         start, stop = self._block_range(b)
         n = stop - start
-        k = len(self.names)
+        k = len(self.columns)
         u = np.empty((k, n)).T  # (n, k) with each input's column contiguous
         if self.design == "mc" or not k:
-            for j, name in enumerate(self.names):
+            for j, key in enumerate(self.columns):
                 rng = np.random.default_rng(
-                    np.random.SeedSequence(self.seed, spawn_key=(name_key(name), b))
+                    np.random.SeedSequence(self.seed, spawn_key=(name_key(key), b))
                 )
                 u[:, j] = rng.random(n)
         else:
@@ -243,26 +329,22 @@ class Design:
 
     def _make_replicate(self, r: int) -> np.ndarray:
         """Replicate ``r`` of a quasi-random design, (m, k): an independent Latin hypercube
-        (each input's strata permuted by its own stream) or Owen-scrambled Sobol' sequence."""
+        (each input's strata permuted by its own stream) or Owen-scrambled Sobol' sequence
+        (for a portfolio member, the portfolio's joint sequence over every stream key, of which
+        the member takes its columns)."""
         r0, r1 = _replicate_range(self.draws, self.replicates, r)
-        m, k = r1 - r0, len(self.names)
+        m = r1 - r0
         if self.design == "sobol":
-            from scipy.stats import qmc  # deferred: scipy.stats is slow to import
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # balance warning for non-2^m m
-                eng = qmc.Sobol(
-                    d=k,
-                    scramble=True,
-                    rng=np.random.default_rng(
-                        np.random.SeedSequence(self.seed, spawn_key=(0x50B01, r))
-                    ),
-                )
-                return eng.random(m)
-        u = np.empty((k, m)).T
-        for j, name in enumerate(self.names):
+            universe = list(self.streams.universe) if self.streams else self.columns
+            points = _sobol_points(len(universe), m, self.seed, r)
+            if self.streams is None:
+                return points
+            where = {key: j for j, key in enumerate(universe)}
+            return points[:, [where[key] for key in self.columns]]
+        u = np.empty((len(self.columns), m)).T
+        for j, key in enumerate(self.columns):
             rng = np.random.default_rng(
-                np.random.SeedSequence(self.seed, spawn_key=(name_key(name), 0x1A5, r))
+                np.random.SeedSequence(self.seed, spawn_key=(name_key(key), 0x1A5, r))
             )
             u[:, j] = (rng.permutation(m) + rng.random(m)) / m
         return u
@@ -272,11 +354,12 @@ class Design:
         return replicate_of(self.draws, self.replicates, start, stop)
 
     def uniforms(self, start: int, stop: int) -> np.ndarray:
-        """Uniforms for draws ``start..stop-1``, shape (stop - start, n_variables)."""
+        """Uniforms for draws ``start..stop-1``, shape (stop - start, n_variables) (a
+        portfolio member's foreign columns, used only for mixing, are left out)."""
         if not 0 <= start <= stop <= self.draws:
             raise ValueError(f"draw range {start}..{stop} outside 0..{self.draws}")
         first, last = start // BLOCK, max((stop - 1) // BLOCK, start // BLOCK)
         parts = [self._block(b) for b in range(first, last + 1)]
         cat = parts[0] if len(parts) == 1 else np.concatenate(parts)
         off = start - first * BLOCK
-        return cat[off : off + (stop - start)]
+        return cat[off : off + (stop - start), : len(self.keys)]

@@ -25,7 +25,7 @@ from ..core.scenario import InputForm, Scenario, sampler_settings
 from ..core.statistics import ErrorModel
 from ..core.targets import PrecisionTarget
 from ..core.vocabulary import key_metric
-from .designs import BLOCK, DESIGNS, Design, input_variables
+from .designs import BLOCK, DESIGNS, Design, Streams, input_variables
 from .inputs import inputs_from_uniforms, trajectory_index
 from .interface import ModelInputs, check_outputs
 from .models import model_of
@@ -294,8 +294,10 @@ class _Run:
         series_draws: int,
         calibrated: dict,
         allocate,
+        streams=None,
     ):
         self.scenario = scenario
+        self.streams = streams
         self.seed = seed
         self.design_name = design
         self.series_draws = series_draws
@@ -373,7 +375,7 @@ class _Run:
     ) -> None:
         """Run draws ``done..target-1`` (earlier draws are unchanged: blocks are fixed)."""
         self.target = target
-        self.design = Design(self.scenario, target, self.seed, self.design_name)
+        self.design = Design(self.scenario, target, self.seed, self.design_name, self.streams)
         self.grow(target)
         ranges = [(s, min(s + chunk_size, target)) for s in range(self.done, target, chunk_size)]
         if not self.buffers:
@@ -522,6 +524,7 @@ def simulate(
     workers: int | None = None,
     parallel: str = "auto",
     posterior_fit: int = 0,
+    streams: Streams | None = None,
 ) -> Results:
     """Monte Carlo run of a scenario.
 
@@ -562,6 +565,10 @@ def simulate(
         Calibrated inputs only: which independent posterior fit feeds the run (0, the file's
         sampler seed; k, sampler seed + 101 k). :func:`model.analysis.posterior_check`
         compares fits.
+    streams : Streams, optional
+        A portfolio member's random streams (:class:`model.engine.designs.Streams`, set by
+        :func:`model.engine.portfolio.simulate_portfolio`); by default each input's stream is
+        keyed by its name alone.
 
     Returns
     -------
@@ -596,7 +603,7 @@ def simulate(
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     # with worker processes the results live in shared memory, where the children write them
     allocate = shared_empty if workers > 1 and parallel == "processes" else np.empty
-    run = _Run(scenario, int(seed), design, int(series_draws), calibrated, allocate)
+    run = _Run(scenario, int(seed), design, int(series_draws), calibrated, allocate, streams)
     # whole blocks with a precision target, so adding blocks later leaves earlier draws as they
     # were
     target = min(max_draws, math.ceil(draws / BLOCK) * BLOCK) if goal is not None else draws
