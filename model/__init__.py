@@ -8,6 +8,8 @@ The public API, for notebooks and scripts (each name documented in docs/api.md):
     res.metric_summary("npv"), res.probability("npv_positive")
     sens = model.sensitivity(sc, output="npv")
     model.build_report(res)
+    pf = model.load_portfolio("assumptions/ai_buildout.yaml")
+    agg = model.simulate_portfolio(pf, draws=10_000)   # members on the same draws, summed
 
 The model's equations are in docs/model.md. Importing ``model`` is cheap: the engine, the
 analyses and the reports load on first use.
@@ -38,6 +40,10 @@ _LAZY = {
     "sweep": ("model.analysis.sweep", "sweep"),
     "voi": ("model.analysis.voi", "voi"),
     "VOIResult": ("model.analysis.voi", "VOIResult"),
+    "load_portfolio": ("model.loading.portfolio", "load_portfolio"),
+    "Portfolio": ("model.core.portfolio", "Portfolio"),
+    "simulate_portfolio": ("model.engine.portfolio", "simulate_portfolio"),
+    "PortfolioResults": ("model.engine.portfolio", "PortfolioResults"),
 }
 
 
@@ -73,5 +79,9 @@ __all__ = [
     "sweep",
     "voi",
     "VOIResult",
+    "load_portfolio",
+    "Portfolio",
+    "simulate_portfolio",
+    "PortfolioResults",
     "__version__",
 ]

@@ -116,13 +116,23 @@ def test_sources_prints_the_bibliography(capsys):
     assert "cited by:" in out and "https://" in out
 
 
-@pytest.mark.parametrize("kind", ["programme", "industry"])
+@pytest.mark.parametrize("kind", ["programme", "industry", "capex_ratio", "required_return"])
 def test_new_writes_a_template_that_validates_and_runs(tmp_path, kind, capsys):
     path = tmp_path / f"{kind}.yaml"
     assert main(["new", f"my-{kind}", "--model", kind, "--out", str(path)]) == 0
     assert main(["validate", str(path)]) == 0
     assert main(["run", str(path), "--draws", "100", "--quiet"]) == 0
     assert main(["new", f"my-{kind}", "--out", str(path)]) == 2  # refuses to overwrite
+
+
+def test_new_portfolio_writes_a_portfolio_and_its_members_that_run(tmp_path, capsys):
+    path = tmp_path / "fleet.yaml"
+    assert main(["new", "fleet", "--model", "portfolio", "--out", str(path)]) == 0
+    assert (tmp_path / "fleet_a.yaml").is_file() and (tmp_path / "fleet_b.yaml").is_file()
+    assert main(["validate", str(path)]) == 0
+    assert "portfolio of 2 members (fleet-a, fleet-b)" in capsys.readouterr().out
+    assert main(["portfolio", str(path), "--draws", "300", "--quiet"]) == 0
+    assert main(["new", "fleet", "--model", "portfolio", "--out", str(path)]) == 2
 
 
 def test_assumptions_readme_is_generated_from_the_vocabulary():

@@ -24,6 +24,7 @@ from model.engine.financials import (
     cumulative_cash_flow,
     discount_factors,
     irr,
+    irr_roots,
     levelized_cost,
     npv,
     payback_years,
@@ -184,6 +185,11 @@ def test_irr_matches_numpy_financial_random_signs(flows):
     expected = npf_irr(flows)
     # Our search range is (-0.99, 1000]; compare where npf's root nearest zero lies inside it.
     assume(np.isfinite(expected) and -0.9 < expected < 100)
+    # two roots closer than a grid cell (a near-double root, e.g. [-489.67, 9.19, 996.57,
+    # -493.26, -50.85]: r = -0.1443 and -0.1397) are invisible to the engine's sign-change
+    # search, as documented (docs/model.md "Metrics"; tests/test_honest_statistics.py counts them)
+    s = np.sort(np.log1p(irr_roots(np.asarray(flows, dtype=float))))
+    assume(not (s.size > 1 and np.min(np.diff(s)) < 0.1))
     np.testing.assert_allclose(irr(flows), expected, rtol=1e-9, atol=1e-10)
 
 

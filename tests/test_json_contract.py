@@ -84,6 +84,8 @@ def test_the_schemas_list_every_output_of_the_vocabulary():
         ("compare", ["compare", FLUIDSTACK, TOPDOWN, "--draws", "500"]),
         ("compare", ["compare", INDUSTRY, "--scenario", "base", "--scenario", "sequoia-2023"]),
         ("compare", ["compare", FLUIDSTACK, INDUSTRY, "--draws", "300", "--timings"]),
+        ("compare", ["compare", A / "ai_buildout.yaml", FLUIDSTACK, "--draws", "300"]),
+        ("portfolio", ["portfolio", A / "ai_buildout.yaml", "--draws", "300", "--timings"]),
         ("sensitivity", ["sensitivity", FLUIDSTACK, *SENS]),
         ("sensitivity", ["sensitivity", INDUSTRY, *SENS, "--timings"]),
         ("sensitivity", ["sensitivity", VALID, "--method", "tornado,rank", "--draws", "300"]),
@@ -93,7 +95,7 @@ def test_the_schemas_list_every_output_of_the_vocabulary():
     ],
 )
 def test_every_json_output_validates_against_its_schema(capsys, name, argv):
-    quiet = "--quiet" if name in ("run", "compare", "sensitivity") else None
+    quiet = "--quiet" if name in ("run", "compare", "sensitivity", "portfolio") else None
     _, d = capex_json(capsys, *argv, quiet)
     assert d["schema_version"] == JSON_SCHEMA_VERSION
     assert ("timings_seconds" in d) == ("--timings" in argv)

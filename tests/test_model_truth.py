@@ -25,6 +25,7 @@ from model.core.provenance import address_problems
 from model.engine.simulate import simulate
 from model.loading.observations import load_observations
 from model.loading.paths import expand_paths
+from model.loading.portfolio import is_portfolio_file, load_portfolio
 from model.loading.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,10 +245,20 @@ def test_address_rules():
     assert address_problems("https://www.eia.gov/electricity/monthly/x.php?t=epmt_5_3") == []
 
 
+def shipped_scenarios():
+    """Every shipped assumption file (portfolio members under buildout/ too) as a scenario; a
+    portfolio as its aggregate scenario (every member's inputs and sources)."""
+    paths = [p for p, _ in expand_paths([str(ASSUMPTIONS)])]
+    for path in paths + sorted((ASSUMPTIONS / "buildout").glob("*.yaml")):
+        if is_portfolio_file(path):
+            yield path, load_portfolio(path).as_scenario()
+        else:
+            yield path, load_scenario(path, allow_partial=True)
+
+
 def test_every_shipped_source_has_title_publisher_date_and_a_followable_address():
     seen = 0
-    for path, _ in expand_paths([str(ASSUMPTIONS)]):
-        sc = load_scenario(path, allow_partial=True)
+    for path, sc in shipped_scenarios():
         every = {**sc.sources, **{k: s for k, (s, _) in sc.cited_sources().items()}}
         for key, src in every.items():
             seen += 1
@@ -268,7 +279,8 @@ def test_every_observation_row_has_a_followable_address():
 
 
 def test_no_rationale_points_outside_the_repository():
-    for f in list(ASSUMPTIONS.glob("*.yaml")) + list((ASSUMPTIONS / "observations").glob("*")):
+    shipped = list(ASSUMPTIONS.glob("*.yaml")) + list((ASSUMPTIONS / "buildout").glob("*.yaml"))
+    for f in shipped + list((ASSUMPTIONS / "observations").glob("*")):
         text = f.read_text(encoding="utf-8")
         assert "/work/shared" not in text and "../shared" not in text, f.name
         # facts are cited from the shipped table

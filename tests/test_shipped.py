@@ -5,13 +5,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import load_scenario
+from model import load_portfolio, load_scenario, simulate_portfolio
 from model.cli import main
 from model.engine.simulate import simulate
+from model.loading.portfolio import is_portfolio_file
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "assumptions").glob("*.yaml"))
-RUNNABLE = [f for f in FILES if not load_scenario(f, allow_partial=True).partial]
+PORTFOLIOS = [f for f in FILES if is_portfolio_file(f)]
+SCENARIOS = [f for f in FILES if f not in PORTFOLIOS]
+MEMBERS = sorted((ROOT / "assumptions" / "buildout").glob("*.yaml"))
+RUNNABLE = [f for f in SCENARIOS + MEMBERS if not load_scenario(f, allow_partial=True).partial]
 PROGRAMMES = [f for f in RUNNABLE if load_scenario(f).model == "programme"]
 
 
@@ -61,3 +65,28 @@ def test_every_overlay_runs(path):
         res = simulate(load_scenario(path, scenario=overlay), draws=200, seed=1)
         for name in res.metric_names:
             assert res.metric(name).shape == (200,)
+
+
+@pytest.mark.parametrize("path", PORTFOLIOS, ids=lambda p: p.stem)
+def test_shipped_portfolio_runs_with_its_inputs_shared_and_cited(path):
+    pf = load_portfolio(path)
+    res = simulate_portfolio(pf, draws=400, seed=2)
+    for name in pf.shared:  # one market: the same draws in every member that has the input
+        having = [r for r in res.members.values() if name in r.inputs]
+        for other in having[1:]:
+            a, b = having[0].inputs[name], other.inputs[name]
+            if a.ndim == 2 and a.shape != b.shape:  # by year: compare the calendar years in common
+                ya, yb = list(having[0].scenario.years), list(other.scenario.years)
+                common = sorted(set(ya) & set(yb))
+                a = a[:, [ya.index(y) for y in common]]
+                b = b[:, [yb.index(y) for y in common]]
+            np.testing.assert_array_equal(a, b)
+    for p in pf.as_scenario().numeric():
+        assert p.provenance is not None and (p.provenance.sources or p.provenance.hypothetical)
+    total = sum(r.metric("total_spend") for r in res.members.values())
+    np.testing.assert_allclose(res.metric("total_spend"), total, rtol=1e-12)
+
+
+def test_members_in_subfolders_validate(capsys):
+    assert main(["validate", *map(str, MEMBERS)]) == 0
+    assert capsys.readouterr().out.count("ok  ") == len(MEMBERS)

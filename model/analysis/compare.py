@@ -12,10 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import AssumptionError, CapexWarning, Problem
+from ..core.portfolio import Portfolio
 from ..core.statistics import ErrorModel
 from ..core.vocabulary import OUTPUTS, key_metric
+from ..engine.portfolio import simulate_portfolio
 from ..engine.simulate import simulate
 from ..engine.summaries import json_summary, probability, summarise_metric
+from ..loading.portfolio import is_portfolio_file, load_portfolio
 from ..loading.scenario import load_scenario
 
 #: Rank agreement of a shared input's draws below which ``compare`` warns.
@@ -48,13 +51,13 @@ def parse_targets(paths: list[str], scenarios: list[str] | None) -> list[tuple]:
     return targets
 
 
-def run_compare(targets, draws, seed, design, progress=False, workers=None) -> list:
+def run_compare(targets, draws, seed, design, progress=False, workers=None, scheduler=None) -> list:
     """Load every (file, overlay) (all problems at once), then simulate each with the same seed
-    (common random numbers)."""
+    (common random numbers), each run's chunks on ``scheduler``."""
     problems, scenarios = [], []
     for file, overlay in targets:
         try:
-            scenarios.append(load_scenario(file, scenario=overlay))
+            scenarios.append(_load_target(file, overlay))
         except AssumptionError as e:
             problems.extend(e.problems)
     if problems:
@@ -67,10 +70,34 @@ def run_compare(targets, draws, seed, design, progress=False, workers=None) -> l
                 parameter="PATH",
             )
         )
+    run = dict(
+        draws=draws,
+        seed=seed,
+        design=design,
+        progress=progress,
+        workers=workers,
+        scheduler=scheduler,
+    )
     return [
-        simulate(sc, draws=draws, seed=seed, design=design, progress=progress, workers=workers)
+        simulate_portfolio(sc, **run) if isinstance(sc, Portfolio) else simulate(sc, **run)
         for sc in scenarios
     ]
+
+
+def _load_target(file, overlay):
+    """A scenario, or a portfolio (a file with ``portfolio:``, which has no overlays)."""
+    if not is_portfolio_file(file):
+        return load_scenario(file, scenario=overlay)
+    if overlay:
+        raise AssumptionError(
+            Problem(
+                f"is a portfolio file, which has no overlays ({overlay!r}); give the overlay to "
+                "its members (portfolio.members: {file: ..., scenario: NAME})",
+                str(file),
+                parameter="--scenario",
+            )
+        )
+    return load_portfolio(file)
 
 
 def _npv_per_dollar(res) -> dict:
@@ -137,9 +164,10 @@ def compare_rows(results_list) -> list[dict]:
     for res in results_list:
         sc = res.scenario
         row = {"scenario": sc.label, "file": str(sc.path), "model": sc.model, "end": sc.end}
-        names = PROGRAMME_METRICS if sc.model == "programme" else res.metric_names
+        cash = sc.model in ("programme", "portfolio")
+        names = [m for m in PROGRAMME_METRICS if m in res.metrics] if cash else res.metric_names
         row["metrics"] = {m: json_summary(res.metric_summary(m)) for m in names}
-        if sc.model == "programme":
+        if cash:
             row["metrics"]["npv_per_dollar_capex"] = _npv_per_dollar(res)
         row["probabilities"] = {p: res.probability(p) for p in res.probability_names}
         row["errors"] = res.errors.describe()

@@ -471,14 +471,20 @@ class GoalSeekResult:
 class _Evaluator:
     """The statistic at candidate values, each simulated once (same draws, same seed)."""
 
-    def __init__(self, vary: _Vary, target: GoalTarget, draws: int, seed: int):
+    def __init__(self, vary: _Vary, target: GoalTarget, draws: int, seed: int, scheduler=None):
         self.vary, self.target, self.draws, self.seed = vary, target, draws, seed
+        self.scheduler = scheduler
         self.cache: dict[float, tuple[float, float]] = {}
 
     def __call__(self, value: float) -> tuple[float, float]:
         value = float(value)
         if value not in self.cache:
-            res = simulate(self.vary.scenario_at(value), draws=self.draws, seed=self.seed)
+            res = simulate(
+                self.vary.scenario_at(value),
+                draws=self.draws,
+                seed=self.seed,
+                scheduler=self.scheduler,
+            )
             stat, se = self.target.evaluate(res)
             if not math.isfinite(stat):
                 raise AssumptionError(
@@ -576,7 +582,7 @@ def _monotone(ev: _Evaluator) -> bool:
 
 def goal_seek(
     scenario, vary: str, target: str | GoalTarget, shift: bool = False, draws: int = 10_000,
-    seed: int = 0,
+    seed: int = 0, scheduler=None,
 ) -> GoalSeekResult:  # fmt: skip
     """The value of input ``vary`` at which a statistic of the Monte Carlo hits ``target``.
 
@@ -593,6 +599,9 @@ def goal_seek(
     draws : int
         Draws of each evaluation (the same draws each time: common random numbers).
     seed : int
+    scheduler : str or distributed.Client, optional
+        Where each evaluation's draws run (:mod:`model.engine.schedulers`; never changes a
+        number).
 
     Returns
     -------
@@ -612,7 +621,7 @@ def goal_seek(
             msg = str(exc).removeprefix("--target ")
             raise AssumptionError(Problem(msg, parameter="--target")) from None
     v = check_vary(scenario, vary, shift)
-    ev = _Evaluator(v, target, draws, seed)
+    ev = _Evaluator(v, target, draws, seed, scheduler)
     a, b = _find_bracket(ev, target.value)
     xs = sorted(ev.cache)
     xtol = X_TOLERANCE * (xs[-1] - xs[0])

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from ..core.scenario import InputForm
-from ..core.vocabulary import is_built_in, key_metric
+from ..core.vocabulary import is_built_in, is_gap_model, key_metric
 from ..engine.simulate import FIT_SEED_STEP, simulate
 
 #: Independent fits compared (the run's own fit included).
@@ -36,7 +36,7 @@ def _headline_statistics(res) -> dict[str, tuple[float, float]]:
         metric = key_metric(res.model)
         m = res.metric_summary(metric)
         return {f"{metric}:p50": (m["p50"], m["quantile_mcse"]["p50"])}
-    if res.model == "industry":
+    if is_gap_model(res.model):
         p = res.probability("gap_closed_by_end")
         m = res.metric_summary("revenue_gap_final")
         key, metric = "gap_closed_by_end", "revenue_gap_final"

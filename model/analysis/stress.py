@@ -42,7 +42,7 @@ from ..core.errors import AssumptionError, Problem, did_you_mean
 from ..core.scenario import Scenario
 from ..core.statistics import ErrorModel
 from ..core.targets import ProbabilityTarget
-from ..core.vocabulary import OUTPUTS, key_metric, outputs_of
+from ..core.vocabulary import OUTPUTS, is_gap_model, key_metric, outputs_of
 from ..engine.designs import Design
 from ..engine.inputs import trajectory_index
 from ..engine.summaries import QUANTILE_KEYS, json_summary, summarise_metric
@@ -94,7 +94,7 @@ def _problem(message: str, parameter: str) -> AssumptionError:
 
 def key_probability(model: str) -> tuple[str, str, str, float]:
     """The probability a model is judged by: (name, metric, operator, threshold)."""
-    if model == "industry":
+    if is_gap_model(model):
         return "gap_closed_by_end", "revenue_gap_final", "<=", 0.0
     metric = key_metric(model)
     return ("npv_positive" if metric == "npv" else f"{metric}>0"), metric, ">", 0.0
@@ -115,14 +115,16 @@ class _Draws:
     errors: ErrorModel
 
 
-def _draws(scenario: Scenario, outputs: list[str], draws: int, seed: int, design: str) -> _Draws:
+def _draws(
+    scenario: Scenario, outputs: list[str], draws: int, seed: int, design: str, scheduler=None
+) -> _Draws:
     if scenario.partial:
         raise _problem("is a partial base (partial: true); analyse a file that extends it", "PATH")
     d = Design(scenario, int(draws), int(seed), design)
     if not d.names:
         raise _problem("has no uncertain input; give some parameters a distribution", "PATH")
     u = d.uniforms(0, d.draws)
-    ev = Evaluator(scenario, d.names, outputs, int(seed))
+    ev = Evaluator(scenario, d.names, outputs, int(seed), scheduler)
     groupings = [
         trajectory_index(u[:, d.names.index(k)], p.shape[0]).astype(np.int64)
         for k, p in sorted(ev.calibrated.items())
@@ -203,6 +205,7 @@ def stress(
     draws: int = 10_000,
     seed: int = 0,
     design: str = "mc",
+    scheduler=None,
 ) -> StressResult:
     """The output's distribution with inputs restricted to percentile bands, beside the base.
 
@@ -215,6 +218,8 @@ def stress(
         A metric of the model (default its key metric: NPV, the final-year revenue gap).
     draws, seed, design
         The run's settings (the same draws ``capex run`` makes with them).
+    scheduler : str or distributed.Client, optional
+        Where the draws are evaluated (:mod:`model.engine.schedulers`; never changes a number).
 
     Returns
     -------
@@ -222,7 +227,7 @@ def stress(
     """
     output = _check_output(scenario, output)
     pname, pmetric, op, thr = key_probability(scenario.model)
-    run = _draws(scenario, [output, pmetric], draws, seed, design)
+    run = _draws(scenario, [output, pmetric], draws, seed, design, scheduler)
     parsed = [b if isinstance(b, Band) else parse_band(b, run.design.names) for b in bands]
     if not parsed:
         raise _problem("give at least one --band NAME=pLO-pHI", "--band")
@@ -344,6 +349,7 @@ def scenario_analysis(
     draws: int = 10_000,
     seed: int = 0,
     design: str = "mc",
+    scheduler=None,
 ) -> ScenarioAnalysis:
     """The inputs that differ most from their unconditional medians in a region of the output.
 
@@ -356,6 +362,8 @@ def scenario_analysis(
         The metric ``topN`` / ``bottomN`` rank (default the key metric).
     draws, seed, design
         The run's settings.
+    scheduler : str or distributed.Client, optional
+        Where the draws are evaluated (never changes a number).
 
     Returns
     -------
@@ -364,7 +372,12 @@ def scenario_analysis(
     output = _check_output(scenario, output)
     target_metric = _region_metric(region)
     run = _draws(
-        scenario, [output] + ([target_metric] if target_metric else []), draws, seed, design
+        scenario,
+        [output] + ([target_metric] if target_metric else []),
+        draws,
+        seed,
+        design,
+        scheduler,
     )
     values = run.evaluator(run.u)
     mask, _, text = region_mask(region, output, values)

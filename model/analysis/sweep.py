@@ -26,7 +26,7 @@ from ..core.formatting import format_value
 from ..core.scenario import Scenario
 from ..core.targets import QUANTILE_STATS, ProbabilityTarget
 from ..core.units import parse_amount
-from ..core.vocabulary import OUTPUTS, key_metric
+from ..core.vocabulary import OUTPUTS, is_built_in, is_gap_model, key_metric
 from ..engine.simulate import simulate
 
 _VARY = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([^:]+):([^:]+):([^:]+)\s*$")
@@ -105,8 +105,8 @@ def parse_vary(text: str, scenario: Scenario) -> Vary:
 def parse_stat(text: str | None, model: str) -> Statistic:
     """The statistic of ``--stat`` (default: the model's key probability)."""
     if text is None:
-        text = "gap_closed_by_end" if model == "industry" else "npv_positive"
-        if model not in ("programme", "industry"):
+        text = "gap_closed_by_end" if is_gap_model(model) else "npv_positive"
+        if not is_built_in(model):
             text = f"{key_metric(model)}:p50"
     raw = str(text).strip()
     if raw in PROBABILITIES:
@@ -189,6 +189,7 @@ def sweep(
     seed: int = 0,
     design: str = "mc",
     workers: int | None = None,
+    scheduler=None,
 ) -> SweepResult:
     """A statistic over a grid of one or two inputs, with common random numbers across points.
 
@@ -203,6 +204,8 @@ def sweep(
         Settings of every point's run (the same at each point).
     workers : int, optional
         CPUs per run (never changes a number).
+    scheduler : str or distributed.Client, optional
+        Where each point's draws run (:mod:`model.engine.schedulers`; never changes a number).
 
     Returns
     -------
@@ -217,7 +220,9 @@ def sweep(
     for idx in np.ndindex(*shape):
         changes = {v.name: v.values[i] for v, i in zip(vs, idx)}
         sc = scenario.with_values(reason="sweep", **changes)
-        res = simulate(sc, draws=draws, seed=seed, design=design, workers=workers)
+        res = simulate(
+            sc, draws=draws, seed=seed, design=design, workers=workers, scheduler=scheduler
+        )
         values[idx], errors[idx] = statistic.of(res)
     notes = ["every point: the same draws, seed and design; the varied inputs fixed"]
     if design == "sobol":

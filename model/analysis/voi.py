@@ -315,16 +315,17 @@ def input_groups(infos: list[_Input]) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
-def _runs(path, scenario, decision, draws, seed, design, progress):
+def _runs(path, scenario, decision, draws, seed, design, progress, scheduler=None):
     """(option -> Results, the scenario whose inputs describe the draws)."""
+    kw = dict(progress=progress, scheduler=scheduler)
     if isinstance(path, Scenario):
         if decision == "overlays":
             path = path.path
         else:
-            return {"invest": simulate(path, draws, seed, design, progress=progress)}, path
+            return {"invest": simulate(path, draws, seed, design, **kw)}, path
     base = load_scenario(path, scenario=scenario if decision == "invest" else None)
     if decision == "invest":
-        return {"invest": simulate(base, draws, seed, design, progress=progress)}, base
+        return {"invest": simulate(base, draws, seed, design, **kw)}, base
     if not base.overlays:
         raise AssumptionError(
             Problem(
@@ -332,9 +333,10 @@ def _runs(path, scenario, decision, draws, seed, design, progress):
                 parameter="--decision",
             )
         )
-    runs = {"base": simulate(base, draws, seed, design, progress=progress)}
+    runs = {"base": simulate(base, draws, seed, design, **kw)}
     for name in base.overlays:
-        runs[name] = simulate(load_scenario(path, scenario=name), draws, seed, design)
+        sc = load_scenario(path, scenario=name)
+        runs[name] = simulate(sc, draws, seed, design, scheduler=scheduler)
     return runs, base
 
 
@@ -362,6 +364,7 @@ def voi(
     design: str = "mc",
     resamples: int = DEFAULT_RESAMPLES,
     progress: bool = False,
+    scheduler=None,
 ) -> VOIResult:
     """EVPI and EVPPI (each input, each category, hypothetical vs sourced) of a file's decision.
 
@@ -380,6 +383,8 @@ def voi(
     draws, seed, design : the Monte Carlo run (one per option).
     resamples : int
         Bootstrap resamples of the standard errors (0: none).
+    scheduler : str or distributed.Client, optional
+        Where the runs' draws run (:mod:`model.engine.schedulers`; never changes a number).
 
     Returns
     -------
@@ -387,7 +392,7 @@ def voi(
         Every value in the output's unit; see :mod:`model.analysis.voi` for the estimator.
     """
     _check(decision, draws, resamples)
-    runs, base = _runs(path, scenario, decision, draws, seed, design, progress)
+    runs, base = _runs(path, scenario, decision, draws, seed, design, progress, scheduler)
     output = _check_output(base, output)
     nb = np.column_stack([r.metric(output) for r in runs.values()])
     options = list(runs) if decision == "overlays" else ["invest", "don't"]

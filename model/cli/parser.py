@@ -154,6 +154,27 @@ def add_run_options(
         )
 
 
+def add_scale_options(p, budget: bool = False) -> None:
+    """``--scheduler`` (and ``--memory-budget``): where the draws run, how much they may keep."""
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="S",
+        help="local (this machine, default), dask (a Dask LocalCluster sized to this machine) "
+        "or the address of a Dask scheduler, tcp://host:8786 (also CAPEX_SCHEDULER); never "
+        "changes a number",
+    )
+    if budget:
+        p.add_argument(
+            "--memory-budget",
+            default=None,
+            metavar="SIZE",
+            help="memory the run may keep, e.g. 4GB (default: half the available memory); a "
+            "larger run streams its draws to a Zarr store (into --out DIR, else a temporary "
+            "folder removed at exit)",
+        )
+
+
 def add_prob_option(p) -> None:
     """``--prob "irr>0.12"`` (repeatable): extra probabilities with their errors."""
     p.add_argument(
@@ -200,9 +221,10 @@ def _new(sub) -> None:
     p.add_argument("name", metavar="NAME", help="scenario name (slug), e.g. my-programme")
     p.add_argument(
         "--model",
-        choices=("programme", "industry"),
+        choices=("programme", "industry", "capex_ratio", "required_return", "portfolio"),
         default="programme",
-        help="model kind of the template",
+        help="model kind of the template (industry: Sequoia's multiplier; capex_ratio: Bain's; "
+        "required_return: J.P. Morgan's; portfolio: a portfolio file and two member files)",
     )
     p.add_argument(
         "--out",
@@ -266,6 +288,7 @@ def _run(sub) -> None:
         help="with --out: also write draws.csv, draws.parquet, results.xlsx (every draw's "
         "metrics and inputs): any of csv, parquet, xlsx, comma-separated (docs/exports.md)",
     )
+    add_scale_options(p, budget=True)
     _json(p, timings=True)
     p.add_argument("--report", action="store_true", help="also write the report")
     p.add_argument("--report-out", metavar="DIR", help="report folder (default reports/<name>/)")
@@ -286,6 +309,21 @@ def _compare(sub) -> None:
         action="append",
         help="overlay to compare (repeat; 'base' = no overlay)",
     )
+    add_scale_options(p)
+    _json(p, timings=True)
+
+
+def _portfolio(sub) -> None:
+    p = _command(
+        sub,
+        "portfolio",
+        "model.cli.commands.portfolio:cmd_portfolio",
+        "run a portfolio file: its programmes on the same draws (shared market drivers), "
+        "their aggregate, and whether revenue covers what the spending requires",
+    )
+    p.add_argument("path", metavar="FILE", help="portfolio file (top-level portfolio: members:)")
+    add_run_options(p, one_scenario=False, workers=True)
+    add_scale_options(p)
     _json(p, timings=True)
 
 
@@ -319,6 +357,7 @@ def _sensitivity(sub) -> None:
         metavar="M[,M...]",
         help=f"any of {from_methods} (comma-separated) or all",
     )
+    add_scale_options(p)
     p.add_argument(
         "--sobol-n",
         type=count,
@@ -409,6 +448,7 @@ def _report(sub) -> None:
         action="store_true",
         help="also report every named overlay (scenarios:) of each file",
     )
+    add_scale_options(p)
 
 
 def _fit(sub) -> None:
@@ -473,6 +513,7 @@ def _stress(sub) -> None:
     )
     _output_arg(p)
     add_run_options(p)
+    add_scale_options(p)
     _json(p)
 
 
@@ -522,6 +563,7 @@ def _sweep(sub) -> None:
     )
     p.add_argument("--plot", metavar="FILE.png", help="write the line or heat map (PNG)")
     add_run_options(p, draws=4_000)
+    add_scale_options(p)
     _json(p)
 
 
@@ -555,6 +597,7 @@ def _goal_seek(sub) -> None:
     p.add_argument(
         "--seed", type=int, default=0, help="random seed: same inputs + same seed = same numbers"
     )
+    add_scale_options(p)
     _json(p)
 
 
@@ -584,6 +627,7 @@ def _voi(sub) -> None:
     p.add_argument(
         "--resamples", type=count, default=200, help="bootstrap resamples of the standard errors"
     )
+    add_scale_options(p)
     _json(p)
 
 
@@ -593,6 +637,7 @@ COMMANDS = (
     _new,
     _run,
     _compare,
+    _portfolio,
     _sensitivity,
     _calibrate,
     _fit,

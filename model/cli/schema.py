@@ -21,7 +21,7 @@ from ..analysis.compare import PROGRAMME_METRICS
 from ..analysis.fitting import FAMILIES as FIT_FAMILIES
 from ..analysis.fitting import PARAMETERS as FIT_PARAMETERS
 from ..analysis.fitting import QUANTILES as FIT_QUANTILES
-from ..core.vocabulary import OUTPUT_LIST, outputs_of, summary_metrics
+from ..core.vocabulary import MODEL_KINDS, OUTPUT_LIST, outputs_of, summary_metrics
 from ..engine.summaries import QUANTILE_KEYS
 from .common import write_generated
 from .jsonout import JSON_SCHEMA_VERSION
@@ -41,7 +41,8 @@ NUMBERS = {"type": "array", "items": NUM}
 #: column types of the tables below
 _CELL = {"s": STR, "s?": STR_OR_NULL, "n": NUM, "i": INT, "b": BOOL}
 #: the models whose outputs the vocabulary lists
-BUILT_IN_MODELS = ("programme", "industry")
+BUILT_IN_MODELS = MODEL_KINDS
+_MODEL_TEXT = ", ".join(MODEL_KINDS) + " or a user model's key"
 
 
 def ref(name: str) -> dict:
@@ -253,7 +254,7 @@ def run_schema() -> dict:
         {
             "scenario": STR,
             "title": STR,
-            "model": {**STR, "description": "programme, industry or a user model's key"},
+            "model": {**STR, "description": _MODEL_TEXT},
             "draws": INT,
             "seed": INT,
             "design": {"enum": list(DESIGNS)},
@@ -304,6 +305,60 @@ def run_schema() -> dict:
     body["allOf"] = _by_model(summary_metrics)
     return document(
         "run", "One Monte Carlo run: metric summaries, probabilities, series", body, _run_defs()
+    )
+
+
+def portfolio_schema() -> dict:
+    """``capex portfolio --json`` (:meth:`model.engine.portfolio.PortfolioResults.to_json_dict`):
+    a run's keys for the aggregate, and the members on the same draws."""
+    run = run_schema()
+    share = obj({"value": NUM, "mcse": NUM})
+    shares = {"type": "object", "additionalProperties": share}
+    member = obj(
+        {
+            "scenario": STR,
+            "years": array(INT),
+            "metrics": _named("metric", "metric_summary"),
+            "probabilities": _named("probability", "probability"),
+            "provenance": ref("provenance"),
+        }
+    )
+    extra = {
+        "members": {
+            "type": "object",
+            "description": "each member's own run on the same draws",
+            "additionalProperties": member,
+        },
+        "shared": array(STR, "inputs drawn once per draw for every member"),
+        "coverage_year": {**INT, "description": "the year of the revenue-coverage question"},
+        "provenance_split": {
+            "type": "object",
+            "description": "share of Var(aggregate NPV) that goes when each provenance group "
+            "is fixed at its medians (docs/model.md, Portfolios)",
+            "properties": {
+                g: obj({**share["properties"], "fixed": INT, "left_uncertain": STRINGS})
+                for g in ("hypothetical", "sourced")
+            },
+            "required": ["hypothetical", "sourced"],
+        },
+        "variance": obj(
+            {
+                "by_member": shares,
+                "by_shared_driver": shares,
+                "rest": nullable(share),
+            },
+            description="shares of Var(aggregate NPV): by member (covariance), by shared "
+            "driver (first order, RBD-FAST), and the rest",
+        ),
+    }
+    props = {k: v for k, v in run["properties"].items() if k not in ("schema_version", "warnings")}
+    required = [k for k in run["required"] if k in props] + list(extra)
+    body = {"properties": {**props, **extra}, "required": required}
+    return document(
+        "portfolio",
+        "A portfolio's members on the same draws and their aggregate (model portfolio)",
+        body,
+        _run_defs(),
     )
 
 
@@ -778,6 +833,7 @@ def voi_schema() -> dict:
 SCHEMAS = {
     "run": run_schema,
     "compare": compare_schema,
+    "portfolio": portfolio_schema,
     "sensitivity": sensitivity_schema,
     "calibrate": calibrate_schema,
     "validate": validate_schema,

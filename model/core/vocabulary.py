@@ -1,10 +1,11 @@
 """The vocabulary of capex, as data: every input and every output in one place.
 
-**Inputs.** Each model kind (``programme``, ``industry``) has a fixed vocabulary of parameters.
-For each: its unit dimension, kind, bounds, plausible range, whether it is required (possibly
-only under a switch), the neutral "off switch" default if any, its category (for grouped
-sensitivity) and a one-line meaning. ``assumptions/README.md`` is generated from it
-(``python -m model.cli.docs``), and a test fails when the two drift.
+**Inputs.** Each model kind (``programme``; the revenue-gap models ``industry``, ``capex_ratio``,
+``required_return``) has a fixed vocabulary of parameters. For each: its unit dimension, kind,
+bounds, plausible range, whether it is required (possibly only under a switch), the neutral
+"off switch" default if any, its category (for grouped sensitivity) and a one-line meaning.
+``assumptions/README.md`` is generated from it (``python -m model.cli.docs``), and a test fails
+when the two drift.
 
 **Outputs.** Every metric, series and probability a run reports (:data:`OUTPUTS`): name, unit,
 label, description, and how it is printed (:mod:`model.core.formatting` formats every number by
@@ -444,10 +445,79 @@ _INDUSTRY = [
     ),
 ]
 
+# The inputs every revenue-gap model shares (the AI revenue earned and the optional discount
+# rate of the industry model, the same specs).
+_GAP_COMMON = [p for p in _INDUSTRY if p.name in ("ai_revenue", "discount_rate")]
+
+#: Bain & Company (2025): the revenue that funds the data-centre capex demand requires.
+_CAPEX_RATIO = [
+    ParamSpec(
+        "data_centre_capex",
+        ("USD/year",),
+        "series",
+        "Yearly data-centre capex that the demand for compute requires.",
+        "capex",
+        **NONNEG,
+    ),
+    ParamSpec(
+        "capex_to_revenue",
+        ("share",),
+        "series",
+        "Sustainable ratio of data-centre capex to the revenue that funds it.",
+        "revenue",
+        low=0.0,
+        high=1.0,
+        low_inclusive=False,
+        plausible=(0.05, 0.6),
+    ),
+    *_GAP_COMMON,
+]
+
+#: J.P. Morgan (2025): the revenue that earns a required return, in perpetuity, on the buildout.
+_REQUIRED_RETURN = [
+    ParamSpec(
+        "cumulative_ai_investment",
+        ("USD",),
+        "series",
+        "AI infrastructure investment made from the method's start to the year's end.",
+        "capex",
+        **NONNEG,
+    ),
+    ParamSpec(
+        "target_return",
+        ("1/year", "share"),
+        "series",
+        "Yearly return the investors require on the capital invested.",
+        "finance",
+        low=0.0,
+        high=1.0,
+        plausible=(0.02, 0.3),
+    ),
+    ParamSpec(
+        "return_margin",
+        ("share",),
+        "series",
+        "Share of AI revenue that is a return on the capital (after the costs of running it).",
+        "revenue",
+        low=0.0,
+        high=1.0,
+        low_inclusive=False,
+        plausible=(0.1, 1.0),
+    ),
+    *_GAP_COMMON,
+]
+
 VOCABULARY: dict[str, dict[str, ParamSpec]] = {
     "programme": {p.name: p for p in _PROGRAMME},
     "industry": {p.name: p for p in _INDUSTRY},
+    "capex_ratio": {p.name: p for p in _CAPEX_RATIO},
+    "required_return": {p.name: p for p in _REQUIRED_RETURN},
 }
+
+#: The built-in models of the industry's revenue question (revenue required against AI revenue,
+#: the same outputs): Sequoia's ``industry``, Bain's ``capex_ratio``, J.P. Morgan's
+#: ``required_return``; they run, print and report alike.
+GAP_MODELS = ("industry", "capex_ratio", "required_return")
 
 MODEL_KINDS = tuple(VOCABULARY)
 
@@ -563,7 +633,9 @@ class OutputSpec:
 
 
 _P = ("programme",)
-_I = ("industry",)
+#: Outputs a portfolio's aggregate has too (the per-draw sum of its programmes).
+_PP = ("programme", "portfolio")
+_I = GAP_MODELS
 
 OUTPUT_LIST = [
     # ---- programme metrics
@@ -574,7 +646,7 @@ OUTPUT_LIST = [
         "Net present value (NPV)",
         "NPV",
         "Free cash flow discounted at the discount rate to 1 January of the first year.",
-        _P,
+        _PP,
     ),
     OutputSpec(
         "irr",
@@ -583,7 +655,7 @@ OUTPUT_LIST = [
         "Internal rate of return (IRR)",
         "IRR",
         "The rate at which the NPV is zero; undefined without a sign change.",
-        _P,
+        _PP,
     ),
     OutputSpec(
         "payback_years",
@@ -593,7 +665,7 @@ OUTPUT_LIST = [
         "payback",
         "Time until cumulative undiscounted free cash flow first returns to "
         ">= 0 after going negative.",
-        _P,
+        _PP,
         never="after {end}",
     ),
     OutputSpec(
@@ -603,7 +675,7 @@ OUTPUT_LIST = [
         "Peak funding need",
         "peak funding",
         "The deepest point of cumulative undiscounted free cash flow.",
-        _P,
+        _PP,
     ),
     OutputSpec(
         "levelized_cost_per_gpu_hour",
@@ -622,7 +694,7 @@ OUTPUT_LIST = [
         "Total spend (capex and refresh)",
         "spend",
         "Capex actually paid over the horizon, overrun and IT refresh included.",
-        _P,
+        _PP,
         summarised=False,
     ),
     OutputSpec(
@@ -632,7 +704,7 @@ OUTPUT_LIST = [
         "Number of IRRs",
         "IRRs",
         "How many rates in [-99 %, 100,000 %] make the NPV zero; more than one: multiple IRRs.",
-        _P,
+        _PP,
         summarised=False,
     ),
     OutputSpec(
@@ -697,7 +769,7 @@ OUTPUT_LIST = [
         _I,
     ),
     # ---- programme series
-    OutputSpec("spend", "series", "USD", "Capex spend", "capex", "Capex paid in the year.", _P),
+    OutputSpec("spend", "series", "USD", "Capex spend", "capex", "Capex paid in the year.", _PP),
     OutputSpec(
         "revenue_capped",
         "series",
@@ -715,9 +787,11 @@ OUTPUT_LIST = [
         "IT refresh spend",
         "refresh",
         "Re-purchases of IT at the end of its life.",
-        _P,
+        _PP,
     ),
-    OutputSpec("revenue", "series", "USD", "Revenue", "revenue", "Revenue earned in the year.", _P),
+    OutputSpec(
+        "revenue", "series", "USD", "Revenue", "revenue", "Revenue earned in the year.", _PP
+    ),
     OutputSpec(
         "fcf",
         "series",
@@ -725,7 +799,7 @@ OUTPUT_LIST = [
         "Free cash flow",
         "FCF",
         "EBITDA minus tax minus spend, terminal value in the last year.",
-        _P,
+        _PP,
     ),
     OutputSpec(
         "cumulative_fcf",
@@ -734,7 +808,7 @@ OUTPUT_LIST = [
         "Cumulative free cash flow",
         "cumulative FCF",
         "Free cash flow summed up to the end of the year.",
-        _P,
+        _PP,
     ),
     OutputSpec(
         "capacity_mw",
@@ -801,8 +875,10 @@ OUTPUT_LIST = [
         "USD/year",
         "Revenue required",
         "required",
-        "Accelerator revenue x data-centre cost multiplier / (1 - end-user margin).",
-        _I,
+        "Revenue the industry must earn for its AI capex, by the model's method (industry: "
+        "accelerator revenue x cost multiplier / (1 - end-user margin); capex_ratio: capex / "
+        "capex-to-revenue ratio; required_return: investment x target return / return margin).",
+        (*_I, "portfolio"),
     ),
     OutputSpec(
         "ai_revenue",
@@ -833,13 +909,23 @@ OUTPUT_LIST = [
     ),
     # ---- probabilities
     OutputSpec(
+        "revenue_coverage",
+        "metric",
+        "ratio",
+        "Revenue coverage (cumulative revenue / revenue required)",
+        "coverage",
+        "Portfolio: cumulative revenue of the members to the coverage year over the cumulative "
+        "revenue their spending requires by Sequoia's multiplier (spend / (1 - end-user margin)).",
+        ("portfolio",),
+    ),
+    OutputSpec(
         "npv_positive",
         "probability",
         "share",
         "P(NPV > 0)",
         "P(NPV > 0)",
         "Share of draws whose NPV is positive: the programme creates value at its discount rate.",
-        _P,
+        _PP,
     ),
     OutputSpec(
         "payback_within_horizon",
@@ -848,7 +934,17 @@ OUTPUT_LIST = [
         "P(payback by {end})",
         "P(payback)",
         "Share of draws whose cumulative free cash flow turns positive within the horizon.",
-        _P,
+        _PP,
+    ),
+    OutputSpec(
+        "revenue_covered",
+        "probability",
+        "share",
+        "P(revenue covers what the spending requires)",
+        "P(covered)",
+        "Portfolio: share of draws whose cumulative revenue to the coverage year reaches the "
+        "revenue their spending requires (revenue coverage >= 1).",
+        ("portfolio",),
     ),
     OutputSpec(
         "gap_closed_by_end",
@@ -901,8 +997,24 @@ def register_model_outputs(model: str, outputs) -> None:
 
 
 def is_built_in(model: str) -> bool:
-    """Whether ``model`` is one of the shipped models (``programme``, ``industry``)."""
+    """Whether ``model`` is one of the shipped models (``programme`` and the gap models)."""
     return model in VOCABULARY
+
+
+def is_gap_model(model: object) -> bool:
+    """Whether ``model`` is a built-in revenue-gap model (:data:`GAP_MODELS`): one judged by its
+    final-year revenue gap and P(gap closed), printed and reported like ``industry``."""
+    return model in GAP_MODELS
+
+
+#: The model of a portfolio's aggregate (:mod:`model.engine.portfolio`): a programme's cash
+#: outputs, summed over the members, and the revenue coverage.
+PORTFOLIO_MODEL = "portfolio"
+
+
+def is_user_model(model: str) -> bool:
+    """Whether ``model`` is a user model (neither shipped nor a portfolio's aggregate)."""
+    return model not in VOCABULARY and model != PORTFOLIO_MODEL
 
 
 def outputs_of(model: str, kind: str) -> list[OutputSpec]:
@@ -921,7 +1033,7 @@ def key_metric(model: str) -> str:
     """The metric a model is judged by (the default of ``--output`` and ``--precision``):
     NPV for a programme, the final-year revenue gap for the industry, a user model's first
     declared metric."""
-    if model == "industry":
+    if is_gap_model(model):
         return "revenue_gap_final"
     if model in _USER_OUTPUTS:
         return summary_metrics(model)[0]

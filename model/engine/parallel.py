@@ -1,53 +1,58 @@
-"""Chunks of draws on several CPUs: forked worker processes writing into shared memory.
+"""Chunks of draws on several CPUs of one machine: a standard-library process pool.
 
 The model is a long series of numpy operations on arrays of a few thousand draws. Threads run
 them only ~1.3x faster on two cores: every operation takes and releases the GIL, and the other
 thread's bookkeeping sits in between. Separate processes do not share a GIL and run ~1.85x
-faster (``benchmarks/README.md``). On Linux, :func:`run_forked` forks one process per worker:
-the children inherit the scenario, the sampling design and the result arrays without pickling
-anything, and write their chunks into arrays that live in shared memory (:func:`shared_empty`),
-so the parent sees every row as soon as a child has written it. Each chunk is a pure function
-of its draw range and lands in its own rows, so results do not depend on the number of workers.
+faster (``benchmarks/README.md``). On Linux, :func:`run_pool` runs the chunks on a
+:class:`concurrent.futures.ProcessPoolExecutor` whose workers are forked: they inherit the
+scenario, the sampling design and the result arrays without pickling anything, and write their
+chunks into arrays that live in shared memory (:func:`shared_empty`), so the parent sees every
+row as soon as a worker has written it. A task that returns values instead (an out-of-core run,
+whose rows go to a Zarr store) hands them back to the parent, which writes them. Each chunk is a
+pure function of its draw range and lands in its own rows, so results do not depend on the
+number of workers.
 
 Elsewhere (no ``fork``) the engine uses threads instead (see
-:func:`model.engine.simulate.simulate`).
+:func:`model.engine.simulate.simulate`); the Dask schedulers are in
+:mod:`model.engine.schedulers`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import mmap
+import multiprocessing
 import os
-import pickle
-import signal
 import sys
-import time
-import traceback
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..core.errors import AssumptionError
 
-#: Longest error report a worker sends back [bytes] (a pipe holds 64 KiB without blocking).
-_REPORT_BYTES = 32_000
-#: Exit code of a worker that stopped on the project's own error (a user model's exception):
-#: its problems follow, pickled, on the report pipe.
-_PROBLEMS_EXIT = 3
-
-
-def _pickled_problems(problems) -> bytes:
-    """The first problems, their messages shortened, pickled within the report's size (the
-    parent reads the pipe only after the worker exits, so a report must fit its buffer)."""
-    short = [replace(p, message=p.message[:4000]) for p in list(problems)[:5]]
-    return pickle.dumps(short)
+#: The work of the pool being started: set before the workers fork, so they inherit it (a
+#: closure over the run's arrays needs no pickling).
+_WORK: Callable | None = None
 
 
 def fork_available() -> bool:
     """True where worker processes can be forked (Linux)."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork")
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def default_workers() -> int:
+    """Workers for :func:`simulate`: ``CAPEX_WORKERS`` if set, else the CPUs this process may
+    use (at most 8)."""
+    env = os.environ.get("CAPEX_WORKERS", "").strip()
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
 
 
 def shared_empty(shape) -> np.ndarray:
@@ -72,38 +77,49 @@ class WorkerError(RuntimeError):
     """A worker process failed; the message holds its traceback."""
 
 
-def _worker(tasks, work, counters, w: int, read_end: int, write_end: int) -> None:
-    """A forked worker: run its tasks, report a failure on the pipe, and exit (never returns)."""
-    code = 0
+@dataclass(frozen=True)
+class Failed:
+    """A task stopped on the project's own error (a user model's exception): its problems,
+    handed back as a value so that every scheduler raises the same located error."""
+
+    problems: tuple
+
+    @classmethod
+    def of(cls, exc: AssumptionError) -> Failed:
+        """The first problems of ``exc``, their messages shortened."""
+        return cls(tuple(replace(p, message=p.message[:4000]) for p in list(exc.problems)[:5]))
+
+
+def guarded(work: Callable, task):
+    """``work(task)``, or :class:`Failed` when it raises :class:`AssumptionError`."""
     try:
-        os.close(read_end)
-        # ^C stops the workers at once; the parent cleans up (a fork from a thread that Python
-        # does not see as main cannot set it: ValueError)
-        with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-        for task in tasks:
-            counters[w] += work(task)
-    except AssumptionError as e:  # a user model's error: the problems, pickled
-        code = _PROBLEMS_EXIT
-        os.write(write_end, _pickled_problems(e.problems))
-    except BaseException:  # noqa: BLE001 - reported to the parent, then exit
-        code = 1
-        report = traceback.format_exc().encode("utf-8", "replace")
-        os.write(write_end, report[-_REPORT_BYTES:])
-    finally:
-        os._exit(code)
+        return work(task)
+    except AssumptionError as exc:
+        return Failed.of(exc)
 
 
-def run_forked(
+def raise_failures(failed: list) -> None:
+    """Raise one :class:`AssumptionError` with the problems of every failed task."""
+    if failed:
+        problems = [p for f in failed for p in f.problems]
+        raise AssumptionError(list(dict.fromkeys(problems)))
+
+
+def _inherited(task):
+    """Runs in a forked worker: the inherited work on one task."""
+    return guarded(_WORK, task)
+
+
+def run_pool(
     tasks: Sequence,
     workers: int,
-    work: Callable[[object], int],
-    progress: Callable[[int], None] | None = None,
+    work: Callable[[object], object],
+    done: Callable[[object], None] | None = None,
 ) -> None:
-    """Run ``work(task)`` for every task in ``workers`` forked processes.
+    """Run ``work(task)`` for every task in ``workers`` forked processes (a
+    :class:`~concurrent.futures.ProcessPoolExecutor` with the ``fork`` start method).
 
-    Worker w takes tasks w, w + workers, w + 2 workers, ... ``work`` must write its results
-    into shared memory (:func:`shared_empty`) and return the number of draws it did.
+    At most ``2 workers`` tasks are in flight, so values handed back do not pile up.
 
     Parameters
     ----------
@@ -112,59 +128,55 @@ def run_forked(
     workers : int
         Processes (at most one per task).
     work : callable
-        Runs in the children; its return value feeds ``progress``.
-    progress : callable, optional
-        Called in the parent with the number of draws newly done, while it waits.
+        Runs in the children (inherited, not pickled); it writes into shared memory
+        (:func:`shared_empty`) or returns picklable values.
+    done : callable, optional
+        Called in the parent with each task's return value, in the order tasks finish.
 
     Raises
     ------
+    AssumptionError
+        A task raised one (a user model's located error), re-raised with its problems.
     WorkerError
-        If a worker raised (its traceback in the message) or died.
+        If a worker raised otherwise (its traceback in the message) or died.
     """
+    global _WORK
     workers = max(1, min(workers, len(tasks)))
-    counters = np.frombuffer(mmap.mmap(-1, 8 * workers), dtype=np.int64)
-    children: dict[int, int] = {}  # pid -> read end of the worker's report pipe
+    # a pool may run inside another pool's worker (a report task's sensitivity run): the outer
+    # work is put back afterwards, for that worker's next task
+    outer, _WORK = _WORK, work
+    failed: list[Failed] = []
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
-        for w in range(workers):
-            read_end, write_end = os.pipe()
-            with warnings.catch_warnings():
-                # Python >= 3.12 warns when forking a process with threads (numpy's BLAS pool
-                # among them); the children only run numpy code and exit with os._exit
-                warnings.simplefilter("ignore", DeprecationWarning)
-                pid = os.fork()
-            if pid == 0:  # child: never returns to the caller
-                _worker(tasks[w::workers], work, counters, w, read_end, write_end)
-            os.close(write_end)
-            children[pid] = read_end
-        reported = 0
-        failures, problems = [], []
-        while children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                time.sleep(0.01)
-            else:
-                read_end = children.pop(pid)
-                raw = os.read(read_end, _REPORT_BYTES + 1024)
-                os.close(read_end)
-                if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _PROBLEMS_EXIT:
-                    problems.extend(pickle.loads(raw))
-                elif not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-                    report = raw.decode("utf-8", "replace")
-                    failures.append(report or f"worker {pid} ended with status {status}")
-            if progress is not None:
-                total = int(counters.sum())
-                if total > reported:
-                    progress(total - reported)
-                    reported = total
-        if problems:
-            raise AssumptionError(list(dict.fromkeys(problems)))
-        if failures:
-            raise WorkerError("a simulation worker failed:\n" + "\n".join(failures))
+        pending: set = set()
+        for task in tasks:
+            if len(pending) >= 2 * workers:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                _collect(finished, done, failed)
+            pending.add(pool.submit(_inherited, task))
+        _collect(wait(pending)[0], done, failed)
+    except BrokenProcessPool as exc:
+        raise WorkerError(f"a simulation worker died: {exc}") from None
+    except BaseException:  # ^C or an error: the workers stop now, not after their tasks
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        raise
     finally:
-        for pid, read_end in children.items():  # only left on an interrupt or an error
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            os.close(read_end)
+        pool.shutdown(wait=True, cancel_futures=True)
+        _WORK = outer
+    raise_failures(failed)
+
+
+def _collect(finished, done, failed: list) -> None:
+    for f in finished:
+        try:
+            value = f.result()
+        except (BrokenProcessPool, AssumptionError):
+            raise
+        except Exception as exc:  # a bug in a worker: its traceback travels as the cause
+            cause = getattr(exc, "__cause__", None)
+            raise WorkerError(f"a simulation worker failed:\n{cause or exc!r}") from exc
+        if isinstance(value, Failed):
+            failed.append(value)
+        elif done is not None:
+            done(value)

@@ -76,6 +76,9 @@ class Results:
         self.posterior_check: dict | None = None
         self._summaries: dict[str, dict] = {}
         self._series_quantiles: dict[str, np.ndarray] = {}
+        #: the Zarr store an out-of-core run streamed its draws to (its metrics and inputs are
+        #: read from there one column at a time); None for a run in memory
+        self.store = None
 
     # ------------------------------------------------------------------ names
     @property
@@ -189,7 +192,10 @@ class Results:
 
     def compute_summaries(self, workers: int | None = None) -> None:
         """Compute every metric summary and series' quantiles now, in ``workers`` threads
-        (default: one per CPU); later calls read them."""
+        (default: one per CPU; one for a run out of core, whose summaries read one column at a
+        time); later calls read them."""
+        if self.store is not None:
+            workers = 1
         jobs = [(self.metric_summary, m) for m in self.metric_names]
         jobs += [(self.series_quantiles, s) for s in self.series_names]
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
@@ -265,6 +271,8 @@ class Results:
         dimension), with the run's attrs."""
         import xarray as xr  # deferred: heavy, and only NetCDF and analyses need it
 
+        if self.store is not None:  # out of core: the store, opened lazily
+            return self._store_ds()
         sc = self.scenario
         done = self.draws
         ds = xr.Dataset(coords={"draw": np.arange(done), "year": sc.years})
@@ -287,6 +295,19 @@ class Results:
         for name, value in self.fixed_inputs.items():
             v = np.asarray(value, dtype=float)
             ds[f"input_{name}"] = (("year",) if v.ndim == 1 else (), v)
+            ds[f"input_{name}"].attrs.update(self._input_attrs(name))
+        ds.attrs.update(self.attrs)
+        return ds
+
+    def _store_ds(self):
+        """The store as a lazily loaded Dataset, with the fixed inputs and the run's attrs."""
+        from .store import open_dataset  # deferred: zarr, only out of core
+
+        ds = open_dataset(self.store)
+        for name, value in self.fixed_inputs.items():
+            v = np.asarray(value, dtype=float)
+            ds[f"input_{name}"] = (("year",) if v.ndim == 1 else (), v)
+        for name in self.inputs:
             ds[f"input_{name}"].attrs.update(self._input_attrs(name))
         ds.attrs.update(self.attrs)
         return ds

@@ -10,12 +10,15 @@ neither the chunk size nor the number of workers changes a number.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
+import tempfile
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
 
 import numpy as np
 
@@ -29,8 +32,18 @@ from .designs import BLOCK, DESIGNS, Design, Streams, input_variables
 from .inputs import inputs_from_uniforms, trajectory_index
 from .interface import ModelInputs, check_outputs
 from .models import model_of
-from .parallel import fork_available, run_forked, shared_empty
+from .parallel import default_workers, fork_available, run_pool, shared_empty
 from .results import Results, fixed_input_values
+from .schedulers import dask_client, dask_workers, is_local, run_dask, scheduler_problems
+from .store import (
+    STORE_NAME,
+    STORE_ROWS,
+    ZarrSink,
+    free_disk,
+    store_bytes,
+    summary_bytes,
+    temporary_folder,
+)
 
 PARALLEL = ("auto", "processes", "threads")
 #: Working arrays of one chunk, per draw-year (the model's temporaries, measured) [bytes].
@@ -48,6 +61,8 @@ def run_argument_problems(
     precision=None,
     workers=None,
     parallel="auto",
+    scheduler=None,
+    memory_budget=None,
 ) -> list[Problem]:
     """What is wrong with the settings of a run (the one check the CLI and the API share)."""
     out = []
@@ -83,6 +98,17 @@ def run_argument_problems(
                 f"parallel {parallel!r} unknown; use {', '.join(PARALLEL)}", parameter="parallel"
             )
         )
+    out += scheduler_problems(scheduler)
+    if memory_budget is not None:
+        try:
+            parse_memory(memory_budget)
+        except ValueError:
+            out.append(
+                Problem(
+                    f"--memory-budget {memory_budget!r} is not a size; give e.g. 4GB or 500MB",
+                    parameter="--memory-budget",
+                )
+            )
     return out
 
 
@@ -181,19 +207,6 @@ def check_memory(scenario: Scenario, draws: int, series_draws: int, workers: int
     )
 
 
-def default_workers() -> int:
-    """Workers for :func:`simulate`: ``CAPEX_WORKERS`` if set, else the CPUs this process may
-    use (at most 8)."""
-    env = os.environ.get("CAPEX_WORKERS", "").strip()
-    if env.isdigit() and int(env) >= 1:
-        return int(env)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 8))
-
-
 # ============================================================================ inputs, model
 #: Sampler-seed step between independent posterior fits (the fit itself uses seed, seed + 1,
 #: seed + 2 for the posterior, prior and predictive draws).
@@ -277,46 +290,49 @@ class _Progress:
 
 
 # ============================================================================ the run
-class _Run:
-    """The arrays of one run and the chunks that fill them.
+class ChunkRunner:
+    """What a chunk of draws needs, and the pure function from a draw range to its values.
 
-    Results are written into preallocated arrays (no per-chunk pieces to concatenate), so peak
-    memory stays near the size of the results themselves. The first chunk runs alone and fixes
-    the arrays' shapes; the others then write their own rows, from worker processes if any.
-    Per-year series are kept year-major (years, draws): the model computes them that way.
+    Picklable (the sampling design is rebuilt where it is used), so a Dask worker gets it once
+    and evaluates any range; every range gives the same values wherever it runs.
     """
 
     def __init__(
-        self,
-        scenario: Scenario,
-        seed: int,
-        design: str,
-        series_draws: int,
-        calibrated: dict,
-        allocate,
-        streams=None,
+        self, scenario, seed, design, series_draws, calibrated, streams, chunk_size, keep=None
     ):
         self.scenario = scenario
-        self.streams = streams
-        self.seed = seed
+        self.seed = int(seed)
         self.design_name = design
-        self.series_draws = series_draws
+        self.series_draws = int(series_draws)
         self.calibrated = calibrated
-        self.allocate = allocate
+        self.streams = streams
+        self.chunk_size = int(chunk_size)
+        self.target = 0
         interface = model_of(scenario)
         self.metric_names = interface.metrics
-        self.series_names = interface.series
+        self.series_names = [s for s in interface.series if keep is None or s in keep]
         self.uncertain = [p.name for p in scenario.uncertain()]
-        self.buffers: dict[tuple[str, str], np.ndarray] = {}
-        self.done = 0
-        self.target = 0
-        self.design: Design | None = None
+        self._design: Design | None = None
 
-    def rows_of(self, kind: str, size: int) -> int:
-        return min(self.series_draws, size) if kind == "series" else size
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_design": None}
+
+    def retarget(self, target: int) -> None:
+        """The run now has ``target`` draws (its design is rebuilt for that many)."""
+        self.target = int(target)
+        self._design = None
+
+    @property
+    def design(self) -> Design:
+        if self._design is None or self._design.draws != self.target:
+            self._design = Design(
+                self.scenario, self.target, self.seed, self.design_name, self.streams
+            )
+        return self._design
 
     def chunk_values(self, start: int, stop: int):
-        """(kind, name, values, first row) of everything a chunk of draws produces."""
+        """(kind, name, values, first row) of everything a chunk of draws produces (series
+        draw-major, only rows below ``series_draws``)."""
         n = stop - start
         u = self.design.uniforms(start, stop)
         inputs = inputs_from_uniforms(self.scenario, u, self.design.names, self.calibrated)
@@ -336,7 +352,52 @@ class _Run:
                 values = np.broadcast_to(out[name], (n, self.scenario.n_years))[:take]
                 yield "series", name, values, start
 
+    def task_values(self, start: int, stop: int) -> tuple[int, int, dict]:
+        """Every value of draws ``start..stop-1`` (a task: several chunks), as
+        ``(start, stop, {(kind, name): array})``, to be written at row ``start``."""
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for s in range(start, stop, self.chunk_size):
+            e = min(s + self.chunk_size, stop)
+            for kind, name, value, at in self.chunk_values(s, e):
+                if (kind, name) not in out:
+                    last = min(stop, self.series_draws) if kind == "series" else stop
+                    rows = last - start
+                    out[kind, name] = np.empty((rows, *value.shape[1:]))
+                out[kind, name][at - start : at - start + value.shape[0]] = value
+        return start, stop, out
+
+
+def task_rows(draws: int, workers: int) -> int:
+    """Draws per task when tasks hand their values back (Dask, out of core): BLOCK x 2^k, at
+    most :data:`~model.engine.store.STORE_ROWS`, small enough that every worker gets about
+    four tasks."""
+    step = STORE_ROWS
+    while step > BLOCK and int(draws) < 4 * max(1, workers) * step:
+        step //= 2
+    return step
+
+
+def _dask_task(runner: ChunkRunner, draw_range):
+    """Runs on a Dask worker: the values of one range of draws."""
+    with np.errstate(all="ignore"):
+        return runner.task_values(*draw_range)
+
+
+class MemorySink:
+    """A run's results in memory: arrays preallocated for every draw (in shared memory when
+    forked workers write them), series year-major (years, draws)."""
+
+    def __init__(self, allocate, series_draws: int):
+        self.allocate = allocate
+        self.series_draws = series_draws
+        self.buffers: dict[tuple[str, str], np.ndarray] = {}
+        self.rows = 0
+
+    def rows_of(self, kind: str, size: int) -> int:
+        return min(self.series_draws, size) if kind == "series" else size
+
     def grow(self, size: int) -> None:
+        self.rows = size
         for (kind, name), arr in list(self.buffers.items()):
             rows = self.rows_of(kind, size)
             if kind == "series" and arr.shape[1] < rows:
@@ -349,52 +410,109 @@ class _Run:
                 self.buffers[kind, name] = grown
 
     def write(self, kind: str, name: str, value: np.ndarray, at: int) -> None:
-        if kind == "series":  # T contiguous row segments of the year-major store
-            self.buffers[kind, name][:, at : at + value.shape[0]] = value.T
-        else:
-            self.buffers[kind, name][at : at + value.shape[0]] = value
-
-    def first_chunk(self, start: int, stop: int) -> int:
-        for kind, name, value, at in self.chunk_values(start, stop):
-            rows = self.rows_of(kind, self.target)
+        if (kind, name) not in self.buffers:
+            rows = self.rows_of(kind, self.rows)
             self.buffers[kind, name] = (
                 self.allocate((value.shape[1], rows))
                 if kind == "series"
                 else self.allocate((rows, *value.shape[1:]))
             )
-            self.write(kind, name, value, at)
+        if kind == "series":  # T contiguous row segments of the year-major store
+            self.buffers[kind, name][:, at : at + value.shape[0]] = value.T
+        else:
+            self.buffers[kind, name][at : at + value.shape[0]] = value
+
+    def columns(self, kind: str, done: int) -> dict:
+        return {n: a[:done] for (k, n), a in self.buffers.items() if k == kind}
+
+    def series(self, done: int) -> dict:
+        rows = min(self.series_draws, done)
+        return {n: a[:, :rows] for (k, n), a in self.buffers.items() if k == "series"}
+
+
+class _Run:
+    """The chunks of one run, where they run (this process, forked workers, threads, a Dask
+    cluster) and where their values go (a :class:`MemorySink`, or a Zarr store out of core,
+    :class:`model.engine.store.ZarrSink`).
+
+    In memory with forked workers, the first chunk runs alone and fixes the arrays' shapes, and
+    the workers write their own rows into shared memory; otherwise each task hands its values
+    back and this process writes them.
+    """
+
+    def __init__(self, runner: ChunkRunner, sink, mode: str, workers: int, client=None):
+        self.runner = runner
+        self.sink = sink
+        self.mode = mode  # serial | forked | threads | returned | dask
+        self.workers = workers
+        self.client = client
+        self.done = 0
+
+    @property
+    def design(self) -> Design:
+        return self.runner.design
+
+    def absorb(self, values) -> int:
+        start, stop, arrays = values
+        for (kind, name), value in arrays.items():
+            self.sink.write(kind, name, value, start)
         return stop - start
 
     def run_chunk(self, start: int, stop: int) -> int:
-        for kind, name, value, at in self.chunk_values(start, stop):
-            self.write(kind, name, value, at)
+        for kind, name, value, at in self.runner.chunk_values(start, stop):
+            self.sink.write(kind, name, value, at)
         return stop - start
 
-    def extend(
-        self, target: int, chunk_size: int, workers: int, parallel: str, pool, bar: _Progress
-    ) -> None:
-        """Run draws ``done..target-1`` (earlier draws are unchanged: blocks are fixed)."""
-        self.target = target
-        self.design = Design(self.scenario, target, self.seed, self.design_name, self.streams)
-        self.grow(target)
-        ranges = [(s, min(s + chunk_size, target)) for s in range(self.done, target, chunk_size)]
-        if not self.buffers:
-            bar.update(self.first_chunk(*ranges[0]))
-            ranges = ranges[1:]
-        if workers > 1 and parallel == "processes" and len(ranges) > 1:
-            run_forked(ranges, workers, lambda r: self.run_chunk(*r), bar.update)
-        elif pool is None or len(ranges) <= 1:
-            for r in ranges:
-                bar.update(self.run_chunk(*r))
+    def task_ranges(self, target: int) -> list[tuple[int, int]]:
+        """Ranges of whole tasks: ``chunk_size`` in memory on this machine; for tasks that
+        hand values back, :func:`task_rows` (aligned to the store's chunks)."""
+        if self.mode in ("serial", "forked", "threads"):
+            step = self.runner.chunk_size
         else:
-            _run_threads(pool, ranges, workers, self.run_chunk, bar)
+            step = getattr(self.sink, "chunk_rows", None) or task_rows(target, self.workers)
+        ranges, s = [], self.done
+        while s < target:
+            e = min((s // step + 1) * step, target)
+            ranges.append((s, e))
+            s = e
+        return ranges
+
+    def extend(self, target: int, pool, bar: _Progress) -> None:
+        """Run draws ``done..target-1`` (earlier draws are unchanged: blocks are fixed)."""
+        self.runner.retarget(target)
+        self.sink.grow(target)
+        ranges = self.task_ranges(target)
+        with np.errstate(all="ignore"):
+            self._dispatch(ranges, pool, bar)
         self.done = target
 
-    def error_model(self, trajectories: dict) -> ErrorModel:
+    def _dispatch(self, ranges, pool, bar: _Progress) -> None:
+        def took(values) -> None:
+            bar.update(self.absorb(values))
+
+        if self.mode == "dask":
+            run_dask(self.client, _dask_task, self.runner, ranges, took)
+        elif self.mode == "returned" and len(ranges) > 1 and self.workers > 1:
+            run_pool(ranges, self.workers, lambda r: self.runner.task_values(*r), took)
+        elif self.mode == "forked" and len(ranges) > 1:
+            if not self.sink.buffers:
+                bar.update(self.run_chunk(*ranges[0]))  # fixes the shared arrays' shapes
+                ranges = ranges[1:]
+            run_pool(ranges, self.workers, lambda r: self.run_chunk(*r), bar.update)
+        elif self.mode == "threads" and pool is not None and len(ranges) > 1:
+            _run_threads(pool, ranges, self.workers, self.run_chunk, bar)
+        else:
+            for r in ranges:
+                if self.mode in ("returned", "stream", "dask"):
+                    took(self.runner.task_values(*r))
+                else:
+                    bar.update(self.run_chunk(*r))
+
+    def error_model(self, trajectories) -> ErrorModel:
         """How this run's draws depend on each other (:class:`ErrorModel`)."""
-        groupings = [trajectories[k].astype(np.int64) for k in sorted(trajectories)]
-        clusters = max((p.shape[0] for p in self.calibrated.values()), default=0)
-        if self.design_name != "mc":
+        groupings = [np.asarray(trajectories[k]).astype(np.int64) for k in sorted(trajectories)]
+        clusters = max((p.shape[0] for p in self.runner.calibrated.values()), default=0)
+        if self.runner.design_name != "mc":
             replicate = self.design.replicate_ids(0, self.done)
             return ErrorModel("replicates", groupings, replicate, clusters)
         if groupings:
@@ -402,44 +520,39 @@ class _Run:
         return ErrorModel()
 
     def results(self, draws_asked: int, design: str, elapsed: float, warnings_: list) -> Results:
-        metrics, inputs, series, trajectories = {}, {}, {}, {}
-        for (kind, name), arr in self.buffers.items():
-            if kind == "metric":
-                metrics[name] = arr[: self.done]
-            elif kind == "input":
-                inputs[name] = arr[: self.done]
-            elif kind == "trajectory":
-                trajectories[name] = arr[: self.done]
-            else:
-                series[name] = arr[:, : min(self.series_draws, self.done)]
-        sc = self.scenario
+        sink, done = self.sink, self.done
+        trajectories = sink.columns("trajectory", done)
+        sc = self.runner.scenario
         attrs = dict(
             scenario=sc.name,
             overlay=sc.overlay or "",
             title=sc.title,
             model=sc.model,
-            seed=self.seed,
-            draws=self.done,
+            seed=self.runner.seed,
+            draws=done,
             design=design,
             block=BLOCK,
             input_hash=sc.input_hash,
             version=__version__,
             timing=sc.timing,
             currency=sc.currency,
-            series_draws=min(self.series_draws, self.done),
+            series_draws=min(self.runner.series_draws, done),
             input_variables=",".join(v.name for v in input_variables(sc)),
         )
         res = Results(
             sc,
             attrs,
-            metrics,
-            inputs,
-            series,
+            sink.columns("metric", done),
+            sink.columns("input", done),
+            sink.series(done),
             fixed_input_values(sc),
             warnings_,
             self.error_model(trajectories),
         )
         res.elapsed_seconds = elapsed
+        if isinstance(sink, ZarrSink):
+            sink.close(attrs)
+            res.store = sink.path
         return res
 
 
@@ -461,7 +574,7 @@ def _next_target(run: _Run, target: PrecisionTarget, max_draws: int) -> tuple[in
 
     The error shrinks like 1 / sqrt(draws), so the draws needed are ``done (error /
     tolerance)^2``, plus 10 %, in whole blocks."""
-    partial = run.results(run.done, run.design_name, 0.0, [])
+    partial = run.results(run.done, run.runner.design_name, 0.0, [])
     error = float(target.error(partial))
     state = {
         "target": target.name,
@@ -511,6 +624,123 @@ def _parallel_mode(workers: int | None, parallel: str) -> tuple[int, str]:
     return workers, parallel
 
 
+# ============================================================================ out of core
+def default_memory_budget() -> int | None:
+    """Memory a run may keep before it streams to a Zarr store: ``CAPEX_MEMORY_BUDGET``
+    (:func:`parse_memory`) if set, else half the available memory [bytes]; None when
+    unknown."""
+    env = os.environ.get("CAPEX_MEMORY_BUDGET", "").strip()
+    if env:
+        with contextlib.suppress(ValueError):
+            return parse_memory(env)
+    have = available_memory()
+    return None if have is None else have // 2
+
+
+_MEMORY_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def parse_memory(text) -> int:
+    """``"4GB"``, ``"500MB"``, ``"2e9"`` or a number [bytes].
+
+    Raises
+    ------
+    ValueError
+        Not a size.
+    """
+    if isinstance(text, (int, float)):
+        value, unit = float(text), ""
+    else:
+        t = str(text).strip().upper().replace(" ", "").removesuffix("IB").removesuffix("B")
+        t = t + "B" if t and t[-1] in "KMGT" else t
+        unit = next((u for u in ("KB", "MB", "GB", "TB") if t.endswith(u)), "")
+        value = float(t[: len(t) - len(unit)] if unit else t)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"memory budget {text!r} is not a size")
+    return int(value * _MEMORY_UNITS[unit])
+
+
+def _store_columns(scenario: Scenario) -> int:
+    """Per-draw float64 columns of a run (metrics, uncertain inputs, trajectories)."""
+    return memory_estimate(scenario, 1, 0, 0, 0) // 8
+
+
+def goes_out_of_core(
+    scenario: Scenario,
+    draws: int,
+    series_draws: int = 200_000,
+    workers: int | None = None,
+    memory_budget=None,
+) -> bool:
+    """True when a run's estimate (:func:`memory_estimate`) exceeds the memory budget
+    (``memory_budget`` [bytes or "4GB"], default :func:`default_memory_budget`), so its draws
+    stream to a Zarr store."""
+    budget = default_memory_budget() if memory_budget is None else parse_memory(memory_budget)
+    workers = default_workers() if workers is None else int(workers)
+    need = memory_estimate(scenario, draws, series_draws, workers)
+    return budget is not None and need > budget
+
+
+def check_store(scenario: Scenario, draws: int, store, memory_budget) -> None:
+    """Stop (exit 2) before sampling when an out-of-core run cannot finish: its store would not
+    fit on the disk, or the exact summary of one column would not fit in memory.
+
+    Raises
+    ------
+    AssumptionError
+    """
+    budget = default_memory_budget() if memory_budget is None else parse_memory(memory_budget)
+    disk = free_disk(Path(store))
+    size = store_bytes(_store_columns(scenario), draws)
+    one = summary_bytes(draws)
+    problems = []
+    where = f"more than the memory budget ({budget / 1e9:.1f} GB of memory)" if budget else ""
+    if disk is not None and size > disk:
+        problems.append(
+            f"{int(draws):,} draws need up to {size / 1e9:.1f} GB, {where}, so they stream "
+            f"to a Zarr store, but {disk / 1e9:.1f} GB is free on its disk ({store}); use "
+            "fewer draws (the yearly series kept, --series-draws, are not in the store), or "
+            "give --out DIR on a larger disk"
+        )
+    if one > max(budget or 0, available_memory() or 0):
+        problems.append(
+            f"the exact summary of one metric of {int(draws):,} draws needs about "
+            f"{one / 1e9:.1f} GB of memory, more than this machine has; use fewer draws"
+        )
+    if problems:
+        raise AssumptionError([Problem(m, str(scenario.path), None, "--draws") for m in problems])
+
+
+def _make_sink(scenario, draws, series_draws, workers, parallel, plan):
+    """The sink of a run and how its tasks run: (sink, mode), mode one of serial, forked,
+    threads (in memory), returned (out of core: forked workers hand values back), stream (out
+    of core, in this process), dask."""
+    scheduler, budget, store, forced = plan
+    over = forced or goes_out_of_core(scenario, draws, series_draws, workers, budget)
+    remote = not is_local(scheduler)
+    processes = workers > 1 and parallel == "processes"
+    if not over:  # a budget above what the machine has still cannot hold more than it has
+        check_memory(scenario, draws, series_draws, workers)
+        if remote:
+            return MemorySink(np.empty, series_draws), "dask"
+        if processes:
+            return MemorySink(shared_empty, series_draws), "forked"
+        return MemorySink(np.empty, series_draws), "threads" if workers > 1 else "serial"
+    check_store(scenario, draws, store or Path(tempfile.gettempdir()), budget)
+    if store is None:
+        store = temporary_folder() / STORE_NAME
+        why = "as asked" if forced else "their estimate is over the memory budget"
+        warnings.warn(
+            f"{int(draws):,} draws stream to a temporary Zarr store ({why}): {store}, "
+            "removed at exit (--out DIR keeps it)",
+            CapexWarning,
+            stacklevel=3,
+        )
+    rows = task_rows(draws, workers if is_local(scheduler) else 2 * workers)
+    sink = ZarrSink(Path(store), scenario.years, series_draws, rows)
+    return sink, "dask" if remote else ("returned" if processes else "stream")
+
+
 def simulate(
     scenario: Scenario,
     draws: int = 10_000,
@@ -525,6 +755,11 @@ def simulate(
     parallel: str = "auto",
     posterior_fit: int = 0,
     streams: Streams | None = None,
+    scheduler=None,
+    memory_budget=None,
+    store=None,
+    out_of_core: bool = False,
+    keep_series: tuple | None = None,
 ) -> Results:
     """Monte Carlo run of a scenario.
 
@@ -535,7 +770,8 @@ def simulate(
     draws : int
         Number of draws (at least; more with ``precision``).
     seed : int
-        Seed of every random number (same seed + same inputs = identical numbers).
+        Seed of every random number (same seed + same inputs = identical numbers, on every
+        scheduler and worker count).
     design : {"mc", "lhs", "sobol"}
         Sampling design.
     chunk_size : int
@@ -555,66 +791,106 @@ def simulate(
     progress : bool
         Show a progress bar on stderr (terminals only, runs longer than a second).
     workers : int, optional
-        Chunks evaluated at once; :func:`default_workers` (one per CPU) by default. Never
-        changes results: every chunk is a pure function of its draw range, written to its own
-        rows.
+        Local worker processes; :func:`default_workers` (one per CPU) by default. Never
+        changes results: every chunk is a pure function of its draw range.
     parallel : {"auto", "processes", "threads"}
-        How several workers run: forked processes writing into shared memory
+        How several local workers run: forked processes writing into shared memory
         (:mod:`model.engine.parallel`; "auto" where ``fork`` exists, i.e. Linux), or threads.
     posterior_fit : int
         Calibrated inputs only: which independent posterior fit feeds the run (0, the file's
-        sampler seed; k, sampler seed + 101 k). :func:`model.analysis.posterior_check`
-        compares fits.
+        sampler seed; k, sampler seed + 101 k).
+    keep_series : tuple of str, optional
+        Keep only these yearly series (default: every series of the model); a portfolio keeps
+        the ones it sums.
     streams : Streams, optional
-        A portfolio member's random streams (:class:`model.engine.designs.Streams`, set by
-        :func:`model.engine.portfolio.simulate_portfolio`); by default each input's stream is
-        keyed by its name alone.
+        A portfolio member's random streams (:class:`model.engine.designs.Streams`); by
+        default each input's stream is keyed by its name alone.
+    scheduler : str or distributed.Client, optional
+        ``local`` (this machine), ``dask`` (a LocalCluster sized to the machine) or the address
+        of a Dask scheduler (``tcp://host:8786``); default ``CAPEX_SCHEDULER``, else local
+        (:mod:`model.engine.schedulers`).
+    memory_budget : int or str, optional
+        Memory the run may keep [bytes, or "4GB"]; default half the available memory
+        (:func:`default_memory_budget`). A run whose estimate exceeds it streams its draws to a
+        Zarr store (:mod:`model.engine.store`) and summarises from there.
+    store : path, optional
+        Where the Zarr store goes when the run is out of core (default: a temporary folder,
+        removed at exit).
+    out_of_core : bool
+        Stream to the store whatever the estimate.
 
     Returns
     -------
     Results
+        Out of core, its per-draw arrays are read from the store one column at a time
+        (``Results.store`` names it).
 
     Raises
     ------
     AssumptionError
-        A partial scenario, bad settings, or a run larger than the machine's memory.
+        A partial scenario, bad settings, a run that cannot fit, or a user model's error.
     """
-    problems = run_argument_problems(
-        draws, seed, design, chunk_size, series_draws, precision, workers, parallel
-    )
-    if scenario.partial:
-        problems.insert(
-            0,
-            Problem(
-                "is a partial base (partial: true); run a file that extends it", str(scenario.path)
-            ),
-        )
-    if problems:
-        raise AssumptionError(problems)
+    _check_settings(locals())
     workers, parallel = _parallel_mode(workers, parallel)
     draws = int(draws)
     goal = _precision_target(precision, scenario)
-    check_memory(scenario, max_draws if precision is not None else draws, series_draws, workers)
+    planned = max_draws if precision is not None else draws
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CapexWarning)
         calibrated = calibrated_paths(scenario, seed, progress, posterior_fit)
     run_warnings = [str(w.message) for w in caught if issubclass(w.category, CapexWarning)]
     for w in caught:  # let the caller's recorder or console see them too
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    # with worker processes the results live in shared memory, where the children write them
-    allocate = shared_empty if workers > 1 and parallel == "processes" else np.empty
-    run = _Run(scenario, int(seed), design, int(series_draws), calibrated, allocate, streams)
+    plan = (scheduler, memory_budget, store, out_of_core)
+    sink, mode = _make_sink(scenario, planned, int(series_draws), workers, parallel, plan)
+    client = dask_client(scheduler) if mode == "dask" else None
+    n_workers = dask_workers(client) if client is not None else workers
+    runner = ChunkRunner(
+        scenario, seed, design, series_draws, calibrated, streams, chunk_size, keep_series
+    )
+    run = _Run(runner, sink, mode, n_workers, client)
+    return _execute(run, goal, draws, max_draws, design, progress, run_warnings)
+
+
+def _check_settings(kw: dict) -> None:
+    """Every problem of a run's settings at once (exit 2)."""
+    problems = run_argument_problems(
+        kw["draws"],
+        kw["seed"],
+        kw["design"],
+        kw["chunk_size"],
+        kw["series_draws"],
+        kw["precision"],
+        kw["workers"],
+        kw["parallel"],
+        kw["scheduler"],
+        kw["memory_budget"],
+    )
+    if kw["scenario"].partial:
+        problems.insert(
+            0,
+            Problem(
+                "is a partial base (partial: true); run a file that extends it",
+                str(kw["scenario"].path),
+            ),
+        )
+    if problems:
+        raise AssumptionError(problems)
+
+
+def _execute(run: _Run, goal, draws, max_draws, design, progress, run_warnings):
+    """Run the chunks (block by block towards a precision target), then the results."""
     # whole blocks with a precision target, so adding blocks later leaves earlier draws as they
     # were
     target = min(max_draws, math.ceil(draws / BLOCK) * BLOCK) if goal is not None else draws
     state = None
     bar = _Progress(target, progress)
     t0 = time.perf_counter()
-    pool = ThreadPoolExecutor(workers) if workers > 1 and parallel == "threads" else None
+    pool = ThreadPoolExecutor(run.workers) if run.mode == "threads" else None
     try:
         while target is not None:
             bar.total = target
-            run.extend(target, chunk_size, workers, parallel, pool, bar)
+            run.extend(target, pool, bar)
             target, state = _next_target(run, goal, max_draws) if goal else (None, None)
     finally:
         if pool is not None:

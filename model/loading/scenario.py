@@ -168,6 +168,8 @@ class Merged:
     inflation: tuple | None = None
     parameters_where: tuple | None = None
     partial: bool = False
+    #: (file, line) of a ``portfolio:`` key: the file is a portfolio, not a scenario
+    portfolio: tuple | None = None
 
 
 class Loader:
@@ -290,6 +292,9 @@ class Loader:
 
     def merge_key(self, merged: Merged, doc: LDict, key, val, last: bool) -> None:
         where = (doc.file, doc.lines.get(key))
+        if key == "portfolio":  # a portfolio file: load() says which command runs it
+            merged.portfolio = where
+            return
         if key not in V.TOP_LEVEL_KEYS:
             close = did_you_mean(str(key), V.TOP_LEVEL_KEYS)
             hint = (
@@ -346,6 +351,16 @@ class Loader:
         merged = self.merged()
         if merged is None:
             raise self.error()
+        if merged.portfolio is not None:
+            raise AssumptionError(
+                Problem(
+                    "is a portfolio file (portfolio: members: ...), not one scenario; run it "
+                    "with 'capex portfolio FILE', compare or report it with 'capex compare' or "
+                    "'capex report'",
+                    *merged.portfolio,
+                    "portfolio",
+                )
+            )
         header = self.read_header(merged)
         sources, broken = self.bibliography(merged)
         overlays, overlay_params, overlay_corr = self.read_overlays(merged, overlay)

@@ -29,7 +29,14 @@ from ..core.formatting import (
     unit_words,
 )
 from ..core.scenario import sampler_settings
-from ..core.vocabulary import OUTPUTS, is_built_in, key_metric, outputs_of
+from ..core.vocabulary import (
+    OUTPUTS,
+    PORTFOLIO_MODEL,
+    is_gap_model,
+    is_user_model,
+    key_metric,
+    outputs_of,
+)
 from ..engine.summaries import json_summary
 
 #: calibrated-language verdicts (IPCC AR5 likelihood scale)
@@ -81,11 +88,14 @@ def headline(res, sens: dict | None) -> dict:
     d = res.to_json_dict()
     probs, n = dict(d["probabilities"]), d["draws"]
     counts = sc.provenance_counts()
-    if not is_built_in(sc.model):
+    if is_user_model(sc.model):
         answer = _user_answer(res, d)
         probs = {answer["key"]: {**answer.pop("probability"), "label": answer["label"]}, **probs}
-    elif sc.model == "industry":
+    elif is_gap_model(sc.model):
         answer = _industry_answer(d, sc)
+    elif sc.model == PORTFOLIO_MODEL:
+        answer = _portfolio_answer(d, sc)
+        probs = {"revenue_covered": probs.pop("revenue_covered"), **probs}
     else:
         answer = _programme_answer(d, sc)
     out: dict = {
@@ -225,6 +235,35 @@ def _programme_answer(d: dict, sc) -> dict:
             f"Median NPV {format_value(npv['p50'], 'USD')} (90 % of draws between "
             f"{format_value(npv['p05'], 'USD')} and {format_value(npv['p95'], 'USD')}), "
             f"{sc.currency} at 1 January {sc.start}."
+        ),
+    }
+
+
+def _portfolio_answer(d: dict, sc) -> dict:
+    """Question, verdict, sentence and spread of a portfolio's aggregate."""
+    n, year = d["draws"], d["coverage_year"]
+    cov = d["probabilities"]["revenue_covered"]
+    p = d["probabilities"]["npv_positive"]
+    c = d["metrics"]["revenue_coverage"]
+    npv = d["metrics"]["npv"]
+    return {
+        "key": "revenue_covered",
+        "question": (
+            f"Does the revenue of these {len(d['members'])} programmes cover, by {year}, what "
+            "their spending requires?"
+        ),
+        "verdict": f"Covering it is {verdict(cov['value'])}",
+        "sentence": (
+            f"Their revenue {sc.start}–{year} reaches the revenue their spending requires "
+            f"(Sequoia's multiplier) in {format_percent(cov['value'])} of simulated futures: "
+            f"P = {probability_text(cov, n)}; the aggregate NPV is positive in "
+            f"{format_percent(p['value'])} (P(NPV > 0) = {probability_text(p, n)})."
+        ),
+        "spread": (
+            f"Median coverage {format_value(c['p50'], 'ratio')} (90 % of draws between "
+            f"{format_value(c['p05'], 'ratio')} and {format_value(c['p95'], 'ratio')}); median "
+            f"aggregate NPV {format_value(npv['p50'], 'USD')}, {sc.currency} at 1 January "
+            f"{sc.start}."
         ),
     }
 
@@ -437,10 +476,10 @@ def calibration_rows(sc) -> list[dict]:
 def series_table(res) -> dict:
     """Median by year of the main series, for the appendix table (numbers behind the fans)."""
     years = [int(y) for y in res.scenario.years]
-    if not is_built_in(res.model):
+    if is_user_model(res.model):
         names = [(o.name, o.label, o.unit) for o in outputs_of(res.model, "series")]
         names = [n for n in names if n[0] in res.series]
-    elif res.model == "industry":
+    elif is_gap_model(res.model):
         names = [
             ("revenue_required", "revenue required", "USD/year"),
             ("ai_revenue", "AI revenue", "USD/year"),

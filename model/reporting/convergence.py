@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core.formatting import format_value, probability_text
 from ..core.targets import ProbabilityTarget
-from ..core.vocabulary import OUTPUTS, is_built_in, key_metric
+from ..core.vocabulary import OUTPUTS, is_built_in, is_gap_model, key_metric
 from . import figures as F
 
 #: Checkpoints of the running statistics (log-spaced draw counts).
@@ -19,7 +19,7 @@ CHECKPOINTS = 40
 
 def _probability_key(res) -> tuple[str, np.ndarray]:
     """The headline probability and its per-draw indicator."""
-    if res.model == "industry":  # closed in the last year: the final-year gap at or below 0
+    if is_gap_model(res.model):  # closed in the last year: the final-year gap at or below 0
         return "P(gap closed)", res.metric("revenue_gap_final") <= 0
     m = key_metric(res.model)
     label = "P(NPV > 0)" if m == "npv" else f"P({m} > 0)"

@@ -29,7 +29,7 @@ schema: 1                           # language version
 name: anthropic-fluidstack          # slug: lowercase letters, digits, '-' or '_'
 title: Anthropic x Fluidstack US data centres
 description: optional free text
-model: programme                    # programme or industry (the vocabularies below)
+model: programme                    # programme, industry, capex_ratio or required_return (the vocabularies below)
 currency: USD                       # nominal USD unless currency_year is given
 currency_year: 2025                 # optional: the money year of every value
 years: {start: 2025, end: 2040}     # valuation date = 1 January of start
@@ -166,6 +166,10 @@ def render() -> str:
         "programme": "one company's investment programme (capex -> capacity -> revenue -> "
         "cash flow; equations in docs/model.md)",
         "industry": "the industry's revenue question (Sequoia's \"$600B question\")",
+        "capex_ratio": "the industry's revenue question by a capex-to-revenue ratio (Bain's "
+        '"$2 trillion by 2030")',
+        "required_return": "the industry's revenue question as a perpetuity return on the "
+        'buildout (J.P. Morgan\'s "$650 billion")',
     }
     for model in S.MODEL_KINDS:
         parts.append(

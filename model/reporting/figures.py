@@ -30,7 +30,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
 
 from ..core.formatting import format_value, probability_text  # noqa: E402
-from ..core.vocabulary import OUTPUTS, is_built_in, outputs_of  # noqa: E402
+from ..core.vocabulary import OUTPUTS, is_gap_model, is_user_model, outputs_of  # noqa: E402
 from .outputs import check_inside  # noqa: E402
 
 BLUE = "#0072B2"
@@ -774,7 +774,7 @@ def compare_cumulative_fcf(results_list) -> Figure | None:
 
 @_styled
 def compare_revenue_gap(results_list) -> Figure | None:
-    runs = [r for r in results_list if r.model == "industry"]
+    runs = [r for r in results_list if is_gap_model(r.model)]
     if not runs:
         return None
     fig, ax = _new()
@@ -889,9 +889,9 @@ def user_model_figures(res) -> list[Figure]:
 
 def model_figures(res) -> list[Figure]:
     """The figures of one run, in reading order."""
-    if not is_built_in(res.model):
+    if is_user_model(res.model):
         return user_model_figures(res)
-    if res.model == "industry":
+    if is_gap_model(res.model):
         return [
             required_vs_ai_revenue(res),
             revenue_gap_fan(res),

@@ -19,8 +19,10 @@ from ..analysis.posterior import set_by_prior
 from ..core.fileio import atomic_write
 from ..core.formatting import format_estimate, format_value, probability_text
 from ..core.scenario import InputForm
-from ..core.vocabulary import OUTPUTS, is_built_in, key_metric
+from ..core.vocabulary import OUTPUTS, PORTFOLIO_MODEL, is_user_model, key_metric
+from ..engine.portfolio import simulate_portfolio
 from ..engine.simulate import simulate
+from ..loading.portfolio import is_portfolio_file, load_portfolio
 from ..loading.scenario import load_scenario
 from .markdown import md_escape
 from .text import summary_table
@@ -57,7 +59,7 @@ def results_row(path: Path, res) -> dict:
         "title": sc.title,
         "hypothetical": f"{c['hypothetical']}/{c['parameters']}" + _prior_set_note(sc),
     }
-    if not is_built_in(sc.model):
+    if is_user_model(sc.model):
         m = key_metric(sc.model)
         s = res.metric_summary(m)
         row.update(
@@ -65,6 +67,17 @@ def results_row(path: Path, res) -> dict:
             probability=f"P({m} > 0) = {probability_text(res.probability_of(f'{m}>0'), res.draws)}",
             median=f"{m} {format_value(s['p50'], OUTPUTS[m].unit)}",
             payback="n/a",
+        )
+    elif sc.model == PORTFOLIO_MODEL:
+        p = res.probability("revenue_covered")
+        year = res.portfolio.coverage_year
+        cov = res.metric_summary("revenue_coverage")["p50"]
+        row.update(
+            headline=f"{len(res.members)} programmes on shared drivers, {sc.start}-{sc.end}",
+            probability=f"P(revenue {sc.start}-{year} covers what the spending requires) = "
+            f"{probability_text(p, res.draws)}",
+            median=f"coverage {format_value(cov, 'ratio')}",
+            payback=median_payback(res),
         )
     elif sc.model == "programme":
         cap = sc.parameters["capex_total"].dist
@@ -92,6 +105,10 @@ def results_row(path: Path, res) -> dict:
 def results_rows(folder: Path, draws: int, seed: int) -> list[dict]:
     rows = []
     for path in sorted(folder.glob("*.yaml")):
+        if is_portfolio_file(path):
+            res = simulate_portfolio(load_portfolio(path), draws=draws, seed=seed)
+            rows.append(results_row(path, res))
+            continue
         sc = load_scenario(path, allow_partial=True)
         if not sc.partial:
             rows.append(results_row(path, simulate(sc, draws=draws, seed=seed)))

@@ -15,8 +15,8 @@ from ..analysis.posterior import is_calibrated
 from ..analysis.posterior import posterior_check as run_posterior_check
 from ..core.errors import AssumptionError, Problem, display_path
 from ..core.formatting import format_mean, format_value, probability_text
-from ..core.vocabulary import OUTPUTS, is_built_in
-from . import content, input_figures
+from ..core.vocabulary import OUTPUTS, PORTFOLIO_MODEL, is_gap_model, is_user_model
+from . import bubble, content, input_figures, portfolio_section
 from . import figures as F
 from .convergence import convergence_section
 from .markdown import render
@@ -94,7 +94,9 @@ def _inputs_section(res) -> list[dict]:
 def _sections(res) -> list[dict]:
     sc = res.scenario
     figs = {f.name: f for f in F.model_figures(res)}
-    if not is_built_in(res.model):
+    if res.model == PORTFOLIO_MODEL:
+        return _portfolio_sections(res, figs)
+    if is_user_model(res.model):
         user = sc.user_model
         spec = [
             (
@@ -106,7 +108,7 @@ def _sections(res) -> list[dict]:
                 list(figs),
             )
         ]
-    elif res.model == "industry":
+    elif is_gap_model(res.model):
         spec = [
             (
                 "gap",
@@ -144,6 +146,44 @@ def _sections(res) -> list[dict]:
     ]
 
 
+def _portfolio_sections(res, figs: dict) -> list[dict]:
+    """A portfolio's sections: the question, its members, then a programme's cash and value."""
+    sc = res.scenario
+    figs["coverage"] = portfolio_section.coverage_figure(res)
+    figs["members_npv"] = portfolio_section.member_figure(res)
+    members = ", ".join(res.members)
+    spec = [
+        (
+            "question",
+            "Does the revenue cover what the spending requires?",
+            f"The members ({members}) run on the same draws: the inputs they share "
+            f"({', '.join(res.portfolio.shared) or 'none'}) are one draw for all of them, every "
+            "other input is each member's own. Their spending requires revenue by Sequoia's "
+            "multiplier; the question compares the two, summed from the first year to "
+            f"{res.portfolio.coverage_year}.",
+            ["coverage", "members_npv"],
+        ),
+        (
+            "cash",
+            "Capex, revenue and cash of the aggregate",
+            "The members' yearly spend, revenue and free cash flow summed on the calendar years.",
+            ["capex_vs_revenue", "cumulative_fcf"],
+        ),
+        (
+            "value",
+            "Value: NPV and IRR of the aggregate",
+            f"NPV: each member's NPV at its own discount rate, brought to 1 January {sc.start}; "
+            "IRR: that of the summed free cash flow.",
+            ["npv_distribution", "irr_distribution"],
+        ),
+        ("payback", "Payback year of the aggregate", None, ["payback_distribution"]),
+    ]
+    return [
+        {"id": sid, "title": title, "intro": intro, "figures": [figs[n] for n in names]}
+        for sid, title, intro, names in spec
+    ]
+
+
 def _model_words(sc) -> str:
     """``Programme model``, ``Industry model`` or ``User model gap_model.py:revenue_gap``."""
     if sc.user_model is not None:
@@ -155,7 +195,7 @@ def _metrics_note(res) -> str:
     """What the metric table's cells are: errors, never and undefined draws, multiple IRRs."""
     sc = res.scenario
     d = res.to_json_dict()
-    if not is_built_in(res.model):
+    if is_user_model(res.model):
         notes = " ".join(n + "." for n in metric_notes(d, sc.end))
         return (
             f"Each quantile and mean is followed by ± one Monte Carlo standard error "
@@ -163,7 +203,7 @@ def _metrics_note(res) -> str:
             'inputs. "Undefined" is the share of draws where a metric has no value (NaN).'
             + (" " + notes if notes else "")
         )
-    never = "the gap never closes" if res.model == "industry" else "never pays back"
+    never = "the gap never closes" if is_gap_model(res.model) else "never pays back"
     base = (
         f"Each quantile and mean is followed by ± one Monte Carlo standard error "
         f"({d['errors']['text']}): sampling noise of the simulation, not uncertainty of the "
@@ -174,7 +214,7 @@ def _metrics_note(res) -> str:
     )
     start = (
         f" Years until the gap closes count from {sc.start}."
-        if res.model == "industry"
+        if is_gap_model(res.model)
         else f" Payback counts from the valuation date, 1 January {sc.start}."
     )
     notes = " ".join(n + "." for n in metric_notes(d, sc.end))
@@ -204,6 +244,9 @@ def _write_one(
     sens, sens_missing = None, None
     if isinstance(sens_result, str):
         sens_missing = sens_result
+    elif res.model == PORTFOLIO_MODEL and sens_result is not None:
+        sens = portfolio_section.sensitivity_section(res, sens_result)
+        out.write_text("sensitivity.json", _dumps(sens_result))
     elif sens_result is not None:
         sens = sensitivity_section(res, sens_result, figdir, sens_settings)
         out.write_text("sensitivity.json", _dumps(sens_result.to_json_dict(timings=False)))
@@ -277,9 +320,9 @@ def _report_context(res, sections, sens, sens_missing, head, man, figdir) -> dic
         "series_unit": f"{F.currency_words(sc)}"
         + (
             ""
-            if not is_built_in(res.model)
+            if is_user_model(res.model)
             else " per year"
-            if res.model == "industry"
+            if is_gap_model(res.model)
             else "; cumulative FCF at year end"
         ),
     }
@@ -396,6 +439,32 @@ def _write_comparison(results_list, folder_names, out, command: str | None) -> N
     )
 
 
+# ============================================================================ bubble page
+def _bubble_splits(results_list, names, sens_results) -> dict:
+    """The provenance split of each run the bubble page shows (a portfolio's from its report's
+    variance split, computed once)."""
+    from ..analysis.provenance import provenance_split  # deferred: it reruns the scenarios
+
+    out = {}
+    for res, name, sr in zip(results_list, names, sens_results):
+        if res.model == PORTFOLIO_MODEL and isinstance(sr, dict):
+            out[name] = sr["provenance_split"]
+        elif res.model == PORTFOLIO_MODEL or is_gap_model(res.model):
+            out[name] = provenance_split(res)
+    return out
+
+
+def _write_bubble(results_list, names, splits, out, command: str | None) -> None:
+    ctx = bubble.page_context(results_list, names, splits)
+    figdir = out.path_for("figures/x").parent
+    fig = bubble.bubble_figure(ctx["rows"], ctx["bottom_up"])
+    ctx["figures"] = [F.figure_entry(fig, figdir)]
+    ctx["command"] = command or ""
+    out.write_text("bubble.md", render("bubble.md.j2", b=ctx))
+    out.write_text("bubble.html", render("bubble.html.j2", b=ctx))
+    out.write_text("bubble.json", _dumps(bubble.page_json(ctx)))
+
+
 # ============================================================================ index
 def _readme_not_ours(root: Path) -> OutputError:
     return OutputError(
@@ -423,7 +492,12 @@ def write_index(root: Path, command: str = "") -> Path:
     ]
     comparison = (root / COMPARISON_DIR / "compare.md").is_file()
     text = render(
-        "index.md.j2", entries=entries, comparison=comparison, comparison_dir=COMPARISON_DIR
+        "index.md.j2",
+        entries=entries,
+        comparison=comparison,
+        comparison_dir=COMPARISON_DIR,
+        bubble=(root / bubble.BUBBLE_DIR / "bubble.md").is_file(),
+        bubble_dir=bubble.BUBBLE_DIR,
     )
     path = root / "README.md"
     atomic_write(path, text)
@@ -444,12 +518,14 @@ def _index_entry(d: Path) -> dict | None:
         return None
     man = json.loads(man_path.read_text(encoding="utf-8"))
     summ = json.loads(sum_path.read_text(encoding="utf-8"))
-    industry = summ.get("model") == "industry"
+    industry = is_gap_model(summ.get("model"))
     key = "gap_closed_by_end" if industry else "npv_positive"
+    if summ.get("model") == PORTFOLIO_MODEL:
+        key = "revenue_covered"
     p = summ.get("probabilities", {}).get(key)
     end = man["years"][1]
     prob = f"{OUTPUTS[key].text(end)} = {probability_text(p, man['draws'])}" if p else "n/a"
-    if not is_built_in(str(summ.get("model"))):
+    if is_user_model(str(summ.get("model"))):
         name, m = next(iter(summ["metrics"].items()), ("", {}))
         med = f"{name} {format_value(m.get('p50'), m.get('unit', ''))}" if name else "n/a"
     elif industry:
@@ -518,11 +594,11 @@ def _folder_names(results_list) -> list[str]:
                 parameter="PATH",
             )
         )
-    if len(names) > 1 and COMPARISON_DIR in names:
+    if len(names) > 1 and (COMPARISON_DIR in names or bubble.BUBBLE_DIR in names):
         raise AssumptionError(
             Problem(
-                f"a scenario named {COMPARISON_DIR!r} clashes with the "
-                "comparison page's folder; rename it",
+                f"a scenario named {COMPARISON_DIR!r} or {bubble.BUBBLE_DIR!r} clashes with "
+                "the comparison or bubble page's folder; rename it",
                 parameter="name",
             )
         )
@@ -535,7 +611,29 @@ def _sensitivity_of(res, wanted: bool, settings: dict):
         return "switched off for this report (--no-sensitivity)"
     if not res.scenario.uncertain():
         return "every input is fixed, so nothing varies"
+    if res.model == PORTFOLIO_MODEL:
+        return portfolio_section.portfolio_sensitivity(res)
     return run_sensitivity(res, settings)
+
+
+def prepare_report(
+    res, sensitivity=True, sensitivity_settings: dict | None = None, posterior_check: bool = True
+):
+    """The slow part of one run's report, computed before anything is staged (so it can run
+    in a worker process, :func:`model.engine.schedulers.map_tasks`): the posterior check of a
+    calibrated run (set on ``res``) and its sensitivity analysis.
+
+    Returns
+    -------
+    object
+        What :func:`build_report` takes in ``prepared`` for this run: a
+        :class:`~model.analysis.sensitivity.SensitivityResult`, a portfolio's variance split
+        (dict), or why the report has no sensitivity section (str).
+    """
+    if posterior_check and res.posterior_check is None and is_calibrated(res.scenario):
+        res.posterior_check = run_posterior_check(res)
+    settings = dict(SENSITIVITY_SETTINGS, **(sensitivity_settings or {}))
+    return _sensitivity_of(res, sensitivity, settings)
 
 
 def build_report(
@@ -546,6 +644,7 @@ def build_report(
     sensitivity_settings: dict | None = None,
     index: bool | None = None,
     posterior_check: bool = True,
+    prepared: list | None = None,
 ) -> list[Path]:
     """Write the report of each run (and a comparison page when there are several).
 
@@ -570,6 +669,8 @@ def build_report(
         For calibrated runs without one, repeat the run with two further independent
         posterior fits (:func:`model.analysis.posterior.posterior_check`) for "How sure are
         we?".
+    prepared : list, optional
+        :func:`prepare_report` of each run, when the caller computed them (in parallel).
 
     Returns
     -------
@@ -591,12 +692,18 @@ def build_report(
     if command is None:
         command = "model.reporting.build_report (Python API)"
     # the slow computations run first: nothing is staged meanwhile
-    if posterior_check:
-        for res in results_list:
-            if res.posterior_check is None and is_calibrated(res.scenario):
-                res.posterior_check = run_posterior_check(res)
     sens_settings = dict(SENSITIVITY_SETTINGS, **(sensitivity_settings or {}))
-    sens_results = [_sensitivity_of(res, sensitivity, sens_settings) for res in results_list]
+    if prepared is None:
+        prepared = [
+            prepare_report(res, sensitivity, sensitivity_settings, posterior_check)
+            for res in results_list
+        ]
+    sens_results = list(prepared)
+    bubble_splits = (
+        _bubble_splits(results_list, names, sens_results)
+        if several and root is not None and bubble.wanted(results_list)
+        else None
+    )
     written: list[Path] = []
 
     with ExitStack() as stack:
@@ -608,6 +715,11 @@ def build_report(
             final = root / COMPARISON_DIR
             out = stack.enter_context(OwnedOutput(final, command=command, kind="comparison"))
             _write_comparison(results_list, names, out, command)
+            written.append(final)
+        if bubble_splits is not None:
+            final = root / bubble.BUBBLE_DIR
+            out = stack.enter_context(OwnedOutput(final, command=command, kind="bubble"))
+            _write_bubble(results_list, names, bubble_splits, out, command)
             written.append(final)
     # every folder is in place; the index reflects what is on disk now
     if index and root is not None:

@@ -16,7 +16,7 @@ from ..core.formatting import (
     plain,
     unit_words,
 )
-from ..core.vocabulary import OUTPUTS, is_built_in
+from ..core.vocabulary import OUTPUTS, is_user_model
 
 
 # ============================================================================ run
@@ -226,7 +226,7 @@ def compare_table(rows: list[dict], draws: int) -> str:
     extra = [
         (key, how)
         for key in dict.fromkeys(
-            k for r in rows if not is_built_in(str(r.get("model"))) for k in r["metrics"]
+            k for r in rows if is_user_model(str(r.get("model"))) for k in r["metrics"]
         )
         if key not in listed and key in OUTPUTS and OUTPUTS[key].summarised
         for how in ("mean", "p50")

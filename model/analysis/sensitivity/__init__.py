@@ -101,7 +101,7 @@ import numpy as np
 
 from ...core.errors import AssumptionError, Problem
 from ...core.scenario import InputForm, Scenario
-from ...core.vocabulary import is_built_in, key_metric, outputs_of
+from ...core.vocabulary import is_built_in, is_gap_model, key_metric, outputs_of
 from ...engine.designs import input_variables
 from .analyze import breakeven, rank, sobol, spider, stress, tornado
 from .design import ordinary_run
@@ -119,7 +119,7 @@ _GAP_OUTPUTS = ("revenue_gap_final", "cumulative_revenue_gap_total", "pv_revenue
 def output_units(scenario: Scenario) -> dict[str, str]:
     """Valid ``output`` names of a scenario and their units."""
     out = {o.name: o.unit for o in outputs_of(scenario.model, "metric") if o.name != "total_spend"}
-    if scenario.model == "industry" and "discount_rate" not in scenario.parameters:
+    if is_gap_model(scenario.model) and "discount_rate" not in scenario.parameters:
         out.pop("pv_revenue_gap", None)
     return out
 
@@ -135,7 +135,7 @@ def breakeven_output(scenario: Scenario, output: str) -> str:
     chosen output (a user model)."""
     if not is_built_in(scenario.model):
         return output
-    if scenario.model == "industry":
+    if is_gap_model(scenario.model):
         return output if output in _GAP_OUTPUTS else "revenue_gap_final"
     return "npv"
 
@@ -196,6 +196,7 @@ def sensitivity(
     top: int = 6,
     results=None,
     progress: bool = False,
+    scheduler=None,
 ) -> SensitivityResult:
     """Sensitivity analysis of one output of a scenario.
 
@@ -229,6 +230,10 @@ def sensitivity(
         ``stress`` instead of running again.
     progress : bool
         Short progress messages on stderr.
+    scheduler : str or distributed.Client, optional
+        Where the designs' rows and the ordinary run are evaluated (``local``, ``dask``, an
+        address; :mod:`model.engine.schedulers`); by default this process (never changes a
+        number).
 
     Returns
     -------
@@ -257,7 +262,7 @@ def sensitivity(
     names = [v.name for v in variables]
     infos = [input_info(scenario, v) for v in variables]
     be_out = breakeven_output(scenario, output)
-    engine = Evaluator(scenario, names, [output, be_out], seed)
+    engine = Evaluator(scenario, names, [output, be_out], seed, scheduler)
     settings = dict(
         methods=methods,
         draws=int(draws),

@@ -8,6 +8,7 @@ loop over rows); :mod:`.analyze` then reads the outputs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,10 +16,13 @@ import numpy as np
 from ...core.scenario import Scenario
 from ...engine.designs import InputVariable
 from ...engine.inputs import inputs_from_uniforms, interpolation_weights
+from ...engine.schedulers import map_tasks
 from ...engine.simulate import calibrated_paths, run_model
 
 #: Model rows per engine call (bounds memory; never changes results).
 CHUNK = 16_384
+#: Rows per task when a scheduler evaluates a matrix (a few seconds of model time).
+TASK_ROWS = 4 * CHUNK
 
 
 @dataclass(frozen=True)
@@ -78,22 +82,14 @@ def input_values(scenario: Scenario, info: InputInfo, u) -> np.ndarray:
     return np.full(u.shape, np.nan)
 
 
-class Evaluator:
-    """Evaluate model outputs for rows of a uniform matrix, in chunks (no per-row loop)."""
+class _Rows:
+    """The model outputs of rows of uniforms (picklable: one task of a scheduler)."""
 
-    def __init__(self, scenario: Scenario, names: list[str], outputs: list[str], seed: int):
-        self.scenario = scenario
-        self.names = names
-        self.outputs = list(dict.fromkeys(outputs))
-        self.calibrated = (
-            calibrated_paths(scenario, seed)
-            if any(p.form == "calibrated" for p in scenario.parameters.values())
-            else {}
-        )
-        self.rows = 0
+    def __init__(self, scenario: Scenario, names, outputs, calibrated):
+        self.scenario, self.names, self.outputs = scenario, names, outputs
+        self.calibrated = calibrated
 
     def __call__(self, u: np.ndarray) -> dict[str, np.ndarray]:
-        u = np.clip(np.asarray(u, dtype=float), 1e-12, 1.0 - 1e-12)
         n = u.shape[0]
         out = {o: np.empty(n) for o in self.outputs}
         with np.errstate(all="ignore"):
@@ -105,5 +101,39 @@ class Evaluator:
                 res = run_model(self.scenario, inputs, stop - start, with_irr="irr" in self.outputs)
                 for o in self.outputs:
                     out[o][start:stop] = np.broadcast_to(np.asarray(res[o], float), (stop - start,))
-        self.rows += n
         return out
+
+
+class Evaluator:
+    """Evaluate model outputs for rows of a uniform matrix, in chunks (no per-row loop).
+
+    With a ``scheduler`` (``local``, ``dask`` or an address, :mod:`model.engine.schedulers`),
+    matrices of more than :data:`TASK_ROWS` rows are split into tasks of that many rows, run
+    at once; every row's outputs depend on that row alone, so the numbers are the same.
+    """
+
+    def __init__(
+        self, scenario: Scenario, names: list[str], outputs: list[str], seed: int, scheduler=None
+    ):
+        self.scenario = scenario
+        self.names = names
+        self.outputs = list(dict.fromkeys(outputs))
+        self.calibrated = (
+            calibrated_paths(scenario, seed)
+            if any(p.form == "calibrated" for p in scenario.parameters.values())
+            else {}
+        )
+        # a scheduler asked for here or by CAPEX_SCHEDULER; none: this process, as before
+        self.scheduler = scheduler or os.environ.get("CAPEX_SCHEDULER", "").strip() or None
+        self.rows = 0
+
+    def __call__(self, u: np.ndarray) -> dict[str, np.ndarray]:
+        u = np.clip(np.asarray(u, dtype=float), 1e-12, 1.0 - 1e-12)
+        n = u.shape[0]
+        rows = _Rows(self.scenario, self.names, self.outputs, self.calibrated)
+        self.rows += n
+        if self.scheduler is None or n <= TASK_ROWS:
+            return rows(u)
+        pieces = [u[s : s + TASK_ROWS] for s in range(0, n, TASK_ROWS)]
+        parts = map_tasks(rows, pieces, self.scheduler)
+        return {o: np.concatenate([p[o] for p in parts]) for o in self.outputs}

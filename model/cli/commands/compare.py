@@ -28,6 +28,7 @@ def cmd_compare(args) -> int:
         args.design,
         progress=not args.quiet and not args.json,
         workers=args.workers,
+        scheduler=args.scheduler,
     )
     rows = compare_rows(results)
     agreement = input_agreement(results)

@@ -18,7 +18,15 @@ def cmd_goal_seek(args) -> int:
             Problem(f"--draws {args.draws} is too few; give at least 100", parameter="--draws")
         )
     sc = load_scenario(args.path, scenario=args.scenario)
-    res = goal_seek(sc, args.vary, args.target, shift=args.shift, draws=args.draws, seed=args.seed)
+    res = goal_seek(
+        sc,
+        args.vary,
+        args.target,
+        shift=args.shift,
+        draws=args.draws,
+        seed=args.seed,
+        scheduler=args.scheduler,
+    )
     if args.json:
         print_json(res.to_json_dict())
         return 0

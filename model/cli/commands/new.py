@@ -57,6 +57,26 @@ def write_python_template(name: str, out: Path | None = None, force: bool = Fals
     return [out, py]
 
 
+def write_portfolio_template(name: str, out: Path | None = None, force: bool = False) -> list:
+    """Write a portfolio template ``<name>.yaml`` and its two programme members beside it
+    (``<name>_a.yaml``, ``<name>_b.yaml``, members ``<name>-a`` and ``<name>-b``); refuse to
+    overwrite any unless forced."""
+    out = out or Path(f"{name.replace('-', '_')}.yaml")
+    members = [out.with_name(f"{out.stem}_{k}.yaml") for k in ("a", "b")]
+    for m in members:
+        if m.exists() and not force:
+            raise AssumptionError(
+                Problem("file exists; choose another --out or add --force", str(m))
+            )
+    for k, m in zip(("a", "b"), members):
+        write_template(f"{name}-{k}", "programme", m, force)
+    write_template(name, "portfolio", out, force)
+    text = out.read_text(encoding="utf-8")
+    text = text.replace("__MEMBER_A__", members[0].name).replace("__MEMBER_B__", members[1].name)
+    atomic_write(out, text)
+    return [out, *members]
+
+
 def cmd_new(args) -> int:
     if getattr(args, "python", False):
         out, py = write_python_template(
@@ -64,6 +84,16 @@ def cmd_new(args) -> int:
         )
         print(f"wrote {out} and its model {py}: every parameter is hypothetical until you cite it.")
         print(f"next: edit them, then 'capex validate {out}' and 'capex run {out}'")
+        return 0
+    if args.model == "portfolio":
+        paths = write_portfolio_template(
+            args.name, Path(args.out) if args.out else None, force=args.force
+        )
+        print(
+            f"wrote {paths[0]} and its members {paths[1]}, {paths[2]}: every parameter is "
+            "hypothetical until you cite it."
+        )
+        print(f"next: edit them, then 'capex validate {paths[0]}' and 'capex portfolio {paths[0]}'")
         return 0
     out = write_template(
         args.name, args.model, Path(args.out) if args.out else None, force=args.force

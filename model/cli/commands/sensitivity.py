@@ -33,6 +33,7 @@ def cmd_sensitivity(args) -> int:
         num_resamples=args.resamples,
         top=args.top,
         progress=not args.quiet and not args.json,
+        scheduler=args.scheduler,
     )
     written = []
     if args.plots:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from ...core.formatting import plain
+from ...loading.portfolio import is_portfolio_file, load_portfolio
 from ...loading.scenario import load_scenario
 from ..jsonout import print_json
 
 
 def cmd_sources(args) -> int:
-    sc = load_scenario(args.path, scenario=args.scenario, allow_partial=True)
+    if is_portfolio_file(args.path):  # every member's sources, own inputs as member:input
+        sc = load_portfolio(args.path).as_scenario()
+    else:
+        sc = load_scenario(args.path, scenario=args.scenario, allow_partial=True)
     cited = sc.cited_sources()
     if args.json:
         print_json(

@@ -20,7 +20,9 @@ def _scenario(args):
 
 def cmd_stress(args) -> int:
     sc = _scenario(args)
-    res = stress(sc, args.bands or [], args.output, args.draws, args.seed, args.design)
+    res = stress(
+        sc, args.bands or [], args.output, args.draws, args.seed, args.design, args.scheduler
+    )
     if args.json:
         print_json(res.to_json_dict())
         return 0
@@ -55,7 +57,15 @@ def cmd_stress(args) -> int:
 
 def cmd_scenario_analysis(args) -> int:
     sc = _scenario(args)
-    res = scenario_analysis(sc, args.region, args.output, args.draws, args.seed, args.design)
+    res = scenario_analysis(
+        sc,
+        args.region,
+        args.output,
+        args.draws,
+        args.seed,
+        args.design,
+        getattr(args, "scheduler", None),
+    )
     if args.json:
         print_json(res.to_json_dict())
         return 0

@@ -17,7 +17,9 @@ def cmd_sweep(args) -> int:
     check_run_args(args)
     path = default_paths([args.path] if args.path else None)[0]
     sc = load_scenario(path, scenario=args.scenario)
-    res = sweep(sc, args.varies or [], args.stat, args.draws, args.seed, args.design)
+    res = sweep(
+        sc, args.varies or [], args.stat, args.draws, args.seed, args.design, None, args.scheduler
+    )
     written = plot_sweep(res, Path(args.plot)) if args.plot else None
     if args.json:
         d = res.to_json_dict()

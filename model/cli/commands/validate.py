@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...core.errors import AssumptionError, Problem
 from ...loading.paths import expand_paths
+from ...loading.portfolio import is_portfolio_file, load_portfolio
 from ...loading.scenario import load_with_overlays
 from ..jsonout import print_json
 
@@ -13,6 +14,12 @@ def cmd_validate(args) -> int:
     problems: list[Problem] = []
     lines = []
     for f in files:
+        if is_portfolio_file(f):
+            try:
+                lines.append(f"ok  {f}: {_portfolio_summary(load_portfolio(f))}")
+            except AssumptionError as e:
+                problems.extend(e.problems)
+            continue
         sc, _, file_problems = load_with_overlays(f, allow_partial=True)
         if sc is None or file_problems:
             problems.extend(file_problems)
@@ -31,6 +38,17 @@ def cmd_validate(args) -> int:
     if problems:
         raise AssumptionError(problems)
     return 0
+
+
+def _portfolio_summary(pf) -> str:
+    members = ", ".join(m.name + (f" [{m.overlay}]" if m.overlay else "") for m in pf.members)
+    c = pf.as_scenario().provenance_counts()
+    return (
+        f"portfolio of {len(pf.members)} members ({members}); shared: "
+        f"{', '.join(pf.shared) or 'none'}; {c['parameters']} parameters ({c['sourced']} "
+        f"sourced, {c['hypothetical']} hypothetical); {len(pf.correlations)} correlations "
+        "between members"
+    )
 
 
 def _summary(sc) -> str:

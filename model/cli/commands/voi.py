@@ -21,6 +21,7 @@ def cmd_voi(args) -> int:
         design=args.design,
         resamples=args.resamples,
         progress=not args.quiet and not args.json,
+        scheduler=args.scheduler,
     )
     if args.json:
         print_json(res.to_json_dict())

@@ -1,9 +1,11 @@
 """The models a scenario can name (``model:``), each behind the same interface.
 
 :func:`model_of` returns the :class:`~model.engine.interface.ModelInterface` of a scenario's
-model: the built-in ``programme`` (:mod:`.programme`) and ``industry`` (:mod:`.industry`), or a
-user model (``model: python`` or one installed under the ``capex.models`` entry points,
-:mod:`.user`), all run, checked and summarised the same way.
+model: the built-in ``programme`` (:mod:`.programme`) and the revenue-gap models ``industry``
+(Sequoia, :mod:`.industry`), ``capex_ratio`` (Bain, :mod:`.capex_ratio`) and ``required_return``
+(J.P. Morgan, :mod:`.required_return`), which share :mod:`.gap`, or a user model
+(``model: python`` or one installed under the ``capex.models`` entry points, :mod:`.user`), all
+run, checked and summarised the same way.
 """
 
 from __future__ import annotations
@@ -35,9 +37,25 @@ def _industry(inputs, n, t, timing, with_irr):
     return industry_gap(inputs, n, t, timing)
 
 
+def _capex_ratio(inputs, n, t, timing, with_irr):
+    from .capex_ratio import capex_ratio_gap  # deferred: loaded with the model it runs
+
+    return capex_ratio_gap(inputs, n, t, timing)
+
+
+def _required_return(inputs, n, t, timing, with_irr):
+    from .required_return import required_return_gap  # deferred: loaded with the model it runs
+
+    return required_return_gap(inputs, n, t, timing)
+
+
+_GAP_OPTIONAL = ("pv_revenue_gap",)  # only with a discount rate
+
 BUILT_IN = {
     "programme": _interface("programme", _programme),
-    "industry": _interface("industry", _industry, optional=("pv_revenue_gap",)),
+    "industry": _interface("industry", _industry, optional=_GAP_OPTIONAL),
+    "capex_ratio": _interface("capex_ratio", _capex_ratio, optional=_GAP_OPTIONAL),
+    "required_return": _interface("required_return", _required_return, optional=_GAP_OPTIONAL),
 }
 
 

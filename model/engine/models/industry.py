@@ -6,7 +6,8 @@ revenue_gap[t] = revenue_required[t] - ai_revenue[t]
 
 With Sequoia's 2024 figures ($150B of Nvidia data-centre run-rate revenue, a multiplier of 2 for
 the rest of the data centre, a 50 % end-user gross margin) the required revenue is
-$150B x 2 / 0.5 = $600B.
+$150B x 2 / 0.5 = $600B. The gap and its metrics are those of every revenue-gap model
+(:func:`.gap.gap_outputs`).
 
 References
 ----------
@@ -18,16 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import financials
-
-
-def _as_matrix(x, n: int, t: int) -> np.ndarray:
-    a = np.asarray(x, dtype=float)
-    if a.ndim == 0:
-        return np.full((n, t), float(a))
-    if a.ndim == 1:
-        return np.broadcast_to(a.reshape(1, -1) if a.shape[0] == t else a.reshape(-1, 1), (n, t))
-    return np.broadcast_to(a, (n, t))
+from .gap import as_matrix, gap_outputs
 
 
 def revenue_required(accelerator_revenue, dc_cost_multiplier, end_user_gross_margin):
@@ -52,33 +44,11 @@ def industry_gap(inputs: dict, n: int, t: int, timing: str = "end") -> dict:
     Returns
     -------
     dict
-        Series (n, T) [USD/year]: ``revenue_required``, ``ai_revenue``, ``revenue_gap``,
-        ``cumulative_revenue_gap``; metrics (n,): ``revenue_gap_final`` [USD/year],
-        ``cumulative_revenue_gap_total`` [USD], ``gap_close_year`` [year index from start, NaN if
-        the gap never closes], ``gap_closed_by_end`` [0/1], ``pv_revenue_gap`` [USD] when a
-        discount rate is given.
+        The outputs of :func:`.gap.gap_outputs` (series (n, T), metrics (n,)).
     """
-    acc = _as_matrix(inputs["accelerator_revenue"], n, t)
-    mult = _as_matrix(inputs["dc_cost_multiplier"], n, t)
-    margin = _as_matrix(inputs["end_user_gross_margin"], n, t)
-    ai = _as_matrix(inputs["ai_revenue"], n, t)
-    required = revenue_required(acc, mult, margin)
-    gap = required - ai
-    closed = gap <= 0.0
-    first = np.where(closed.any(axis=1), closed.argmax(axis=1).astype(float), np.nan)
-    out = {
-        "revenue_required": np.array(required),
-        "ai_revenue": np.array(ai),
-        "revenue_gap": gap,
-        "cumulative_revenue_gap": np.cumsum(gap, axis=1),
-        "revenue_gap_final": gap[:, -1].copy(),
-        "cumulative_revenue_gap_total": gap.sum(axis=1),
-        "gap_close_year": first,
-        "gap_closed_by_end": closed[:, -1].astype(float),
-    }
-    rate = inputs.get("discount_rate")
-    if rate is not None:
-        out["pv_revenue_gap"] = financials.present_value(
-            gap, np.asarray(rate, dtype=float), timing=timing
-        )
-    return out
+    required = revenue_required(
+        as_matrix(inputs["accelerator_revenue"], n, t),
+        as_matrix(inputs["dc_cost_multiplier"], n, t),
+        as_matrix(inputs["end_user_gross_margin"], n, t),
+    )
+    return gap_outputs(required, inputs, n, t, timing)
