@@ -228,3 +228,7 @@ def test_cli_portfolio_json_and_bad_file_exit_2(tmp_path):
     out = subprocess.run(run[:4] + [str(bad)], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "missing.yaml: file not found" in out.stderr
+    scenario = ROOT / "assumptions" / "bain_2030.yaml"
+    out = subprocess.run(run[:4] + [str(scenario)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2 and "is not a portfolio file" in out.stderr
+    assert out.stderr.count("\n") <= 2  # one problem, not one per scenario key

@@ -50,7 +50,9 @@ def _headline_statistics(res) -> dict[str, tuple[float, float]]:
     }
 
 
-def posterior_check(res, fits: int = FITS, workers: int | None = None, progress: bool = False):
+def posterior_check(
+    res, fits: int = FITS, workers: int | None = None, progress: bool = False, scheduler=None
+):
     """The run ``res`` repeated with ``fits - 1`` further independent posterior fits.
 
     Parameters
@@ -61,6 +63,8 @@ def posterior_check(res, fits: int = FITS, workers: int | None = None, progress:
         Fits compared, the run's own included (at least 2).
     workers : int, optional
     progress : bool
+    scheduler : str or distributed.Client, optional
+        Where the repeated runs' draws run (:func:`model.engine.simulate.simulate`).
 
     Returns
     -------
@@ -84,6 +88,7 @@ def posterior_check(res, fits: int = FITS, workers: int | None = None, progress:
             workers=workers,
             progress=progress,
             posterior_fit=k,
+            scheduler=scheduler,
         )
         for k in range(1, max(2, int(fits)))
     ]

@@ -96,6 +96,15 @@ class _PortfolioLoader:
             if not probs:
                 self.add("the top level must be a mapping with portfolio: members: [...]", 1)
             raise AssumptionError(self.problems)
+        if "portfolio" not in data:
+            self.add(
+                "is not a portfolio file (it has no portfolio: members: [...]); run one "
+                "scenario with 'capex run FILE', or write a portfolio with 'capex new NAME "
+                "--model portfolio'",
+                1,
+                "portfolio",
+            )
+            raise AssumptionError(self.problems)
         self.check_top(data)
         block = data.get("portfolio")
         if not isinstance(block, LDict):

@@ -59,9 +59,14 @@ def published_values(res, year: int) -> dict | None:
     return {name: float(pub.series[name][k, 0]) for name in names}
 
 
-def _interval(values: np.ndarray, unit: str) -> str:
+def _interval(values: np.ndarray, unit: str) -> dict:
+    """Median and 90 % range of draws: ``{"p50", "range", "text"}`` (formatted)."""
     q = np.quantile(values, (0.05, 0.5, 0.95))
-    return f"{format_value(q[1], unit)} ({format_value(q[0], unit)} to {format_value(q[2], unit)})"
+    p50, span = (
+        format_value(q[1], unit),
+        f"{format_value(q[0], unit)} to {format_value(q[2], unit)}",
+    )
+    return {"p50": p50, "range": span, "text": f"{p50} ({span})"}
 
 
 def _split_text(split: dict) -> str:
@@ -76,17 +81,19 @@ def gap_row(res, year: int, split: dict, link: str) -> dict:
     req = res.series_values("revenue_required")[:, k]
     ai = res.series_values("ai_revenue")[:, k]
     gap = res.series_values("revenue_gap")[:, k]
+    # a year's amounts, in the table as USD (its header says per year)
     closed = probability_text(_closed(res, k), res.draws)
     counts = sc.provenance_counts()
     return {
-        "method": sc.title,
+        "method": METHOD_NAMES.get(sc.model, _short(sc.title)),
+        "title": sc.title,
         "link": link,
         "model": sc.model,
         "year": int(sc.years[k]),
         "published": _published_text(pub),
-        "required": _interval(req, "USD/year"),
-        "ai_revenue": _interval(ai, "USD/year"),
-        "gap": _interval(gap, "USD/year"),
+        "required": _interval(req, "USD"),
+        "ai_revenue": _interval(ai, "USD"),
+        "gap": _interval(gap, "USD"),
         "covered": closed,
         "hypothetical": f"{counts['hypothetical']} of {counts['parameters']}",
         "hypothetical_spread": _split_text(split),
@@ -104,9 +111,9 @@ def _closed(res, k: int) -> dict:
 def _published_text(pub: dict | None) -> str:
     if pub is None:
         return "no published overlay"
-    parts = [f"required {format_value(pub['revenue_required'], 'USD/year')}"]
+    parts = [f"required {format_value(pub['revenue_required'], 'USD')}"]
     if "revenue_gap" in pub and np.isfinite(pub["revenue_gap"]):
-        parts.append(f"gap {format_value(pub['revenue_gap'], 'USD/year')}")
+        parts.append(f"gap {format_value(pub['revenue_gap'], 'USD')}")
     return ", ".join(parts)
 
 
@@ -150,7 +157,7 @@ def bubble_figure(rows: list[dict], bottom_up: dict | None) -> F.Figure:
         left.plot(q[2], yi, "|", color="black", markersize=14, markeredgewidth=2)
         if r["published_required"] is not None:
             left.plot(r["published_required"], yi, "D", color="black", markersize=7)
-    left.set_yticks(y, [METHOD_NAMES.get(r["model"], _short(r["method"])) for r in rows])
+    left.set_yticks(y, [r["method"] for r in rows])
     left.set_xlim(left=0)
     left.xaxis.set_major_formatter(scale.formatter())
     left.set_xlabel(f"Revenue required in {rows[0]['year']}, USD {scale.word} per year (nominal)")
@@ -201,6 +208,8 @@ def page_context(results_list, folder_names, splits: dict) -> dict:
         elif res.model == PORTFOLIO_MODEL and bottom is None:
             bottom = portfolio_row(res, splits[name], link)
     first = results_list[0].attrs
+    order = list(METHOD_NAMES)
+    rows.sort(key=lambda r: order.index(r["model"]) if r["model"] in order else len(order))
     return {
         "rows": rows,
         "bottom_up": bottom,

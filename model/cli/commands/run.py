@@ -73,7 +73,9 @@ def _finish(res, args, progress: bool) -> None:
     if not args.no_posterior_check:
         from ...analysis.posterior import posterior_check  # deferred: refits, only if calibrated
 
-        res.posterior_check = posterior_check(res, workers=args.workers, progress=progress)
+        res.posterior_check = posterior_check(
+            res, workers=args.workers, progress=progress, scheduler=getattr(args, "scheduler", None)
+        )
 
 
 def _over_budget(sc, args) -> bool:
