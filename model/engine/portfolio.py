@@ -41,15 +41,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from .._version import __version__
 from ..core.errors import AssumptionError, Problem
 from ..core.portfolio import PORTFOLIO_MEMBER, Portfolio
 from ..core.scenario import Scenario
 from ..core.statistics import ErrorModel
 from . import financials
-from .designs import BLOCK, Design, Streams, input_variables, member_correlations
+from .designs import Design, Streams, input_variables, member_correlations
 from .inputs import inputs_from_uniforms
-from .results import Results
+from .results import Results, run_attrs
 from .simulate import simulate
 from .summaries import probability
 
@@ -110,19 +109,13 @@ def _joint_correlations(portfolio: Portfolio, plain: dict) -> tuple:
 def _own_scenario(portfolio: Portfolio) -> Scenario:
     """The portfolio's own inputs (Sequoia's margin) as a scenario over its years, so they are
     sampled like any input."""
-    return Scenario(
-        name=portfolio.name,
-        title=portfolio.title,
+    own = {k: v for k, v in portfolio.parameters.items() if k not in portfolio.shared}
+    return replace(
+        portfolio.as_scenario(),
         model="industry",
-        currency=portfolio.currency,
-        start=portfolio.start,
-        end=portfolio.end,
-        parameters={k: v for k, v in portfolio.parameters.items() if k not in portfolio.shared},
+        parameters=own,
         sources=portfolio.sources,
         correlations=[],
-        overlays={},
-        path=portfolio.path,
-        files=[portfolio.path],
     )
 
 
@@ -347,23 +340,7 @@ class PortfolioResults(Results):
     def build(cls, portfolio, runs, metrics, series, margin, seed, design) -> PortfolioResults:
         sc = portfolio.as_scenario()
         first = next(iter(runs.values()))
-        attrs = dict(
-            scenario=portfolio.name,
-            overlay="",
-            title=portfolio.title,
-            model="portfolio",
-            seed=seed,
-            draws=first.draws,
-            design=design,
-            block=BLOCK,
-            input_hash=portfolio.input_hash,
-            version=__version__,
-            timing=sc.timing,
-            currency=portfolio.currency,
-            series_draws=first.draws,
-            members=",".join(runs),
-            input_variables="",
-        )
+        attrs = run_attrs(sc, seed, first.draws, design, first.draws, members=",".join(runs))
         errors = first.errors if design != "mc" else ErrorModel()
         inputs = aggregate_inputs(portfolio, runs)
         res = cls(sc, attrs, metrics, inputs, series, {}, first.warnings, errors)

@@ -15,12 +15,14 @@ from functools import cached_property
 
 import numpy as np
 
+from .._version import __version__
 from ..core.formatting import format_estimate, format_summary_mean, probability_text
 from ..core.scenario import InputForm, Scenario
 from ..core.statistics import ErrorModel, sorted_quantiles
 from ..core.targets import ProbabilityTarget
 from ..core.vocabulary import OUTPUTS, outputs_of, summary_metrics
 from . import financials
+from .designs import BLOCK
 from .inputs import interpolation_weights
 from .summaries import QUANTILE_KEYS, QUANTILES, json_summary, probability, summarise_metric
 
@@ -365,6 +367,26 @@ def _flat(summary: dict) -> dict:
             conditional_share=cond["share"],
         )
     return row
+
+
+def run_attrs(sc: Scenario, seed: int, draws: int, design: str, series_draws: int, **extra) -> dict:
+    """The attributes of a run (``Results.attrs``, the NetCDF/Zarr attrs): what it ran, how."""
+    return dict(
+        scenario=sc.name,
+        overlay=sc.overlay or "",
+        title=sc.title,
+        model=sc.model,
+        seed=int(seed),
+        draws=int(draws),
+        design=design,
+        block=BLOCK,
+        input_hash=sc.input_hash,
+        version=__version__,
+        timing=sc.timing,
+        currency=sc.currency,
+        series_draws=int(series_draws),
+        **extra,
+    )
 
 
 def fixed_input_values(scenario: Scenario) -> dict:

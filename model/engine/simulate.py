@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .._version import __version__
 from ..core.errors import AssumptionError, CapexWarning, Problem
 from ..core.scenario import InputForm, Scenario, sampler_settings
 from ..core.statistics import ErrorModel
@@ -33,7 +32,7 @@ from .inputs import inputs_from_uniforms, trajectory_index
 from .interface import ModelInputs, check_outputs
 from .models import model_of
 from .parallel import default_workers, fork_available, run_pool, shared_empty
-from .results import Results, fixed_input_values
+from .results import Results, fixed_input_values, run_attrs
 from .schedulers import dask_client, dask_workers, is_local, run_dask, scheduler_problems
 from .store import (
     STORE_NAME,
@@ -523,20 +522,12 @@ class _Run:
         sink, done = self.sink, self.done
         trajectories = sink.columns("trajectory", done)
         sc = self.runner.scenario
-        attrs = dict(
-            scenario=sc.name,
-            overlay=sc.overlay or "",
-            title=sc.title,
-            model=sc.model,
-            seed=self.runner.seed,
-            draws=done,
-            design=design,
-            block=BLOCK,
-            input_hash=sc.input_hash,
-            version=__version__,
-            timing=sc.timing,
-            currency=sc.currency,
-            series_draws=min(self.runner.series_draws, done),
+        attrs = run_attrs(
+            sc,
+            self.runner.seed,
+            done,
+            design,
+            min(self.runner.series_draws, done),
             input_variables=",".join(v.name for v in input_variables(sc)),
         )
         res = Results(
