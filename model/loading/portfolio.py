@@ -21,6 +21,7 @@ Every problem is reported at once, as ``file:line: parameter: what is wrong; how
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from ..core.errors import AssumptionError, Problem, did_you_mean, display_path
 from ..core.portfolio import Member, Portfolio, definition_key
 from ..core.scenario import Correlation, correlation_matrix
 from ..core.units import parse_amount
-from .files import LDict, read_yaml
+from .files import InputFileError, LDict, read_text, read_yaml
 from .parameters import Context, read_parameter
 from .scenario import SLUG, check_schema, load_scenario
 from .sources import parse_source
@@ -54,11 +55,19 @@ OWN_INPUTS = ("end_user_gross_margin",)
 MAX_MEMBERS = 64
 
 
+#: A top-level ``portfolio:`` key, at the start of a line (block style, as capex writes it).
+_PORTFOLIO_KEY = re.compile(r"^portfolio[ \t]*:", re.MULTILINE)
+
+
 def is_portfolio_file(path) -> bool:
-    """Whether a YAML file is a portfolio file (its top level has ``portfolio:``); False for
-    anything that cannot be read (the scenario loader then says why)."""
-    data, _ = read_yaml(Path(path), display_path(path))
-    return isinstance(data, LDict) and "portfolio" in data
+    """Whether a YAML file is a portfolio file: a line that starts with ``portfolio:`` (its
+    top-level key; the text is scanned, not parsed, so a large scenario file is read once by
+    its own loader); False for anything that cannot be read (that loader then says why)."""
+    try:
+        text = read_text(Path(path), display_path(path))
+    except InputFileError:
+        return False
+    return _PORTFOLIO_KEY.search(text) is not None
 
 
 def load_portfolio(path) -> Portfolio:
