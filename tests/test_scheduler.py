@@ -199,6 +199,8 @@ def test_a_portfolio_gives_the_same_numbers_on_a_cluster(client):
     pf = load_portfolio(ROOT / "assumptions" / "ai_buildout.yaml")
     local = simulate_portfolio(pf, draws=DRAWS, seed=4, workers=2)
     remote = simulate_portfolio(pf, draws=DRAWS, seed=4, scheduler=client)
+    np.testing.assert_array_equal(local.metric("npv"), remote.metric("npv"))
+    assert local.probability("revenue_covered") == remote.probability("revenue_covered")
     _same(local, remote)
     for name in local.members:
         _same(local.members[name], remote.members[name])
