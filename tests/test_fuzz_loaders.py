@@ -1,6 +1,6 @@
-"""Fuzz: whatever the bytes, the observation, priors and data loaders (and the YAML reader under
-the assumption loader) return a value or raise the project's error, never another exception;
-every message they give says what to do (``...; fix``).
+"""Fuzz: whatever the bytes, the observation, priors, data and portfolio loaders (and the YAML
+reader under the assumption loader) return a value or raise the project's error, never another
+exception; every message they give says what to do (``...; fix``).
 
 Hypothesis runs derandomized under CI (tests/conftest.py); CAPEX_HYPOTHESIS_EXAMPLES raises the
 number of examples for a deeper search.
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from model.core.errors import AssumptionError
 from model.loading.observations import COLUMNS, load_data, load_observations
+from model.loading.portfolio import load_portfolio
 from model.loading.priors import load_priors
 from model.loading.scenario import load_scenario
 
@@ -126,6 +127,35 @@ def test_observation_loader_arbitrary_rows(tmp_path, rows):
     _check(load_observations, path)
 
 
+def _portfolio_lines() -> list[str]:
+    """The lines of the portfolio that ``capex new NAME --model portfolio`` writes (it and its
+    two members validate), written once into a temporary folder."""
+    import tempfile
+
+    from model.cli.commands.new import write_portfolio_template
+
+    with tempfile.TemporaryDirectory() as d:
+        out = write_portfolio_template("fuzz", Path(d) / "fuzz.yaml")[0]
+        return out.read_text(encoding="utf-8").splitlines()
+
+
+PORTFOLIO_LINES = _portfolio_lines()
+
+
+@SETTINGS
+@given(edits=edits)
+def test_portfolio_loader(tmp_path, edits):
+    """Mutated portfolio files (members, shared inputs, correlations, parameters) beside their
+    two valid members."""
+    from model.cli.commands.new import write_portfolio_template
+
+    path = tmp_path / "fuzz.yaml"
+    if not (tmp_path / "fuzz_a.yaml").exists():
+        write_portfolio_template("fuzz", path)
+    path.write_text(_mutate(PORTFOLIO_LINES, edits), encoding="utf-8")
+    _check(load_portfolio, path)
+
+
 @SETTINGS
 @given(edits=edits)
 def test_priors_loader(tmp_path, edits):
@@ -206,6 +236,7 @@ def test_every_loader_on_arbitrary_bytes(tmp_path, data):
         ("o.csv", load_observations),
         ("p.yaml", load_priors),
         ("d.csv", load_data),
+        ("f.yaml", load_portfolio),
     ):
         path = tmp_path / name
         path.write_bytes(data)

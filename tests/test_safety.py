@@ -145,6 +145,32 @@ def test_an_empty_existing_folder_is_used(tmp_path):
     assert (empty / "summary.json").is_file()
 
 
+def test_sweep_plot_never_replaces_a_file_capex_did_not_write(tmp_path):
+    """A single figure file (``capex sweep --plot FILE.png``): a new file, or one capex wrote
+    (its PNG text chunk says so), is written; a user's file of that name is refused before the
+    work and keeps its bytes; a wrong suffix, a folder or a file in the path are exit 2."""
+    base = ["sweep", VALID, "--vary", "price_per_gpu_hour=2:6:2", "--draws", "200", "--quiet"]
+    users = tmp_path / "thesis.png"
+    users.write_bytes(b"\x89PNG\r\n\x1a\n my own figure")
+    before = snapshot(tmp_path)
+    code, _, err = capex(*base, "--plot", users)
+    assert code == 2 and "capex did not write it" in err and snapshot(tmp_path) == before
+    for bad, phrase in [
+        (tmp_path / "plot.txt", "must end with .png"),
+        (tmp_path, "must end with .png"),
+        (tmp_path / "thesis.png" / "x.png", "is a file, so no folder"),
+    ]:
+        code, _, err = capex(*base, "--plot", bad)
+        assert code == 2 and phrase in err and "Traceback" not in err, err
+    assert snapshot(tmp_path) == before
+    ours = tmp_path / "figs" / "sweep.png"
+    assert capex(*base, "--plot", ours)[0] == 0 and outputs.capex_png(ours)
+    first = ours.read_bytes()
+    code, _, err = capex(*base, "--seed", "3", "--plot", ours)  # capex's own file: replaced
+    assert code == 0 and outputs.capex_png(ours) and ours.read_bytes() != first, err
+    assert sorted(p.name for p in ours.parent.iterdir()) == ["sweep.png"]  # no temporary left
+
+
 # ============================================================================ 2. atomic, umask
 def test_folders_and_files_follow_the_umask(tmp_path):
     code = (
@@ -180,7 +206,7 @@ def test_full_disk_or_no_permission_is_exit_2_and_the_previous_output_stays(
 
 def test_dead_runs_staging_folders_are_removed_by_the_next_run(tmp_path):
     dead_pid = 2**22 + 12345  # above pid_max on this kind of machine: never alive
-    assert not outputs._pid_alive(dead_pid)
+    assert not outputs.pid_alive(dead_pid)
     debris = tmp_path / f"{outputs.STAGING_PREFIX}run.{dead_pid}.abcd1234"
     debris.mkdir()
     (debris / "results.nc").write_bytes(b"x" * 1000)
@@ -302,6 +328,68 @@ def test_kill_at_random_instants_while_replacing_a_report(tmp_path, monkeypatch)
     build_report(runs[0], out=rep, sensitivity=False)  # the next run cleans up
     assert _complete(rep)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no debris
+
+
+def test_a_killed_runs_temporary_store_is_removed_by_the_next_one(tmp_path, monkeypatch):
+    """An out-of-core run without --out streams to a temporary store; one left by a run that
+    was killed (its pid gone, its lock free) is removed by the next such run, while a live
+    run's store (its pid alive, or its lock held) is left alone."""
+    import tempfile
+
+    from model.core.fileio import hold_lock
+    from model.engine.simulate import simulate
+    from model.engine.store import TEMP_PREFIX
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead_pid = 2**22 + 4321  # above pid_max on this kind of machine: never alive
+    assert not outputs.pid_alive(dead_pid)
+    dead = tmp_path / f"{TEMP_PREFIX}{dead_pid}-abcd1234"
+    (dead / "draws.zarr").mkdir(parents=True)
+    (dead / "draws.zarr" / "chunk").write_bytes(b"x" * 4096)
+    alive = tmp_path / f"{TEMP_PREFIX}{os.getppid()}-abcd1234"
+    alive.mkdir()
+    locked = tmp_path / f"{TEMP_PREFIX}{dead_pid + 1}-abcd1234"  # pid gone, lock still held
+    locked.mkdir()
+    fd = hold_lock(locked)
+    try:
+        with pytest.warns(Warning, match="temporary Zarr store"):
+            simulate(load_scenario(VALID), draws=300, workers=1, out_of_core=True)
+    finally:
+        os.close(fd)
+    assert not dead.exists() and alive.exists() and locked.exists()
+
+
+def test_sigterm_removes_the_temporary_store_and_says_so_at_once(tmp_path):
+    """SIGTERM (kill, timeout, a cancelled CI job) during a run streaming to a temporary store:
+    the warning naming the store came on stderr before the work, the store is removed, exit
+    143; the same for a report being staged: no staging folder is left."""
+    import signal
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    cmd = [sys.executable, "-m", "model", "run", str(VALID), "--draws", "4e6", "--quiet"]
+    p = subprocess.Popen(
+        [*cmd, "--memory-budget", "64MB"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    first = p.stderr.readline()  # printed when raised, not when the command ends
+    assert "temporary Zarr store" in first and p.poll() is None, first
+    assert list(tmp.glob("capex-store-*"))
+    p.send_signal(signal.SIGTERM)
+    rest = p.communicate(timeout=60)[1]
+    assert p.returncode == 143 and "terminated" in rest and "Traceback" not in rest, rest
+    assert not list(tmp.glob("capex-store-*"))
+    rep = tmp_path / "rep"
+    cmd = [sys.executable, "-m", "model", "report", str(VALID), "--out", str(rep)]
+    p = subprocess.Popen([*cmd, "--draws", "2000"], stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".capex-staging.*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert list(tmp_path.glob(".capex-staging.*")), "the report never started its staging"
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=60)
+    assert p.returncode == 143
+    assert not list(tmp_path.glob(".capex-staging.*")) and not rep.exists()
 
 
 # ============================================================================ 3. paths inside

@@ -325,7 +325,8 @@ def region_mask(region: str, output: str, values: dict) -> tuple[np.ndarray, str
         share = float(m[2]) / 100
         if not 0 < share < 1:
             raise _problem(
-                f"--region {region!r}: the percent must be between 0 and 100", "--region"
+                f"--region {region!r}: the percent must be between 0 and 100; e.g. --region top10",
+                "--region",
             )
         y = values[output]
         q = np.nanquantile(y, 1 - share if m[1].lower() == "top" else share)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -238,9 +237,11 @@ def axis_label(v: Vary) -> str:
     return f"{v.name} [{v.unit}]" if v.unit else v.name
 
 
-def plot_sweep(res: SweepResult, path: Path) -> Path:
-    """Write the sweep's figure (PNG): a line with a ±2 MCSE band (one input) or an annotated
-    heat map (two inputs); title with the scenario, draws and currency."""
+def sweep_figure(res: SweepResult):
+    """The sweep's figure (a matplotlib figure): a line with a ±2 MCSE band (one input) or an
+    annotated heat map (two inputs); title with the scenario, draws and currency. ``capex sweep
+    --plot FILE.png`` writes it as a file capex owns
+    (:func:`model.reporting.outputs.write_owned_file`)."""
     import matplotlib  # deferred: matplotlib is heavy and only --plot needs it
 
     matplotlib.use("Agg", force=False)
@@ -259,11 +260,7 @@ def plot_sweep(res: SweepResult, path: Path) -> Path:
         fontsize=9.5,
     )
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def _ticks(v: Vary, k: int = 7) -> tuple[list[int], list[str]]:

@@ -349,7 +349,9 @@ def _check(decision, draws, resamples) -> None:
     if draws < 100:
         problems.append(Problem(f"--draws {draws} is too few; give at least 100", "--draws"))
     if resamples < 0:
-        problems.append(Problem(f"--resamples {resamples} is negative", "--resamples"))
+        problems.append(
+            Problem(f"--resamples {resamples} is negative; give 0 or more", "--resamples")
+        )
     if problems:
         raise AssumptionError(*problems)
 
@@ -408,7 +410,11 @@ def voi(
     infos = _infos(runs, base)
     if not infos:
         raise AssumptionError(
-            Problem(f"{base.name} has no uncertain input: there is nothing to learn", "--output")
+            Problem(
+                f"{base.name} has no uncertain input: there is nothing to learn; give the inputs "
+                "you are unsure of a distribution",
+                "--output",
+            )
         )
     groups = input_groups(infos)
     e, per_input, per_group = voi_from_draws(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import signal
 import sys
 import traceback
 
@@ -22,6 +23,26 @@ from .parser import build_parser
 __all__ = ["main", "build_parser"]
 
 _ENVIRONMENT = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+_MAIN_PID = os.getpid()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a CI job cancelled) raised as an exception in the main
+    process, so staging folders and temporary stores are removed as on Ctrl-C."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    if os.getpid() != _MAIN_PID:  # a forked worker: die at once, as without the handler
+        os._exit(128 + signum)
+    raise Terminated
+
+
+def catch_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated` in this process (its forked workers still die at
+    once); exit code 143 (128 + 15), like the default."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..engine.allocator import keep_freed_memory  # deferred: not needed for --help
 
     keep_freed_memory()  # this process is ours: reuse freed array memory (engine/allocator.py)
+    catch_sigterm()
     with recording():
         return run_command(args)
 
@@ -63,9 +85,16 @@ def run_command(args) -> int:
         if as_json:
             print_error_json(e)
         return 2
-    except KeyboardInterrupt:
-        print("capex: interrupted; nothing half-written was left in place.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
+        import logging  # deferred: only an interrupted command needs it
+
+        # work cut short is expected now: not asyncio's "Task was destroyed" (a store's
+        # writes) nor Dask's lost tasks and closed connections (a LocalCluster shutting down)
+        for name in ("asyncio", "distributed"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        print(f"capex: {what}; nothing half-written was left in place.", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
     except BrokenPipeError:
         return 0
     except MemoryError:

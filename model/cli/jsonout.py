@@ -2,9 +2,10 @@
 
 The command runs under :func:`recording`: every :class:`~model.core.errors.CapexWarning`
 raised while it runs (a value outside its plausible range, a cached calibration re-sampled, a
-calibration that failed its diagnostics) is collected once, printed on stderr as
-``capex: warning: ...`` when the command ends, and listed under ``warnings`` in the JSON the
-command prints (:func:`print_json`).
+calibration that failed its diagnostics, draws streaming to a temporary store) is printed on
+stderr as ``capex: warning: ...`` the first time it is raised (a long run says what it is doing
+before it does it), and listed under ``warnings`` in the JSON the command prints
+(:func:`print_json`).
 
 With ``--json`` a command prints exactly one JSON object on stdout (``docs/json.md``): under
 :func:`recording` the object is written when the command ends, so an error raised after a
@@ -36,21 +37,31 @@ _pending: list[str] | None = None
 _started: float | None = None
 
 
+class _Shown(list):
+    """The warnings of a command: each capex warning is printed on stderr when it is first
+    raised, other libraries' warnings are kept silent."""
+
+    def append(self, w) -> None:
+        if issubclass(w.category, CapexWarning) and str(w.message) not in unique_messages(self):
+            print(f"capex: warning: {w.message}", file=sys.stderr, flush=True)
+        super().append(w)
+
+
 @contextlib.contextmanager
 def recording():
-    """Collect the warnings of one command; print the capex ones on stderr at the end, then the
-    command's JSON object (the last one it printed) on stdout."""
+    """Collect the warnings of one command, printing each capex one on stderr when first raised;
+    at the end print the command's JSON object (the last one it printed) on stdout."""
     global _recorded, _pending, _started
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
         warnings.simplefilter("always", CapexWarning)
-        _recorded, _pending, _started = caught, [], time.perf_counter()
+        shown = _Shown()
+        warnings.showwarning = lambda *a, **k: shown.append(warnings.WarningMessage(*a, **k))
+        _recorded, _pending, _started = shown, [], time.perf_counter()
         try:
-            yield caught
+            yield shown
         finally:
             texts = _pending
             _recorded = _pending = _started = None
-            for message in unique_messages(caught):
-                print(f"capex: warning: {message}", file=sys.stderr)
             if texts:
                 _write(texts[-1])
 

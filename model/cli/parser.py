@@ -18,7 +18,8 @@ from .jsonout import print_argument_error_json
 
 EPILOG = (
     "Glossary of every term printed: docs/concepts.md. Model equations: docs/model.md. "
-    "Exit codes: 0 ok, 2 invalid input or environment, 1 internal error."
+    "Exit codes: 0 ok, 2 invalid input or environment, 1 internal error, 130 interrupted, "
+    "143 terminated (SIGTERM)."
 )
 DEFAULT_DRAWS = 10_000
 DEFAULT_SERIES_DRAWS = 200_000
@@ -561,7 +562,12 @@ def _sweep(sub) -> None:
         help="npv_positive (default; industry gap_closed_by_end), another probability, "
         "'P(irr>0.12)', or METRIC:mean / METRIC:p50",
     )
-    p.add_argument("--plot", metavar="FILE.png", help="write the line or heat map (PNG)")
+    p.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="write the line or heat map (PNG): a new file, or one capex wrote (never "
+        "another file)",
+    )
     add_run_options(p, draws=4_000)
     add_scale_options(p)
     _json(p)

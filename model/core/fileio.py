@@ -1,11 +1,16 @@
-"""Small file helpers every layer may use: atomic replacement of one file, content hashes."""
+"""Small file helpers every layer may use: atomic replacement of one file, content hashes, and
+whether the process that made a temporary file or folder is still alive."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import secrets
 from pathlib import Path
+
+#: Lock file a live process holds (``flock``) inside a folder it is still writing.
+LOCK = ".capex-lock"
 
 
 def file_mode() -> int:
@@ -58,3 +63,49 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def hold_lock(folder: Path) -> int:
+    """Create :data:`LOCK` in ``folder`` and hold an exclusive ``flock`` on it for as long as the
+    returned descriptor is open (the kernel releases it when the process dies, even by SIGKILL).
+    """
+    fd = os.open(Path(folder) / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def lock_free(folder: Path) -> bool:
+    """Whether nobody holds the :data:`LOCK` of ``folder`` (true when there is none)."""
+    lock = Path(folder) / LOCK
+    if not lock.exists():
+        return True
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # held: its process is alive
+    finally:
+        os.close(fd)
+    return True
+
+
+def owner_dead(folder: Path, pid: int) -> bool:
+    """Whether the process ``pid`` that made ``folder`` is gone: not this process, not alive,
+    and the folder's lock (if any) free."""
+    if pid == os.getpid() or pid_alive(pid):
+        return False
+    return lock_free(folder)

@@ -20,6 +20,7 @@ zarr is imported only by an out-of-core run.
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 import warnings
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.fileio import hold_lock, owner_dead
 from .designs import BLOCK
 
 #: Draws per Zarr chunk along ``draw`` (16 sampling blocks: 1 MB of float64 per column).
@@ -38,6 +40,8 @@ STORE_ROWS = 16 * BLOCK
 SUMMARY_BYTES_PER_DRAW = 8 * 6
 #: The store's name inside its folder.
 STORE_NAME = "draws.zarr"
+#: Name prefix of a temporary store's folder (followed by ``<pid>-<random>``).
+TEMP_PREFIX = "capex-store-"
 
 
 def _zarr():
@@ -53,10 +57,41 @@ def _codecs():
 
 
 def temporary_folder() -> Path:
-    """A new private folder for a store, removed when this process exits."""
-    folder = Path(tempfile.mkdtemp(prefix="capex-store-"))
+    """A new private folder for a store (``capex-store-<pid>-<random>`` in the temporary
+    folder), removed when this process exits; it holds a lock while the process lives, so the
+    next call removes the folders of runs that were killed (:func:`remove_dead_stores`)."""
+    remove_dead_stores()
+    folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
+    fd = hold_lock(folder)
     atexit.register(shutil.rmtree, folder, True)
+    atexit.register(os.close, fd)  # atexit runs last-registered first: unlock, then remove
     return folder
+
+
+def remove_dead_stores(parent: Path | None = None) -> list[Path]:
+    """Remove the temporary stores (:func:`temporary_folder`) of processes that died without
+    removing theirs (a SIGKILL, a power cut); a live run's store is left alone (its process
+    exists and holds the folder's lock). Returns what was removed.
+
+    Parameters
+    ----------
+    parent : Path, optional
+        Where to look (default: the temporary folder, :func:`tempfile.gettempdir`).
+    """
+    parent = Path(parent or tempfile.gettempdir())
+    removed = []
+    try:
+        entries = sorted(parent.glob(f"{TEMP_PREFIX}*"))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = entry.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or not entry.is_dir() or entry.is_symlink():
+            continue
+        if entry.stat().st_uid == os.geteuid() and owner_dead(entry, int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def free_disk(folder: Path) -> int | None:
@@ -227,11 +262,13 @@ def summary_bytes(draws: int) -> int:
 __all__ = [
     "STORE_NAME",
     "STORE_ROWS",
+    "TEMP_PREFIX",
     "StoreColumns",
     "ZarrSink",
     "free_disk",
     "open_dataset",
     "relocate",
+    "remove_dead_stores",
     "store_bytes",
     "summary_bytes",
     "temporary_folder",

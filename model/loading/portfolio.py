@@ -103,7 +103,11 @@ class _PortfolioLoader:
         self.problems.extend(probs)
         if not isinstance(data, LDict) or probs:
             if not probs:
-                self.add("the top level must be a mapping with portfolio: members: [...]", 1)
+                self.add(
+                    "the top level must be a mapping with portfolio: members: [...]; start from "
+                    "'capex new NAME --model portfolio'",
+                    1,
+                )
             raise AssumptionError(self.problems)
         if "portfolio" not in data:
             self.add(
@@ -162,7 +166,11 @@ class _PortfolioLoader:
     def read_sources(self, data: LDict) -> dict:
         raw = data.get("sources") or LDict()
         if not isinstance(raw, LDict):
-            self.add("sources: is not a mapping of key: {title, ...}", data.lines.get("sources"))
+            self.add(
+                "sources: is not a mapping of key: {title, ...}; write each source as key: "
+                "{title: ..., publisher: ..., url: ...}",
+                data.lines.get("sources"),
+            )
             return {}
         out = {}
         for key, entry in raw.items():
@@ -299,7 +307,12 @@ class _PortfolioLoader:
         raw = data.get("parameters") or LDict()
         line = data.lines.get("parameters")
         if not isinstance(raw, LDict):
-            self.add("parameters: is not a mapping of name: definition", line, "parameters")
+            self.add(
+                "parameters: is not a mapping of name: definition; write each input as name: "
+                "{value: ..., unit: ...} with its source or hypothetical",
+                line,
+                "parameters",
+            )
             return {}
         ctx = Context(
             sources,
@@ -384,7 +397,8 @@ class _PortfolioLoader:
         raw = data.get("correlations") or []
         if not isinstance(raw, list):
             self.add(
-                "correlations: is not a list of [member:input, member:input, rho]",
+                "correlations: is not a list of [member:input, member:input, rho]; write one item "
+                "per pair, e.g. - [a:capex_overrun, b:capex_overrun, 0.5]",
                 data.lines.get("correlations"),
                 "correlations",
             )
@@ -404,7 +418,12 @@ class _PortfolioLoader:
 
     def read_correlation(self, item, line, members, shared) -> Correlation | None:
         if not isinstance(item, list) or len(item) != 3:
-            self.add("a correlation is [member:input, member:input, rho]", line, "correlations")
+            self.add(
+                "a correlation is [member:input, member:input, rho]; write it so, e.g. "
+                "[a:capex_overrun, b:capex_overrun, 0.5]",
+                line,
+                "correlations",
+            )
             return None
         a, b, rho = item
         who = f"correlations[{a}, {b}]"

@@ -160,7 +160,12 @@ def read_shock(ctx, raw, where, read_distribution) -> Shock | None:
     parts = {}
     for key in SHOCK_KEYS:
         if key not in raw:
-            ctx.bad(f"shock needs '{key}:' (a share)", where.file, line, where.name)
+            ctx.bad(
+                f"shock needs '{key}:' (a share); add it, e.g. {key}: 0.1",
+                where.file,
+                line,
+                where.name,
+            )
             return None
         d = _sub_value(ctx, raw[key], 1.0, sub, key, read_distribution)
         if d is None:

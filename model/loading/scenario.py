@@ -104,7 +104,12 @@ def scenario_from_dict(data: dict, base: str | Path = ".", scenario: str | None 
     import yaml  # deferred: only scenarios built in code need the dumper
 
     if not isinstance(data, dict):
-        raise AssumptionError(Problem("a scenario in code is a dict, as a file's top level"))
+        raise AssumptionError(
+            Problem(
+                "a scenario in code is a dict, as a file's top level; pass one such as "
+                "{'name': 'mine', 'model': 'programme', 'parameters': {...}}"
+            )
+        )
     name = str(data.get("name") or "scenario")
     path = Path(base) / f"{name}.yaml"
     loader = Loader(path)

@@ -31,7 +31,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # no
 
 from ..core.formatting import format_value, probability_text  # noqa: E402
 from ..core.vocabulary import OUTPUTS, is_gap_model, is_user_model, outputs_of  # noqa: E402
-from .outputs import check_inside  # noqa: E402
+from .outputs import PNG_MARK, check_inside  # noqa: E402
 
 BLUE = "#0072B2"
 VERMILLION = "#D55E00"
@@ -937,6 +937,19 @@ def save(figure, folder: Path, name: str | None = None) -> bytes:
         plt.close(fig)
     fig.clear()
     return data
+
+
+def owned_png(fig, dpi: int | None = None) -> bytes:
+    """A figure as PNG bytes marked as capex's (text chunk :data:`~.outputs.PNG_MARK`), so a
+    later run may replace the file and no other file is ever taken for capex's; the figure is
+    closed afterwards."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, metadata={PNG_MARK[0]: PNG_MARK[1]})
+    if getattr(fig.canvas, "manager", None) is not None:  # made with pyplot: release it there
+        import matplotlib.pyplot as plt  # deferred: only figures made with pyplot
+
+        plt.close(fig)
+    return buf.getvalue()
 
 
 def png_size(data: bytes) -> tuple[int, int]:

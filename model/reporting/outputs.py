@@ -29,7 +29,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
-import fcntl
 import json
 import os
 import secrets
@@ -39,16 +38,26 @@ from pathlib import Path
 
 from .._version import __version__
 from ..core.errors import AssumptionError, Problem, display_path
-from ..core.fileio import atomic_write, file_mode, folder_mode, sha256_file
+from ..core.fileio import (
+    LOCK,
+    atomic_write,
+    file_mode,
+    folder_mode,
+    hold_lock,
+    owner_dead,
+    pid_alive,
+    sha256_file,
+)
 
 #: Marker file of a folder capex owns.
 MARKER = ".capex-output.json"
-#: Lock file held by a live run inside its staging folder.
-LOCK = ".capex-lock"
 STAGING_PREFIX = ".capex-staging."
 BACKUP_PREFIX = ".capex-backup."
 #: Format of the marker (bump when its meaning changes).
 MARKER_FORMAT = 1
+#: The PNG text chunk (key, value) that marks a single figure file (``--plot FILE.png``) as
+#: written by capex: such a file may be replaced, any other never.
+PNG_MARK = ("Software", "capex")
 #: How many foreign files a refusal names.
 SHOWN_FOREIGN = 5
 
@@ -195,8 +204,44 @@ def check_target(final: Path, option: str = "--out") -> None:
         foreign = foreign_entries(final, marker)
         if foreign:
             raise _refusal(final, foreign, marker is not None)
-    parent = final.parent
-    probe = parent
+    _check_parent(final, shown, option)
+
+
+def check_file_target(path: Path, option: str, suffix: str = ".png") -> None:
+    """Stop (exit 2) before any work when ``path`` cannot receive a single figure file.
+
+    The file may not exist yet (its parent folders are created), or be a figure capex wrote
+    (a PNG whose text chunk :data:`PNG_MARK` says so); a file capex did not write is never
+    replaced.
+
+    Raises
+    ------
+    OutputError
+        ``path`` has another suffix, is a folder or a symbolic link, is a file capex did not
+        write, or its folder cannot be created or written.
+    """
+    path = Path(path)
+    shown = display_path(path)
+    problem = None
+    if path.suffix.lower() != suffix:
+        problem = f"must end with {suffix} (capex writes a PNG figure); e.g. {option} sweep{suffix}"
+    elif path.is_symlink():
+        problem = "is a symbolic link; give a real file path"
+    elif path.is_dir():
+        problem = f"is a folder; give a file name inside it, e.g. {option} {shown}/sweep{suffix}"
+    elif path.exists() and not capex_png(path):
+        problem = (
+            "exists and capex did not write it (it is not a capex figure); capex never replaces "
+            "a file it did not write: choose another name, or move that file away"
+        )
+    if problem:
+        raise OutputError(Problem(problem, shown, None, option))
+    _check_parent(path, shown, option)
+
+
+def _check_parent(final: Path, shown: str, option: str) -> None:
+    """Stop when the nearest existing parent of ``final`` is a file or cannot be written."""
+    probe = final.parent
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
@@ -221,6 +266,47 @@ def check_target(final: Path, option: str = "--out") -> None:
         )
 
 
+def capex_png(path: Path) -> bool:
+    """Whether ``path`` is a PNG that capex wrote (its ``Software`` text chunk is
+    :data:`PNG_MARK`'s value). Anything unreadable counts as not capex's."""
+    from PIL import Image, UnidentifiedImageError  # deferred: only single-figure outputs
+
+    try:
+        with Image.open(path) as im:
+            return im.format == "PNG" and im.text.get(PNG_MARK[0]) == PNG_MARK[1]
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
+        return False
+
+
+def write_owned_file(path: Path, data: bytes, option: str) -> Path:
+    """Write one figure file capex owns: checked again (:func:`check_file_target`), written
+    through a temporary sibling and ``os.replace`` (a kill leaves the previous file or the new
+    one), temporary siblings of dead runs removed first. Returns ``path``.
+
+    Raises
+    ------
+    OutputError
+        As :func:`check_file_target`; a full disk or no permission while writing.
+    """
+    path = Path(path)
+    check_file_target(path, option, path.suffix.lower() or ".png")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=folder_mode())
+        _remove_dead_temps(path)
+        atomic_write(path, data)
+    except OSError as exc:
+        raise environment_problem(exc, path) from None
+    return path
+
+
+def _remove_dead_temps(path: Path) -> None:
+    """The temporary siblings of ``path`` (``.name.<pid>.<hex>.tmp``) left by dead runs."""
+    for entry in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = _temp_pid(entry.name)
+        if entry.is_file() and pid is not None and pid != os.getpid() and not pid_alive(pid):
+            entry.unlink(missing_ok=True)
+
+
 def check_inside(root: Path, path: Path) -> Path:
     """``path`` resolved, after checking that it lies under ``root`` (resolved).
 
@@ -243,16 +329,6 @@ def check_inside(root: Path, path: Path) -> Path:
 
 
 # ============================================================================ staging, cleanup
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
 def _staging_owner_dead(path: Path) -> bool:
     """Whether the run that made staging folder ``path`` is gone: its pid is not alive and its
     lock (if any) is free."""
@@ -261,24 +337,7 @@ def _staging_owner_dead(path: Path) -> bool:
         pid = int(parts[-2])
     except (ValueError, IndexError):
         return False
-    if pid != os.getpid() and _pid_alive(pid):
-        return False
-    if pid == os.getpid():
-        return False  # our own (another thread of this run)
-    lock = path / LOCK
-    if not lock.exists():
-        return True
-    try:
-        fd = os.open(lock, os.O_RDWR)
-    except OSError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False  # held: alive after all
-    finally:
-        os.close(fd)
-    return True
+    return owner_dead(path, pid)
 
 
 def remove_dead_staging(parent: Path) -> list[Path]:
@@ -296,7 +355,7 @@ def remove_dead_staging(parent: Path) -> list[Path]:
                 removed.append(entry)
         elif entry.is_file() and _is_temp(name):
             pid = _temp_pid(name)
-            if pid != os.getpid() and not _pid_alive(pid):
+            if pid != os.getpid() and not pid_alive(pid):
                 entry.unlink(missing_ok=True)
                 removed.append(entry)
         elif name.startswith(BACKUP_PREFIX) and entry.is_dir() and not entry.is_symlink():
@@ -442,8 +501,7 @@ class OwnedOutput:
             name = f"{STAGING_PREFIX}{self.final.name}.{os.getpid()}.{secrets.token_hex(4)}"
             self.path = parent / name
             os.mkdir(self.path, folder_mode())
-            self._lock_fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._lock_fd = hold_lock(self.path)
         except OSError as exc:
             self._discard()
             raise environment_problem(exc, self.final) from None

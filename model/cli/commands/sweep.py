@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...analysis.sweep import axis_label, plot_sweep, sweep
+from ...analysis.sweep import axis_label, sweep, sweep_figure
 from ...core.formatting import format_estimate, format_value
 from ...loading.paths import default_paths
 from ...loading.scenario import load_scenario
+from ...reporting.outputs import check_file_target, write_owned_file
 from ..common import check_run_args
 from ..jsonout import print_json
 
@@ -17,10 +18,16 @@ def cmd_sweep(args) -> int:
     check_run_args(args)
     path = default_paths([args.path] if args.path else None)[0]
     sc = load_scenario(path, scenario=args.scenario)
+    if args.plot:  # before the work: a path that cannot take the figure stops here
+        check_file_target(Path(args.plot), "--plot")
     res = sweep(
         sc, args.varies or [], args.stat, args.draws, args.seed, args.design, None, args.scheduler
     )
-    written = plot_sweep(res, Path(args.plot)) if args.plot else None
+    written = None
+    if args.plot:
+        from ...reporting.figures import owned_png  # deferred: matplotlib
+
+        written = write_owned_file(Path(args.plot), owned_png(sweep_figure(res)), "--plot")
     if args.json:
         d = res.to_json_dict()
         d["figure"] = str(written) if written else None
