@@ -205,19 +205,72 @@ def test_full_disk_or_no_permission_is_exit_2_and_the_previous_output_stays(
 
 
 def test_dead_runs_staging_folders_are_removed_by_the_next_run(tmp_path):
+    """Debris of a dead run (a staging folder holding the lock capex wrote for it, an empty
+    one, a temporary sibling) is removed by the next run into the same parent; a live run's is
+    left alone, and so is every lookalike capex cannot prove it made (a user's folder or file
+    of a similar name)."""
+    from model.core.fileio import TEMP_PREFIX, hold_lock, release_lock
+
     dead_pid = 2**22 + 12345  # above pid_max on this kind of machine: never alive
     assert not outputs.pid_alive(dead_pid)
     debris = tmp_path / f"{outputs.STAGING_PREFIX}run.{dead_pid}.abcd1234"
     debris.mkdir()
+    release_lock(hold_lock(debris))  # as a killed run leaves it: its lock, free now
     (debris / "results.nc").write_bytes(b"x" * 1000)
+    empty = tmp_path / f"{outputs.STAGING_PREFIX}new.{dead_pid}.0123abcd"
+    empty.mkdir()  # killed before it took its lock: empty, so removing it loses nothing
     live = tmp_path / f"{outputs.STAGING_PREFIX}other.{os.getppid()}.abcd1234"
     live.mkdir()  # a live process's staging folder is left alone
-    temp = tmp_path / f".README.md.{dead_pid}.0badf00d.tmp"
+    temp = tmp_path / f"{TEMP_PREFIX}README.md.{dead_pid}.0badf00d"
     temp.write_text("half")
+    users = [  # lookalikes: names capex uses, contents it cannot prove are its own
+        tmp_path / f"{outputs.STAGING_PREFIX}mine.{dead_pid}.abcd1234" / "u.txt",
+        tmp_path / f"{outputs.BACKUP_PREFIX}run" / "u.txt",
+        tmp_path / f"{outputs.BACKUP_PREFIX}other" / "u.txt",
+        tmp_path / ".notes.2024.01.tmp",
+        tmp_path / f".x.{dead_pid}.zz.tmp",
+        tmp_path / f".README.md.{dead_pid}.0badf00d.tmp",
+    ]
+    for f in users:
+        f.parent.mkdir(exist_ok=True)
+        f.write_text("mine")
+    before = {f: f.read_bytes() for f in users}
     assert (
         main(["run", str(VALID), "--draws", "200", "--out", str(tmp_path / "run"), "--quiet"]) == 0
     )
-    assert not debris.exists() and not temp.exists() and live.exists()
+    assert not debris.exists() and not empty.exists() and not temp.exists() and live.exists()
+    assert {f: f.read_bytes() for f in users if f.exists()} == before
+    assert not (tmp_path / "other").exists()  # a user's backup-named folder is not "restored"
+
+
+def test_a_changed_file_or_forged_marker_makes_the_folder_foreign(tmp_path):
+    """The marker lists each file's SHA-256 and size: a file the user edited since capex wrote
+    it is theirs (the folder is refused, naming it); a marker written by hand that lists a
+    user's file, or a marker that is a symbolic link, does not make a folder capex's."""
+    out = tmp_path / "out"
+    base = ["run", VALID, "--draws", "200", "--quiet", "--out"]
+    assert capex(*base, out)[0] == 0
+    with open(out / "summary.csv", "a") as f:
+        f.write("my note\n")
+    before = snapshot(tmp_path)
+    code, _, err = capex(*base, out)
+    assert code == 2 and "summary.csv (changed since capex wrote it)" in err, err
+    forged = tmp_path / "forged"
+    forged.mkdir()
+    (forged / "thesis.txt").write_text("thesis")
+    marker = {"capex_output": 1, "files": {"thesis.txt": "0" * 64}, "folders": []}
+    (forged / outputs.MARKER).write_text(json.dumps(marker))
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "user.txt").write_text("mine")
+    real = tmp_path / "elsewhere.json"
+    real.write_text(json.dumps({"capex_output": 1, "files": {"user.txt": "0" * 64}}))
+    (linked / outputs.MARKER).symlink_to(real)
+    before = snapshot(tmp_path)
+    for folder in (forged, linked):
+        code, _, err = capex(*base, folder)
+        assert code == 2 and ("changed since" in err or "not a capex output" in err), err
+    assert snapshot(tmp_path) == before
 
 
 def test_two_step_swap_is_finished_or_undone_by_the_next_run(tmp_path, monkeypatch):
@@ -250,8 +303,11 @@ def test_two_step_swap_is_finished_or_undone_by_the_next_run(tmp_path, monkeypat
 
 def _staged(parent: Path, name: str) -> Path:
     dead_pid = 2**22 + 54321  # the process that staged it has died
+    from model.core.fileio import hold_lock, release_lock
+
     p = parent / f"{outputs.STAGING_PREFIX}{name}.{dead_pid}.feedf00d"
     p.mkdir()
+    release_lock(hold_lock(p))  # its lock, as capex writes it (free: the process is gone)
     (p / "summary.json").write_text("{}")
     return p
 
@@ -336,7 +392,7 @@ def test_a_killed_runs_temporary_store_is_removed_by_the_next_one(tmp_path, monk
     run's store (its pid alive, or its lock held) is left alone."""
     import tempfile
 
-    from model.core.fileio import hold_lock
+    from model.core.fileio import hold_lock, release_lock
     from model.engine.simulate import simulate
     from model.engine.store import TEMP_PREFIX
 
@@ -345,9 +401,14 @@ def test_a_killed_runs_temporary_store_is_removed_by_the_next_one(tmp_path, monk
     assert not outputs.pid_alive(dead_pid)
     dead = tmp_path / f"{TEMP_PREFIX}{dead_pid}-abcd1234"
     (dead / "draws.zarr").mkdir(parents=True)
+    release_lock(hold_lock(dead))  # its lock as capex wrote it, free: the process is gone
     (dead / "draws.zarr" / "chunk").write_bytes(b"x" * 4096)
+    users = tmp_path / f"{TEMP_PREFIX}{dead_pid}-mine"  # a lookalike capex did not make
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
     alive = tmp_path / f"{TEMP_PREFIX}{os.getppid()}-abcd1234"
     alive.mkdir()
+    release_lock(hold_lock(alive))
     locked = tmp_path / f"{TEMP_PREFIX}{dead_pid + 1}-abcd1234"  # pid gone, lock still held
     locked.mkdir()
     fd = hold_lock(locked)
@@ -357,6 +418,7 @@ def test_a_killed_runs_temporary_store_is_removed_by_the_next_one(tmp_path, monk
     finally:
         os.close(fd)
     assert not dead.exists() and alive.exists() and locked.exists()
+    assert (users / "notes.txt").read_text() == "mine"
 
 
 def test_sigterm_removes_the_temporary_store_and_says_so_at_once(tmp_path):
@@ -390,6 +452,132 @@ def test_sigterm_removes_the_temporary_store_and_says_so_at_once(tmp_path):
     p.communicate(timeout=60)
     assert p.returncode == 143
     assert not list(tmp_path.glob(".capex-staging.*")) and not rep.exists()
+
+
+def test_capex_new_never_loses_a_file(tmp_path):
+    """``capex new``: an existing file is refused without --force and kept as ``.bak`` with
+    it (an existing ``.bak`` refused); the portfolio template checks all three files before it
+    writes any; a folder, a symbolic link or a path under a file is exit 2."""
+    mine = tmp_path / "plan.yaml"
+    mine.write_text("my plan")
+    code, _, err = capex("new", "plan", "--out", mine)
+    assert code == 2 and "file exists" in err and mine.read_text() == "my plan"
+    assert capex("new", "plan", "--out", mine, "--force")[0] == 0
+    assert (tmp_path / "plan.yaml.bak").read_text() == "my plan" and "plan" in mine.read_text()
+    code, _, err = capex("new", "plan", "--out", mine, "--force")
+    assert code == 2 and "plan.yaml.bak" in err
+    pf = tmp_path / "pf.yaml"
+    pf.write_text("my portfolio")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    before = snapshot(tmp_path)
+    code, _, err = capex("new", "pf", "--model", "portfolio", "--out", pf)
+    assert code == 2 and snapshot(tmp_path) == before  # not even the members were written
+    for bad, phrase in [
+        (tmp_path, "is a folder"),
+        (tmp_path / "link.yaml", "symbolic link"),
+        (mine / "x.yaml", "is a file, so no folder"),
+    ]:
+        code, _, err = capex("new", "plan", "--out", bad, "--force")
+        assert code == 2 and phrase in err and "Traceback" not in err, err
+    assert snapshot(tmp_path) == before
+
+
+def test_output_paths_that_cannot_work_stop_before_the_work(tmp_path):
+    """A name over 255 bytes, an empty --out, and --out/--report-out inside one another: exit
+    2 before sampling, nothing written (the last used to run, then refuse or overwrite)."""
+    base = ["run", VALID, "--draws", "200", "--quiet"]
+    cases = [
+        (["--out", tmp_path / ("a" * 300)], "too long"),
+        (["--out", ""], "--out is empty"),
+        (["--out", tmp_path / "r" / "sub", "--report", "--report-out", tmp_path / "r"], "inside"),
+        (["--out", tmp_path / "same", "--report", "--report-out", tmp_path / "same"], "same"),
+    ]
+    for extra, phrase in cases:
+        code, _, err = capex(*base, *extra)
+        assert code == 2 and phrase in err and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_that_fails_its_checks_leaves_no_new_root(tmp_path):
+    """Several files into a new root that stop after the first checks (two files with one
+    report folder name): the root is not created (it was left behind, empty and marked)."""
+    root = tmp_path / "reports"
+    first = tmp_path / "a.yaml"
+    first.write_text(VALID.read_text())
+    code, _, err = capex(
+        "report", VALID, first, "--out", root, "--draws", "200", "--no-sensitivity"
+    )
+    assert code == 2 and not root.exists(), err  # two files, one report folder name
+
+
+def test_a_full_disk_while_writing_results_is_exit_2(tmp_path, monkeypatch):
+    """The disk cannot take results.nc: exit 2 with what to do, nothing left (a write that
+    HDF5 leaves failed used to segfault the interpreter at exit, on a 300 kB tmpfs)."""
+    import shutil
+    from collections import namedtuple
+
+    from model.engine import results
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(results, "NETCDF_IN_MEMORY_BYTES", 0)  # the large-file path
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9, 1000))
+    out = tmp_path / "out"
+    code = main(["run", str(VALID), "--draws", "300", "--quiet", "--out", str(out)])
+    assert code == 2 and not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_forked_workers_die_with_a_killed_run():
+    """SIGKILL of a run leaves no worker behind (each asks the kernel for PR_SET_PDEATHSIG):
+    an orphaned worker kept the run's memory and its staging folder's lock, so the next run
+    could not remove the debris."""
+    import signal
+
+    code = (
+        "import os, sys, time\n"
+        "from model.engine.parallel import run_pool\n"
+        "def work(task):\n"
+        "    os.write(1, f'{os.getpid()}\\n'.encode()); time.sleep(60)\n"  # one write: no mixing
+        "run_pool([0, 1], 2, work)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    workers = [int(p.stdout.readline()) for _ in range(2)]
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(outputs.pid_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        for w in workers:  # reap them if they are our children's zombies (they are not ours)
+            with __import__("contextlib").suppress(ChildProcessError, OSError):
+                os.waitpid(w, os.WNOHANG)
+    assert not any(_running(w) for w in workers)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a dead process not yet reaped by its new parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_the_calibration_cache_follows_the_umask(tmp_path):
+    """The cache file is written through a capex temporary sibling and gets the umask's mode
+    (mkstemp made it 0600); a dead run's temporary sibling is removed by the next write."""
+    import arviz as az
+
+    from model.calibration import shim
+    from model.core.fileio import TEMP_PREFIX
+
+    dead_pid = 2**22 + 777
+    debris = tmp_path / f"{TEMP_PREFIX}fit.nc.{dead_pid}.0badf00d"
+    debris.write_bytes(b"half")
+    old = os.umask(0o002)
+    try:
+        shim.to_netcdf(az.from_dict(posterior={"a": np.zeros((1, 5))}), tmp_path / "fit.nc")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "fit.nc").stat().st_mode) == 0o664
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.nc"]
 
 
 # ============================================================================ 3. paths inside
@@ -733,6 +921,28 @@ def test_user_text_is_escaped_in_every_markdown_output(tmp_path):
     assert "&lt;script>" in (root / "README.md").read_text()
     html = (root / "xss-attack" / "report.html").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+
+
+def test_a_pipe_or_tilde_in_user_text_cannot_break_a_markdown_table(tmp_path):
+    """A file name with ``|`` inside a code span in a table cell, and ``~~`` in a title: the
+    Markdown (rendered by markdown-it-py with GFM tables and strikethrough, an independent
+    renderer) keeps every table row at its column count and strikes nothing."""
+    from markdown_it import MarkdownIt
+
+    evil = tmp_path / "evil|x.yaml"
+    evil.write_text(VALID.read_text().replace("title:", "title: ~~struck~~", 1), encoding="utf-8")
+    out = tmp_path / "rep"
+    args = ["report", evil, "--draws", "200", "--no-sensitivity", "--quiet", "--out", out]
+    assert main([str(a) for a in args]) == 0
+    html = (
+        MarkdownIt("commonmark")
+        .enable(["table", "strikethrough"])
+        .render((out / "report.md").read_text())
+    )
+    assert "<s>" not in html and "~~struck~~" in html
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    file_rows = [r for r in rows if "Input file" in r]
+    assert file_rows and all(r.count("<td>") == 2 and "evil|x.yaml" in r for r in file_rows)
 
 
 # ============================================================================ 10. exit codes

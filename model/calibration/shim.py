@@ -11,13 +11,14 @@ import contextlib
 import logging
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from ..core.fileio import file_mode, folder_mode, remove_dead_temps, temp_sibling
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)  # arviz 0.x announces its 1.0 refactor
@@ -109,11 +110,12 @@ def compare(idatas: dict) -> pd.DataFrame:
 
 def to_netcdf(idata, path: Path) -> None:
     """Write ``idata`` (all groups) to NetCDF, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".nc", dir=path.parent)
-    os.close(fd)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=folder_mode())
+    remove_dead_temps(path)  # a fit killed while it wrote its cache
+    tmp = temp_sibling(path)
     try:
         idata.to_netcdf(tmp, engine="h5netcdf")  # InferenceData and DataTree alike
+        os.chmod(tmp, file_mode())  # the umask's mode, as every file capex writes
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -22,7 +22,14 @@ from .parser import build_parser
 
 __all__ = ["main", "build_parser"]
 
-_ENVIRONMENT = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+_ENVIRONMENT = (
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENAMETOOLONG,
+)
 _MAIN_PID = os.getpid()
 
 

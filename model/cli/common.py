@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from ..core.errors import AssumptionError, Problem
 from ..core.targets import ProbabilityTarget
@@ -25,9 +26,40 @@ def check_run_args(args) -> None:
         workers=getattr(args, "workers", None),
     )
     _, prob_problems = probability_targets(args)
-    problems += prob_problems
+    problems += prob_problems + output_path_problems(args)
     if problems:
         raise AssumptionError(problems)
+
+
+#: Options that name where a command writes.
+OUTPUT_OPTIONS = ("out", "report_out", "plots", "plot")
+
+
+def output_path_problems(args) -> list[Problem]:
+    """Empty output paths, and two output options naming the same folder or one inside the
+    other (``--out r/sub --report-out r``: the second would refuse the first only after the
+    work, or replace it)."""
+    given = {k: getattr(args, k, None) for k in OUTPUT_OPTIONS}
+    problems = [
+        Problem(
+            f"--{k.replace('_', '-')} is empty; give a folder or file name",
+            parameter=f"--{k.replace('_', '-')}",
+        )
+        for k, v in given.items()
+        if v is not None and not str(v).strip()
+    ]
+    named = [(k, Path(v).resolve()) for k, v in given.items() if v and str(v).strip()]
+    for i, (a, pa) in enumerate(named):
+        for b, pb in named[i + 1 :]:
+            if pa == pb or pa in pb.parents or pb in pa.parents:
+                problems.append(
+                    Problem(
+                        f"--{a.replace('_', '-')} and --{b.replace('_', '-')} name the same "
+                        "folder, or one inside the other; give them separate folders",
+                        parameter=f"--{b.replace('_', '-')}",
+                    )
+                )
+    return problems
 
 
 def probability_targets(args) -> tuple[list[ProbabilityTarget], list[Problem]]:

@@ -238,7 +238,11 @@ def _new(sub) -> None:
         help="a user model: the YAML plus NAME_model.py, a Python function capex runs "
         "(lease versus own, per GPU); default: off",
     )
-    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing file, keeping it as FILE.bak (an existing .bak is refused)",
+    )
 
 
 def _run(sub) -> None:

@@ -137,7 +137,7 @@ LOCATION_KEYS = frozenset(
 )
 #: Terms of a metalog: as many as quantiles given.
 METALOG_TERMS = (3, 4, 5)
-_QUANTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+_QUANTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)\Z")
 _COMMON = ("dist", "min", "max")
 
 
@@ -685,12 +685,32 @@ def _natural_pert(family: str, p: dict, given: tuple) -> Distribution:
     return _pert(lo, mode, hi, lam, given)
 
 
+#: Smallest shape parameter of a beta or gamma. Below it nearly all the mass sits within a
+#: rounding error of one bound (a beta with alpha = 1e-3 puts 99.9 % of its draws below 1e-300
+#: of its range), which is a point mass, not an uncertainty, and the quantile tables underflow.
+MIN_SHAPE = 1e-3
+
+
+def _check_shape(family: str, key: str, value: float) -> None:
+    """Refuse a shape parameter that is not positive or below :data:`MIN_SHAPE`."""
+    if not value > 0:
+        raise DistSpecError(
+            f"{family}: {key} must be > 0 (got {value:g}); give a positive shape", key
+        )
+    if value < MIN_SHAPE:
+        raise DistSpecError(
+            f"{family}: {key} {value:g} is below {MIN_SHAPE:g} (so small a shape puts all the "
+            f"mass at one bound, a point mass); give {key} >= {MIN_SHAPE:g}, or a fixed value",
+            key,
+        )
+
+
 def _natural_beta(family: str, p: dict, given: tuple) -> Distribution:
     """A beta from ``alpha``, ``beta`` and optional ``low``/``high`` (default [0, 1])."""
     _require(family, p, "alpha", "beta")
     lo, hi = p.get("low", 0.0), p.get("high", 1.0)
-    if p["alpha"] <= 0 or p["beta"] <= 0:
-        raise DistSpecError("beta: alpha and beta must be > 0; give positive shapes", "alpha")
+    _check_shape("beta", "alpha", p["alpha"])
+    _check_shape("beta", "beta", p["beta"])
     if lo >= hi:
         raise DistSpecError("beta: low must be below high; swap them", "low")
     return Distribution(
@@ -715,10 +735,11 @@ def _natural_gamma(family: str, p: dict, given: tuple) -> Distribution:
     else:
         _require(family, p, "shape", "scale")
         shape, theta = p["shape"], p["scale"]
-    if not shape > 0:
-        raise DistSpecError(f"gamma: shape must be > 0 (got {shape:g})", "shape")
+    _check_shape("gamma", "shape", shape)
     if not theta > 0:
-        raise DistSpecError(f"gamma: scale must be > 0 (got {theta:g})", "scale")
+        raise DistSpecError(
+            f"gamma: scale must be > 0 (got {theta:g}); give a positive scale", "scale"
+        )
     return Distribution("gamma", (("shape", shape), ("scale", theta)), given)
 
 
@@ -1067,7 +1088,10 @@ BETA_QUANTILE_TOLERANCE = 1e-12
 @lru_cache(maxsize=512)
 def _beta_quantile_table(a: float, b: float) -> _BetaQuantileTable | None:
     for cells in (1024, 4096, 16384):
-        table = _BetaQuantileTable(a, b, cells)
+        try:
+            table = _BetaQuantileTable(a, b, cells)
+        except (ZeroDivisionError, OverflowError, FloatingPointError):
+            return None  # shapes so small the table underflows: the exact inverse
         if table.usable and table.error <= BETA_QUANTILE_TOLERANCE:
             return table
     return None  # extreme shapes (a or b in the hundreds): the exact, slower inverse

@@ -25,9 +25,9 @@ SOURCE_KEYS = (
 )
 CONFIDENCE = ("direct", "secondary", "derived")
 LOCATOR_KEYS = ("quote", "page", "table", "note")
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-DOI_PATTERN = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/\S+$", re.IGNORECASE)
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?\Z")
+URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z", re.IGNORECASE)
+DOI_PATTERN = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/\S+\Z", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .vocabulary import OUTPUTS
 
 _OPERATORS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 _PROB = re.compile(r"^\s*(?:P\(\s*)?([a-z_][a-z0-9_]*)\s*(>=|<=|>|<)\s*([^)\s][^)]*?)\s*\)?\s*$")
-_STAT = re.compile(r"^(?P<metric>[a-z_][a-z0-9_]*):(?P<stat>mean|p\d{2})$")
+_STAT = re.compile(r"^(?P<metric>[a-z_][a-z0-9_]*):(?P<stat>mean|p\d{2})\Z")
 QUANTILE_STATS = {"p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
 
 

@@ -47,7 +47,7 @@ _ENERGY = {"wh": 1e-6, "kwh": 1e-3, "mwh": 1.0, "gwh": 1e3, "twh": 1e6}
 _TIME = {"year": 1.0, "years": 1.0, "yr": 1.0, "a": 1.0, "month": 1 / 12, "months": 1 / 12}
 _GPU_HOUR = {"gpu-hour", "gpu-hours", "gpu-h", "gpuh", "gpu hour", "gpu-hr", "gpu·h"}
 
-_MONEY = re.compile(r"^(?P<cur>[A-Za-z]{3})\s*(?P<scale>[A-Za-z]*)\s*(?:/\s*(?P<den>.+))?$")
+_MONEY = re.compile(r"^(?P<cur>[A-Za-z]{3})\s*(?P<scale>[A-Za-z]*)\s*(?:/\s*(?P<den>.+))?\Z")
 
 
 class UnknownUnit(ValueError):
@@ -135,7 +135,7 @@ def parse_unit(unit: str, currency: str = "USD") -> tuple[str, float]:
 
 
 _AMOUNT = re.compile(
-    r"^(?P<num>[+-]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<suffix>[A-Za-z%]*)$"
+    r"^(?P<num>[+-]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<suffix>[A-Za-z%]*)\Z"
 )
 
 
@@ -155,9 +155,31 @@ def parse_amount(value) -> float:
             f"{value!r} is a yes/no value, not a number; write a number such as 0.5 "
             "(quote it if you mean text)"
         )
+    try:
+        x = _to_float(value)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        raise ValueError(
+            f"{_short(value)} is not a finite number; write a finite value such as 50e9 or 0.08"
+        )
+    return x
+
+
+def _short(value) -> str:
+    """``repr(value)``, cut to 40 characters (a 400-digit integer is not worth echoing)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer past Python's digit limit for str()
+        return "an integer of more than 4300 digits"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _to_float(value) -> float:
+    """``value`` as a float (may be infinite; raises OverflowError for huge integers)."""
     if isinstance(value, (int, float)):
-        x = float(value)
-    elif isinstance(value, str):
+        return float(value)
+    if isinstance(value, str):
         m = _AMOUNT.match(value.strip())
         if not m:
             raise ValueError(f"{value!r} is not a number; write e.g. 50e9, 50B, 50 bn or 0.08")
@@ -171,9 +193,5 @@ def parse_amount(value) -> float:
             raise ValueError(
                 f"{value!r}: unknown suffix {m.group('suffix')!r}; use k, M, B/bn, T or %"
             )
-        x = float(num) * mult
-    else:
-        raise ValueError(f"{value!r} is not a number; write one such as 50B or 0.08")
-    if not math.isfinite(x):
-        raise ValueError(f"{value!r} is not a finite number; give a finite value")
-    return x
+        return float(num) * mult
+    raise ValueError(f"{_short(value)} is not a number; write one such as 50B or 0.08")

@@ -117,3 +117,13 @@ def user_traceback(e: BaseException, path: Path | None) -> tuple[str, int | None
         mine = frames[1:] or frames
     line = mine[-1].lineno if mine and path is not None else None
     return "".join(traceback.format_list(mine)).rstrip(), line
+
+
+def exception_text(e: BaseException) -> str:
+    """``Type: message`` of an exception raised by user code; a ``sys.exit()`` is named as
+    such (capex must not stop with the user's exit code, silently)."""
+    if isinstance(e, SystemExit):
+        return (
+            f"SystemExit: the code called sys.exit({e.code!r}) (capex does not exit from a model)"
+        )
+    return f"{type(e).__name__}: {e}"

@@ -19,9 +19,12 @@ Elsewhere (no ``fork``) the engine uses threads instead (see
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import mmap
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -105,6 +108,28 @@ def raise_failures(failed: list) -> None:
         raise AssumptionError(list(dict.fromkeys(problems)))
 
 
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux, prctl(2)).
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Runs first in a forked worker: ask the kernel to SIGKILL it when the process that forked
+    it dies (Linux ``prctl(PR_SET_PDEATHSIG)``), so a run killed outright leaves no workers
+    behind holding its memory and its staging folder's lock; elsewhere, and if the parent is
+    already gone, the worker just exits when it finds itself orphaned.
+
+    References
+    ----------
+    .. [1] ``prctl(2)``, Linux man-pages: ``PR_SET_PDEATHSIG``.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # died before the request took effect
+        os._exit(1)
+
+
 def _inherited(task):
     """Runs in a forked worker: the inherited work on one task."""
     return guarded(_WORK, task)
@@ -146,7 +171,12 @@ def run_pool(
     # work is put back afterwards, for that worker's next task
     outer, _WORK = _WORK, work
     failed: list[Failed] = []
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
     try:
         pending: set = set()
         for task in tasks:

@@ -8,10 +8,14 @@ of a whole run are computed in threads (numpy sorts without holding the GIL).
 
 from __future__ import annotations
 
+import errno
+import io
 import math
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -351,7 +355,30 @@ class Results:
             for v in ds.data_vars
             if ds[v].ndim > 0
         }
-        ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+        write_netcdf(ds, Path(path), encoding)
+
+
+#: A NetCDF file up to this size [bytes, uncompressed] is built in memory and then written
+#: (a full disk is then a plain write error); a larger one is written in place after a check
+#: that the disk has room for it uncompressed.
+NETCDF_IN_MEMORY_BYTES = 256 << 20
+
+
+def write_netcdf(ds, path: Path, encoding: dict) -> None:
+    """Write ``ds`` as NetCDF-4 (h5netcdf) so that a full disk is an ``OSError`` (ENOSPC), never
+    a crash: HDF5 left with a failed write retries it when Python tears its objects down at
+    exit, and segfaults the interpreter after the located error (seen on a 300 kB tmpfs)."""
+    nbytes = int(ds.nbytes)
+    if nbytes <= NETCDF_IN_MEMORY_BYTES:
+        buf = io.BytesIO()
+        ds.to_netcdf(buf, engine="h5netcdf", encoding=encoding)
+        with open(path, "wb") as fh:
+            fh.write(buf.getbuffer())
+        return
+    free = shutil.disk_usage(path.parent).free
+    if free < nbytes:
+        raise OSError(errno.ENOSPC, f"results.nc needs up to {nbytes:,} bytes, {free:,} free")
+    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
 def _flat(summary: dict) -> dict:

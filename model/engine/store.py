@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.fileio import hold_lock, owner_dead
+from ..core.fileio import hold_lock, lock_names_folder, owner_dead, release_lock
 from .designs import BLOCK
 
 #: Draws per Zarr chunk along ``draw`` (16 sampling blocks: 1 MB of float64 per column).
@@ -64,14 +64,15 @@ def temporary_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
     fd = hold_lock(folder)
     atexit.register(shutil.rmtree, folder, True)
-    atexit.register(os.close, fd)  # atexit runs last-registered first: unlock, then remove
+    atexit.register(release_lock, fd)  # atexit runs last-registered first: unlock, remove
     return folder
 
 
 def remove_dead_stores(parent: Path | None = None) -> list[Path]:
     """Remove the temporary stores (:func:`temporary_folder`) of processes that died without
     removing theirs (a SIGKILL, a power cut); a live run's store is left alone (its process
-    exists and holds the folder's lock). Returns what was removed.
+    exists and holds the folder's lock), and so is any folder without the lock capex wrote for
+    it (a folder of that name capex did not make). Returns what was removed.
 
     Parameters
     ----------
@@ -88,7 +89,8 @@ def remove_dead_stores(parent: Path | None = None) -> list[Path]:
         pid = entry.name[len(TEMP_PREFIX) :].split("-", 1)[0]
         if not pid.isdigit() or not entry.is_dir() or entry.is_symlink():
             continue
-        if entry.stat().st_uid == os.geteuid() and owner_dead(entry, int(pid)):
+        mine = entry.stat().st_uid == os.geteuid() and lock_names_folder(entry)
+        if mine and owner_dead(entry, int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

@@ -66,10 +66,10 @@ KINDS = ("observation", "projection")
 CONFIDENCES = ("direct", "secondary", "derived")
 SOURCE_COLUMNS = ("source_title", "publisher", "published", "address", "quote", "confidence")
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_YEAR = re.compile(r"^\d{4}$")
-_PUBLISHED = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?|n\.d\.)$")
-_URL = re.compile(r"^https?://\S+\.\S+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+_YEAR = re.compile(r"^\d{4}\Z")
+_PUBLISHED = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?|n\.d\.)\Z")
+_URL = re.compile(r"^https?://\S+\.\S+\Z")
 #: Years a date in an observation, data or priors file may fall in.
 DATE_RANGE = (1990, 2100)
 
@@ -241,7 +241,7 @@ def _check_one_unit(units: dict[str, int], what: str, bad) -> None:
     """Report a file whose rows mix units (``what`` opens the message)."""
     if len(units) > 1:
         mixed = ", ".join(f"{u} (from line {ln})" for u, ln in units.items())
-        bad(f"{what}: {mixed}; split the file by unit", max(units.values()))
+        bad(f"{what}: {mixed}; split the file by unit", max(units.values()), "unit")
 
 
 def _observation_table(records: list[dict], path: Path, dims: dict[str, int]) -> pd.DataFrame:
@@ -541,7 +541,7 @@ def _check_row_source(row: dict, fail) -> None:
 DATA_COLUMNS = ("unit", "source_title", "publisher", "published", "address", "quote", "confidence")
 #: Optional columns of a data file.
 DATA_OPTIONAL = ("date", "fact_id", "note")
-_COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 
 
 def load_data(path: str | Path, column: str = "value") -> pd.DataFrame:

@@ -218,6 +218,14 @@ def check_keys(ctx: Context, raw: dict, where: Where) -> None:
             close = did_you_mean(str(k), sorted(PARAM_KEYS))
             hint = f"did you mean {close!r}?" if close else "remove it"
             ctx.bad(f"unknown field {k!r}; {hint}", where.file, where.of(k), where.name)
+    description = raw.get("description")
+    if isinstance(description, (dict, list, tuple, set)):
+        ctx.bad(
+            'description is not text; write it as one string: description: "..."',
+            where.file,
+            where.of("description"),
+            where.name,
+        )
 
 
 # ============================================================================ switches
@@ -703,6 +711,8 @@ def read_calibrated(
     paths = calibrated_paths(ctx, calibrated, base, line, where)
     if paths is None or len(ctx.problems) > n_before:
         return None
+    if "priors" in paths and not priors_ok(ctx, paths["priors"]):
+        return None
     cal = dict(calibrated)
     cal.update(paths)
     if provenance is not None and not provenance.sources and not provenance.is_hypothetical:
@@ -800,6 +810,19 @@ def calibrated_paths(ctx: Context, calibrated: dict, base: Path, line, where: Wh
             )
             return None
     return out
+
+
+def priors_ok(ctx: Context, path: Path) -> bool:
+    """Whether a calibration's own priors file reads (its problems are reported with the
+    scenario's, not only when ``capex calibrate`` has sampled)."""
+    from .priors import load_priors  # deferred: the priors reader imports pandas
+
+    try:
+        load_priors(path)
+    except AssumptionError as e:
+        ctx.problems.extend(e.problems)
+        return False
+    return True
 
 
 def observation_provenance(ctx: Context, obs: Path) -> Provenance | None:

@@ -41,6 +41,14 @@ def expand_paths(paths: list[str]) -> list[tuple[Path, bool]]:
             out.extend((f, True) for f in found)
         elif path.is_file():
             out.append((path, False))
+        elif path.exists():
+            problems.append(
+                Problem(
+                    "is not a regular file (a pipe, socket or device); name an assumption "
+                    "file or a folder of them",
+                    p,
+                )
+            )
         else:
             problems.append(Problem("no such file or folder; check the path", p))
     if problems:

@@ -34,7 +34,7 @@ from ..core.scenario import Correlation, correlation_matrix
 from ..core.units import parse_amount
 from .files import InputFileError, LDict, read_text, read_yaml
 from .parameters import Context, read_parameter
-from .scenario import SLUG, check_schema, load_scenario
+from .scenario import check_schema, load_scenario, read_text_field, slug_problem
 from .sources import parse_source
 
 TOP_LEVEL = (
@@ -49,6 +49,8 @@ TOP_LEVEL = (
     "correlations",
 )
 PORTFOLIO_KEYS = ("members", "shared", "coverage_year")
+#: Keys of a member given as a mapping.
+MEMBER_KEYS = ("file", "scenario", "name")
 #: Inputs a portfolio file may define for itself (beyond the shared inputs it states).
 OWN_INPUTS = ("end_user_gross_margin",)
 #: Most members a portfolio may have (each is a full run).
@@ -67,7 +69,13 @@ def is_portfolio_file(path) -> bool:
         text = read_text(Path(path), display_path(path))
     except InputFileError:
         return False
-    return _PORTFOLIO_KEY.search(text) is not None
+    if _PORTFOLIO_KEY.search(text) is not None:
+        return True
+    if not text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return False
+    # a whole document in flow style, {portfolio: {...}, ...}: parse it (such files are small)
+    data, probs = read_yaml(Path(path), display_path(path), "a portfolio file")
+    return not probs and isinstance(data, dict) and "portfolio" in data
 
 
 def load_portfolio(path) -> Portfolio:
@@ -94,6 +102,9 @@ class _PortfolioLoader:
         self.path = path
         self.shown = display_path(path)
         self.problems: list[Problem] = []
+        self.title: str | None = None
+        self.description = ""
+        self.currency = "USD"
 
     def add(self, message: str, line=None, parameter=None) -> None:
         self.problems.append(Problem(message, self.shown, line, parameter))
@@ -159,9 +170,16 @@ class _PortfolioLoader:
             self.add(msg, data.lines.get(key), key)
 
         check_schema(data.get("schema"), bad)
-        name = data.get("name", self.path.stem)
-        if not isinstance(name, str) or not SLUG.match(name):
-            bad(f"name {name!r} is not a slug; use lowercase letters, digits, '-' or '_'", "name")
+        problem = slug_problem(data.get("name", self.path.stem))
+        if problem:
+            bad(problem, "name")
+        self.title = read_text_field(data, "title", bad)
+        self.description = read_text_field(data, "description", bad) or ""
+        self.currency = data.get("currency", "USD")
+        if not isinstance(self.currency, str) or not re.fullmatch(r"[A-Z]{3}", self.currency):
+            shown = repr(self.currency)[:40]
+            bad(f"currency {shown} is not a 3-letter code; write one such as USD", "currency")
+            self.currency = "USD"
 
     def read_sources(self, data: LDict) -> dict:
         raw = data.get("sources") or LDict()
@@ -187,15 +205,19 @@ class _PortfolioLoader:
         raw = block.get("members")
         line = block.lines.get("members")
         if not isinstance(raw, list) or len(raw) < 1:
-            self.add(
-                "members: is not a list of member files; write members: [a.yaml, b.yaml]",
-                line,
-                "members",
+            what = (
+                "is empty; a portfolio needs at least one member"
+                if raw == []
+                else "is not a list of member files"
             )
+            self.add(f"members: {what}; write members: [a.yaml, b.yaml]", line, "members")
             return []
         if len(raw) > MAX_MEMBERS:
             self.add(
-                f"{len(raw)} members; a portfolio may have at most {MAX_MEMBERS}", line, "members"
+                f"{len(raw)} members; a portfolio may have at most {MAX_MEMBERS}; split it into "
+                f"portfolios of at most {MAX_MEMBERS} members, or merge members into one file",
+                line,
+                "members",
             )
             return []
         for key in block:
@@ -214,28 +236,48 @@ class _PortfolioLoader:
             if member is not None:
                 members.append(member)
         self.check_names(members)
+        self.check_files(members)
         return members
 
-    def read_member(self, item, line) -> Member | None:
+    def member_item(self, item, line) -> dict | None:
+        """A member entry as ``{file, scenario?, name?}`` of text, or None (reported)."""
         where = "portfolio.members"
         if isinstance(item, str):
             item = {"file": item}
         if not isinstance(item, dict) or not isinstance(item.get("file"), str):
             self.add(
-                "a member is a file path or {file: a.yaml, scenario: NAME, name: NAME}", line, where
+                "a member is a file path or {file: a.yaml, scenario: NAME, name: NAME}; write "
+                "it as one of these",
+                line,
+                where,
             )
             return None
-        unknown = set(item) - {"file", "scenario", "name"}
-        if unknown:
-            self.add(
-                f"unknown member key {sorted(unknown)[0]!r}; use file, scenario, name", line, where
-            )
+        for key in sorted((k for k in item if k not in MEMBER_KEYS), key=str):
+            close = did_you_mean(str(key), MEMBER_KEYS)
+            hint = f"did you mean {close!r}?" if close else f"use {', '.join(MEMBER_KEYS)}"
+            self.add(f"unknown member key {str(key)!r}; {hint}", line, where)
+        ok = True
+        for key in ("scenario", "name"):
+            if key in item and not isinstance(item[key], str):
+                self.add(
+                    f"member {key}: {repr(item[key])[:40]} is not text; write {key}: NAME",
+                    line,
+                    where,
+                )
+                ok = False
+        return item if ok else None
+
+    def read_member(self, item, line) -> Member | None:
+        where = "portfolio.members"
+        item = self.member_item(item, line)
+        if item is None:
+            return None
         path = self.path.parent / item["file"]
         overlay = item.get("scenario")
         try:
             sc = load_scenario(path, overlay)
         except AssumptionError as e:
-            self.problems.extend(e.problems)
+            self.problems.extend(self.relocated(e.problems, item["file"], line))
             self.add(
                 f"member {item['file']!r} does not load (its problems are listed); fix "
                 "them or remove the member",
@@ -252,14 +294,37 @@ class _PortfolioLoader:
             )
             return None
         name = item.get("name", sc.name)
-        if not isinstance(name, str) or not SLUG.match(name):
-            self.add(
-                f"member name {name!r} is not a slug; use lowercase letters, digits, '-'",
-                line,
-                where,
-            )
+        problem = slug_problem(name, "member name")
+        if problem:
+            self.add(problem, line, where)
             return None
         return Member(name, sc, item["file"], overlay, line)
+
+    def relocated(self, problems: list[Problem], file: str, line) -> list[Problem]:
+        """A member's problems, its unknown ``scenario:`` overlay moved to the member's line
+        (it is this file's mistake, not the member's)."""
+        return [
+            Problem(f"member {file!r}: {p.message}", self.shown, line, "portfolio.members")
+            if p.parameter == "--scenario"
+            else p
+            for p in problems
+        ]
+
+    def check_files(self, members: list[Member]) -> None:
+        """No member file twice (with or without another overlay): its capacity would be
+        counted twice."""
+        seen: dict[Path, Member] = {}
+        for m in members:
+            key = (self.path.parent / m.file).resolve()
+            if key in seen:
+                self.add(
+                    f"member file {m.file!r} is already a member (line {seen[key].line}); a "
+                    "file twice, even with another scenario overlay, counts the same capacity "
+                    "twice; remove one (compare overlays with capex compare)",
+                    m.line,
+                    "portfolio.members",
+                )
+            seen.setdefault(key, m)
 
     def check_names(self, members: list[Member]) -> None:
         seen: dict[str, int | None] = {}
@@ -506,7 +571,7 @@ class _PortfolioLoader:
         name = str(data.get("name", self.path.stem))
         return Portfolio(
             name=name,
-            title=str(data.get("title", name)),
+            title=self.title if self.title is not None else name,
             path=self.path,
             members=tuple(members),
             shared=shared,
@@ -514,8 +579,8 @@ class _PortfolioLoader:
             parameters=params,
             sources=sources,
             coverage_year=coverage,
-            description=str(data.get("description") or ""),
-            currency=str(data.get("currency", "USD")),
+            description=self.description,
+            currency=self.currency,
             input_hash=h.hexdigest(),
             files=list(dict.fromkeys(files)),
             warnings=[w for m in members for w in m.scenario.warnings],

@@ -13,8 +13,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import ObservationError, Problem, display_path
+from ..core.errors import ObservationError, Problem, did_you_mean, display_path
 from ..core.units import UnknownUnit, parse_amount, parse_unit
+from ..core.vocabulary import CALIBRATION_MODELS
 from .files import YAML_SUFFIXES, InputFileError, LDict, parse_yaml, read_text
 from .observations import _DATE, _URL, DATE_RANGE, _close, _published_ok, _start_of_day
 
@@ -23,6 +24,17 @@ PRIOR_FAMILIES = {
     "normal": ("mu", "sigma"),
     "lognormal": ("median", "sigma"),
     "halfnormal": ("sigma",),
+}
+#: The unit of each calibration-model parameter (``level``: the series' own unit, from
+#: :data:`~model.core.vocabulary.CALIBRATION_MODELS`); tests check it against
+#: :mod:`model.calibration.curves`, which the loaders may not import.
+PRIOR_UNITS = {
+    "growth": "1/year",
+    "headroom": "log-ratio",
+    "growth_decay": "1/year",
+    "long_run_growth": "1/year",
+    "decline": "1/year",
+    "noise": "log",
 }
 _SOURCE_KEYS = ("title", "publisher", "published", "url")
 _SOURCE_OPTIONAL = ("quote", "note", "fact_id")
@@ -152,6 +164,8 @@ def load_priors(path: str | Path) -> dict[str, ModelPriors]:
     out: dict[str, ModelPriors] = {}
     for model, mnode in models.items():
         mline = models.lines.get(model)
+        if not _known_model(model, mline, bad):
+            continue
         priors = _model_priors(str(model), mnode, mline, shown, bad, problems)
         if priors is not None:
             out[priors.model] = priors
@@ -199,6 +213,34 @@ def _models_node(root: LDict, bad) -> LDict | None:
     return models
 
 
+def _known_model(model, line, bad) -> bool:
+    """Whether ``model`` (a key under ``models:``) is a calibration model (reported if not)."""
+    if isinstance(model, str) and model in CALIBRATION_MODELS:
+        return True
+    close = did_you_mean(str(model), CALIBRATION_MODELS)
+    hint = f"did you mean {close!r}?" if close else f"use one of {', '.join(CALIBRATION_MODELS)}"
+    bad(f"unknown calibration model {str(model)!r}; {hint}", line, str(model))
+    return False
+
+
+def _unit_fits(model: str, prior: Prior, bad) -> None:
+    """Report a prior whose unit is not its parameter's (``level``: the model's series unit,
+    in any scale, e.g. ``USD bn/year``)."""
+    want = CALIBRATION_MODELS[model] if prior.name == "level" else PRIOR_UNITS.get(prior.name)
+    if want is None or prior.unit == want:
+        return  # a parameter the model lacks is reported when it is calibrated
+    try:
+        fits = prior.name == "level" and parse_unit(prior.unit)[0] == want
+    except UnknownUnit:
+        fits = False
+    if not fits:
+        bad(
+            f"unit {prior.unit!r} does not fit {prior.name}; use {want}",
+            prior.line,
+            f"{model}.{prior.name}",
+        )
+
+
 def _model_priors(
     model: str, mnode, mline: int | None, shown: str, bad, problems: list[Problem]
 ) -> ModelPriors | None:
@@ -222,6 +264,7 @@ def _model_priors(
             continue
         prior = _model_param(key, pnode, pline, who, bad)
         if prior is not None:
+            _unit_fits(model, prior, bad)
             params[key] = prior
     if ref is None and not any(p.parameter == f"{model}.reference_date" for p in problems):
         bad(
@@ -337,7 +380,12 @@ def _check_prior_keys(node, dist: str, fail) -> None:
 
 def _prior_unit(node, fail) -> tuple[str, float]:
     """The prior's unit as written ('' when missing) and the factor to its canonical form."""
-    unit = _scalar_text(node.get("unit"))
+    raw = node.get("unit")
+    if isinstance(raw, (dict, list)):
+        kind = "a mapping" if isinstance(raw, dict) else "a list"
+        fail(f"unit is {kind}, not text; write one unit, e.g. unit: USD/year", "unit")
+        return "", 1.0
+    unit = _scalar_text(raw)
     if not unit:
         fail(
             "unit is missing; give the parameter's unit (e.g. USD/year, 1/year, log)",

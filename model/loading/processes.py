@@ -14,6 +14,7 @@ import numpy as np
 from ..core.distributions import Distribution, fixed
 from ..core.errors import did_you_mean
 from ..core.processes import PROCESS_PARAMETERS, SCALES, Process, Shock
+from ..core.provenance import LOCATOR_KEYS
 from ..core.scenario import InputForm, Parameter
 from ..core.units import parse_amount
 
@@ -21,6 +22,24 @@ from ..core.units import parse_amount
 PROCESS_KEYS = ("process", "scale", "mean", "phi", "sigma", "start", "drift", "volatility", "shock")
 #: Keys of a ``shock:`` mapping.
 SHOCK_KEYS = ("probability", "size")
+#: Keys any process mapping may hold besides its kind's own parameters.
+_COMMON_KEYS = (
+    "process",
+    "shock",
+    "unit",
+    "source",
+    "hypothetical",
+    "currency_year",
+    "description",
+)
+#: Keys refused with a message of their own in :func:`read_process`.
+_NOT_A_PROCESS = ("values", "dist", "value", "calibrated")
+#: Largest |drift| of a GBM [1/year]: e^1 = 2.7 times a year in expectation, e^30 ~ 1e13 over
+#: a 30-year horizon; more is not a price or a cost but an overflow.
+MAX_DRIFT = 1.0
+#: Largest GBM volatility [1/sqrt(year)]: 200 % a year already spreads a path over a factor of
+#: e^(2 * 2 * sqrt(30)) ~ 1e9 in 30 years (two sd).
+MAX_VOLATILITY = 2.0
 _TAILS = np.array([1e-12, 1.0 - 1e-12])
 
 
@@ -30,8 +49,8 @@ def read_process(ctx, spec, raw: dict, factor: float, where, common: dict, read_
     ``read_distribution(ctx, raw, factor, where, name)`` reads a sub-value given as a mapping
     (the loader's own reader, passed in to keep one parser of distributions)."""
     kind = raw.get("process")
-    if kind not in PROCESS_PARAMETERS:
-        close = did_you_mean(str(kind), PROCESS_PARAMETERS)
+    if not isinstance(kind, str) or kind not in PROCESS_PARAMETERS:
+        close = did_you_mean(str(kind), PROCESS_PARAMETERS) if isinstance(kind, str) else None
         hint = f"did you mean {close!r}?" if close else f"use {' or '.join(PROCESS_PARAMETERS)}"
         ctx.bad(f"unknown process {kind!r}; {hint}", where.file, where.of("process"), where.name)
         return None
@@ -44,9 +63,10 @@ def read_process(ctx, spec, raw: dict, factor: float, where, common: dict, read_
             where.name,
         )
         return None
-    for k in ("values", "dist", "value", "calibrated"):
+    for k in _NOT_A_PROCESS:
         if k in raw:
             ctx.bad(f"a process takes no '{k}:'; remove it", where.file, where.of(k), where.name)
+    _check_process_keys(ctx, kind, raw, where)
     scale = raw.get("scale", "linear")
     if scale not in SCALES or (kind == "gbm" and "scale" in raw):
         ctx.bad(
@@ -64,6 +84,24 @@ def read_process(ctx, spec, raw: dict, factor: float, where, common: dict, read_
     if not _process_ok(ctx, process, spec, where):
         return None
     return Parameter(where.name, spec, InputForm.PROCESS, process=process, **common)
+
+
+def _check_process_keys(ctx, kind: str, raw: dict, where) -> None:
+    """Keys a process of this kind does not use (another kind's, a series' or a distribution's),
+    each with a did-you-mean among the keys it does use."""
+    own = PROCESS_PARAMETERS[kind] + (("scale",) if kind == "ar1" else ())
+    allowed = set(own) | set(_COMMON_KEYS) | set(LOCATOR_KEYS) | set(_NOT_A_PROCESS)
+    for k in raw:
+        if str(k) in allowed or (kind == "gbm" and k == "scale"):  # GBM scale: own message
+            continue
+        other = [o for o, keys in PROCESS_PARAMETERS.items() if o != kind and k in keys]
+        close = did_you_mean(str(k), own)
+        if other:
+            why = f"is a parameter of a {other[0]} process, not of {kind}"
+        else:
+            why = f"is not used by a {kind} process"
+        hint = f"did you mean {close!r}?" if close else f"remove it ({kind} takes {', '.join(own)})"
+        ctx.bad(f"'{k}:' {why}; {hint}", where.file, where.of(str(k)), where.name)
 
 
 def _process_params(ctx, kind, scale, raw, factor, where, read_distribution) -> dict | None:
@@ -109,14 +147,35 @@ def _range(d: Distribution) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _bound_checks(process: Process) -> list[tuple[str, bool, str]]:
+    """``(key, good, what)`` for phi (stationary or not explosive), GBM drift and volatility
+    (bounded so that a path does not overflow over the horizon)."""
+    p, checks = process.params, []
+    if "phi" in p:
+        lo, hi = _range(p["phi"])
+        if process.stationary:
+            checks.append(("phi", lo > -1 and hi < 1, "must lie in (-1, 1) for a stationary start"))
+        else:
+            explosive = "must lie in [-1, 1] (|phi| > 1 is explosive: a path grows without bound)"
+            checks.append(("phi", lo >= -1 and hi <= 1, explosive))
+    if "drift" in p:
+        lo, hi = _range(p["drift"])
+        what = (
+            f"must lie in [-{MAX_DRIFT:g}, {MAX_DRIFT:g}] per year (a drift of 1 multiplies the "
+            "expected value by e = 2.7 a year; more overflows over a horizon)"
+        )
+        checks.append(("drift", max(-lo, hi) <= MAX_DRIFT, what))
+    if "volatility" in p:
+        what = f"must be at most {MAX_VOLATILITY:g} per sqrt(year) (200 % a year; more overflows)"
+        checks.append(("volatility", _range(p["volatility"])[1] <= MAX_VOLATILITY, what))
+    return checks
+
+
 def _process_ok(ctx, process: Process, spec, where) -> bool:
     """Ranges the process needs: |phi| < 1 for a stationary start, sigma and volatility >= 0,
     values > 0 on the log scale and in (0, 1) on the logit scale (GBM: start > 0)."""
     p = process.params
-    checks = []
-    if "phi" in p and process.stationary:
-        lo, hi = _range(p["phi"])
-        checks.append(("phi", lo > -1 and hi < 1, "must lie in (-1, 1) for a stationary start"))
+    checks = _bound_checks(process)
     for key in ("sigma", "volatility"):
         if key in p:
             checks.append((key, _range(p[key])[0] >= 0, "must not be negative"))

@@ -45,7 +45,10 @@ from .sources import parse_source
 from .user_models import is_user_model_name, read_free_parameters, read_user_model
 from .user_models import register as register_user_model
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: Longest name (it becomes a folder name; 64 keeps paths well under the 255-byte limit).
+MAX_SLUG = 64
+#: A name: lowercase letters, digits, '-' and '_' (at most :data:`MAX_SLUG` characters).
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")
 #: Keys merged entry by entry along the ``extends`` chain (child entries replace the parent's).
 MERGED_MAPPINGS = ("sources", "parameters", "scenarios")
 
@@ -422,8 +425,11 @@ class Loader:
                     )
             return None
 
-        def bad(message, key):
-            self.add(message, *self.where(merged, key), key)
+        def bad(message, key, line=None, file=None):
+            shown, at = self.where(merged, key.split(".")[0])
+            if file is not None:  # a problem in the model's own file, at its line
+                shown, at = file, None
+            self.add(message, shown, line if line is not None else at, key)
 
         user = read_user_model(model, merged.top, merged.top_where, self.shown, bad)
         if user is None:
@@ -499,7 +505,7 @@ class Loader:
         check_schema(top.get("schema"), bad)
         start, end = self.read_years(top.get("years"), self.where(merged, "years"), broken_chain)
         currency = top.get("currency", "USD")
-        if not isinstance(currency, str) or not re.match(r"^[A-Z]{3}$", currency):
+        if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
             bad(f"currency {currency!r} is not a 3-letter code; write one such as USD", "currency")
             currency = "USD"
         currency_year = top.get("currency_year")
@@ -513,12 +519,12 @@ class Loader:
             bad(f"timing {timing!r} unknown; use 'end' (flows at year end) or 'mid'", "timing")
             timing = "end"
         name = read_name(top.get("name"), bad, self.path.stem)
-        title = top.get("title", name)
+        title = read_text_field(top, "title", bad)
         return {
             "model": read_model_kind(top.get("model"), bad),
             "name": name,
-            "title": str(title) if title is not None else name,
-            "description": str(top.get("description") or ""),
+            "title": title if title is not None else name,
+            "description": read_text_field(top, "description", bad) or "",
             "currency": currency,
             "currency_year": currency_year,
             "timing": timing,
@@ -572,7 +578,8 @@ class Loader:
                 self.problems.append(
                     Problem(
                         f"overlay name {oname!r} must be a slug (lowercase letters, digits, '-' or "
-                        "'_'; it becomes a folder name); rename it, e.g. bear or high-prices",
+                        "'_', at most 64 characters; it becomes a folder name); rename it, e.g. "
+                        "bear or high-prices",
                         f,
                         line,
                         "scenarios",
@@ -821,12 +828,53 @@ def read_model_kind(model, bad) -> str | None:
     return model
 
 
+def slug_problem(name, what: str = "name") -> str | None:
+    """What is wrong with a name (a slug), or None when it is one.
+
+    Parameters
+    ----------
+    name : object
+        The name as written.
+    what : str
+        How the message calls it (``name``, ``member name``, ``overlay``).
+
+    Returns
+    -------
+    str or None
+        ``what is wrong; how to fix``.
+    """
+    if isinstance(name, str) and len(name) > MAX_SLUG:
+        return (
+            f"{what} is longer than {MAX_SLUG} characters ({len(name)}); shorten it (it "
+            "becomes a folder name)"
+        )
+    if not isinstance(name, str) or not SLUG.match(name):
+        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+        return f"{what} {shown} is not a slug; use lowercase letters, digits, '-' or '_'"
+    return None
+
+
+def read_text_field(top, key: str, bad) -> str | None:
+    """``top[key]`` as text (numbers are written as text; lists and mappings are refused
+    through ``bad``); None when absent, null or refused."""
+    value = top.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list, tuple, set)):
+        kind = "a mapping" if isinstance(value, dict) else "a list"
+        bad(f'{key} is {kind}, not text; write it as one string: {key}: "..."', key)
+        return None
+    return str(value)
+
+
 def read_name(name, bad, fallback: str) -> str:
+    """The file's ``name:`` (``fallback`` after reporting through ``bad`` when it is wrong)."""
     if name is None:
         bad("missing 'name:'; give a short slug such as anthropic-fluidstack", "name")
         return fallback
-    if not isinstance(name, str) or not SLUG.match(name):
-        bad(f"name {name!r} is not a slug; use lowercase letters, digits, '-' or '_'", "name")
+    problem = slug_problem(name)
+    if problem:
+        bad(problem, "name")
         return fallback
     return name
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+import traceback
 import types
 from collections.abc import Mapping
 from dataclasses import replace
@@ -26,15 +27,18 @@ from ..core.usermodel import (
     USER_OUTPUT_KINDS,
     ModelDefinition,
     UserModel,
+    exception_text,
     user_traceback,
 )
 from .files import InputFileError, read_text
 from .parameters import read_parameter
 
-_REFERENCE = re.compile(r"^(?P<file>[^:]+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_REFERENCE = re.compile(r"^(?P<file>[^:]+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)\Z")
+#: Fields of one entry of ``outputs:``.
+OUTPUT_KEYS = ("unit", "kind", "description", "label")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 #: ``model:`` values that name an installed model: ``package.name``.
-_ENTRY_NAME = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)+$")
+_ENTRY_NAME = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)+\Z")
 
 
 def is_user_model_name(model) -> bool:
@@ -90,9 +94,9 @@ def _load_function(path: Path, name: str, bad):
         code = compile(text, str(path.resolve()), "exec")
         sys.modules[module.__name__] = module  # dataclasses and pickling look modules up here
         exec(code, module.__dict__)  # noqa: S102 - the user's own model file, documented
-    except Exception as e:  # the user's code: any error is theirs, reported with its frames
+    except (Exception, SystemExit) as e:  # the user's code: any error (even sys.exit) is
         sys.modules.pop(module.__name__, None)
-        bad(user_error_text(e, path, f"importing {shown}"), "python")
+        bad(user_error_text(e, path, f"importing {shown}"), "python", _line_in(e, path), shown)
         return None
     fn = getattr(module, name, None)
     if not callable(fn):
@@ -104,13 +108,22 @@ def _load_function(path: Path, name: str, bad):
     return fn
 
 
+def _line_in(e: BaseException, path: Path) -> int | None:
+    """The line of ``path`` an exception comes from (a syntax error's own line), or None."""
+    if isinstance(e, SyntaxError) and e.filename == str(path.resolve()):
+        return e.lineno
+    target = path.resolve()
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if Path(f.filename) == target]
+    return frames[-1].lineno if frames else None
+
+
 def user_error_text(e: BaseException, path: Path | None, doing: str) -> str:
     """An exception raised by user code, with the frames of the user's file: the error is in
     the user's model, not in capex."""
     shown, _ = user_traceback(e, path)
     where = display_path(path) if path is not None else "the model's package"
     return (
-        f"{type(e).__name__}: {e} (raised while {doing}); the error is in your model "
+        f"{exception_text(e)} (raised while {doing}); the error is in your model "
         f"({where}), not in capex; fix the code at the frames below\n{shown}"
     )
 
@@ -133,8 +146,9 @@ def read_outputs(raw, bad) -> tuple[V.OutputSpec, ...] | None:
         )
         return None
     specs, ok = [], True
+    lines = getattr(raw, "lines", {})
     for name, entry in raw.items():
-        spec = _read_output(str(name), entry, bad)
+        spec = _read_output(str(name), entry, _at(bad, lines.get(name)))
         ok = ok and spec is not None
         if spec is not None:
             specs.append(spec)
@@ -146,6 +160,24 @@ def read_outputs(raw, bad) -> tuple[V.OutputSpec, ...] | None:
     return tuple(sorted(specs, key=lambda s: USER_OUTPUT_KINDS.index(s.kind)))
 
 
+def _at(bad, line):
+    """``bad`` reporting at ``line`` (when the caller's ``bad`` takes one and it is known)."""
+    if line is None:
+        return bad
+    return lambda message, key: bad(message, key, line)
+
+
+def _output_text(entry, key: str, where: str, bad) -> str | None:
+    """An output's ``label:`` or ``description:`` as text (None when absent or refused)."""
+    value = entry.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, (Mapping, list, tuple, set)):
+        bad(f'{key} is not text; write it as one string: {key}: "..."', where)
+        return None
+    return str(value)
+
+
 def _read_output(name: str, entry, bad) -> V.OutputSpec | None:
     where = f"outputs.{name}"
     if not _NAME.match(name):
@@ -154,12 +186,16 @@ def _read_output(name: str, entry, bad) -> V.OutputSpec | None:
     if not isinstance(entry, Mapping):
         bad("an output is a mapping; write {unit: USD/year, kind: metric}", where)
         return None
-    unknown = [k for k in entry if k not in ("unit", "kind", "description", "label")]
+    unknown = [k for k in entry if k not in OUTPUT_KEYS]
     for k in unknown:
-        bad(f"unknown field {k!r}; use unit, kind, description, label", where)
+        close = did_you_mean(str(k), OUTPUT_KEYS)
+        hint = f"did you mean {close!r}?" if close else f"use {', '.join(OUTPUT_KEYS)}"
+        bad(f"unknown field {str(k)!r}; {hint}", where)
     kind = entry.get("kind")
-    if kind not in USER_OUTPUT_KINDS:
-        bad(f"kind {kind!r} unknown; use {' or '.join(USER_OUTPUT_KINDS)}", where)
+    if not isinstance(kind, str) or kind not in USER_OUTPUT_KINDS:
+        close = did_you_mean(str(kind), USER_OUTPUT_KINDS) if isinstance(kind, str) else None
+        hint = f"did you mean {close!r}?" if close else f"use {' or '.join(USER_OUTPUT_KINDS)}"
+        bad(f"kind {kind!r} unknown; {hint}", where)
         return None
     unit = _output_unit(entry.get("unit"), where, bad)
     if unit is None or unknown:
@@ -172,8 +208,12 @@ def _read_output(name: str, entry, bad) -> V.OutputSpec | None:
             where,
         )
         return None
-    label = str(entry.get("label") or name.replace("_", " "))
-    description = str(entry.get("description") or label)
+    label = _output_text(entry, "label", where, bad)
+    description = _output_text(entry, "description", where, bad)
+    if any(isinstance(entry.get(k), (Mapping, list, tuple, set)) for k in ("label", "description")):
+        return None
+    label = label or name.replace("_", " ")
+    description = description or label
     return V.OutputSpec(name, kind, unit, label, label, description, (PYTHON_MODEL,))
 
 

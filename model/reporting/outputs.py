@@ -44,9 +44,13 @@ from ..core.fileio import (
     file_mode,
     folder_mode,
     hold_lock,
+    lock_names_folder,
     owner_dead,
     pid_alive,
+    release_lock,
+    remove_dead_temps,
     sha256_file,
+    temp_pid,
 )
 
 #: Marker file of a folder capex owns.
@@ -58,6 +62,10 @@ MARKER_FORMAT = 1
 #: The PNG text chunk (key, value) that marks a single figure file (``--plot FILE.png``) as
 #: written by capex: such a file may be replaced, any other never.
 PNG_MARK = ("Software", "capex")
+#: Bytes of listed files hashed, in all, when a folder is checked (the rest by size).
+HASHED_BYTES = 256 << 20
+#: A listed file larger than this is compared by its size only.
+HASHED_FILE_BYTES = 16 << 20
 #: How many foreign files a refusal names.
 SHOWN_FOREIGN = 5
 
@@ -67,6 +75,7 @@ _ENVIRONMENT_ERRNOS = {
     errno.EACCES: "permission denied; choose a folder you can write to",
     errno.EPERM: "the operation is not permitted here; choose a folder you can write to",
     errno.EROFS: "the file system is read-only; write elsewhere",
+    errno.ENAMETOOLONG: "a name in the path is too long (over 255 bytes); shorten it",
 }
 
 
@@ -75,11 +84,13 @@ class OutputError(AssumptionError):
     directory, no permission, a full disk."""
 
 
-def environment_problem(exc: OSError, path: Path | str, action: str = "write") -> OutputError:
+def environment_problem(
+    exc: OSError, path: Path | str, action: str = "write", option: str = "--out"
+) -> OutputError:
     """An :class:`OutputError` for an OS error while writing ``path`` (disk full, no
     permission, read-only file system, ...)."""
     why = _ENVIRONMENT_ERRNOS.get(exc.errno, f"{exc.strerror or exc}; check the folder")
-    return OutputError(Problem(f"cannot {action} here: {why}", display_path(path), None, "--out"))
+    return OutputError(Problem(f"cannot {action} here: {why}", display_path(path), None, option))
 
 
 # ============================================================================ the marker
@@ -87,7 +98,7 @@ def read_marker(folder: Path) -> dict | None:
     """The marker of ``folder`` as a dict, or None when there is none or it is not capex's."""
     path = Path(folder) / MARKER
     try:
-        if not path.is_file() or path.stat().st_size > 10 << 20:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 10 << 20:
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError):
@@ -116,39 +127,55 @@ def _tree(folder: Path) -> tuple[list[str], list[str]]:
 
 
 def foreign_entries(folder: Path, marker: dict | None = None) -> list[str]:
-    """Files and folders under ``folder`` that its marker does not list (all of them when it has
-    no marker), sorted; the marker itself is not foreign."""
+    """Files and folders under ``folder`` that capex did not write, sorted: those its marker
+    does not list (all of them when it has no marker), and listed files changed since
+    (:func:`changed_files`, shown as ``name (changed since capex wrote it)``); the marker itself
+    is not foreign."""
     marker = read_marker(folder) if marker is None else marker
     files, folders = _tree(folder)
     listed_files = set(marker["files"]) if marker else set()
     listed_folders = set(marker.get("folders", [])) if marker else set()
     listed_files.update((MARKER, LOCK))
-    out = [f for f in files if f not in listed_files and not _is_temp(f)]
+    out = [f for f in files if f not in listed_files and temp_pid(f.rsplit("/", 1)[-1]) is None]
     out += [d + "/" for d in folders if d not in listed_folders]
+    if marker:
+        out += [f"{f} (changed since capex wrote it)" for f in changed_files(folder, marker)]
     return sorted(out)
 
 
-def _is_temp(relative: str) -> bool:
-    """A temporary file of :func:`atomic_write` (``.name.<pid>.<hex>.tmp``)."""
-    name = relative.rsplit("/", 1)[-1]
-    return name.startswith(".") and name.endswith(".tmp") and _temp_pid(name) is not None
+def changed_files(folder: Path, marker: dict) -> list[str]:
+    """Files the marker lists whose bytes are no longer what capex wrote: another size, or
+    another SHA-256 (hashed up to :data:`HASHED_BYTES` in all, files over
+    :data:`HASHED_FILE_BYTES` compared by size only, so an out-of-core store of many GB is not
+    read in full at every check)."""
+    folder = Path(folder)
+    sizes = marker.get("sizes") if isinstance(marker.get("sizes"), dict) else {}
+    changed, budget = [], HASHED_BYTES
+    for rel, digest in sorted(marker["files"].items()):
+        p = folder / rel
+        try:
+            if p.is_symlink() or not p.is_file():
+                continue  # a link is foreign already (listed as a file it is not); gone: nothing
+            size = p.stat().st_size
+            if rel in sizes and sizes[rel] != size:
+                changed.append(rel)
+            elif size <= HASHED_FILE_BYTES and size <= budget:
+                budget -= size
+                if sha256_file(p) != digest:
+                    changed.append(rel)
+        except OSError:
+            changed.append(rel)
+    return changed
 
 
-def _temp_pid(name: str) -> int | None:
-    parts = name[: -len(".tmp")].rsplit(".", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return int(parts[1])
-
-
-def _refusal(folder: Path, foreign: list[str], marked: bool) -> OutputError:
+def _refusal(folder: Path, foreign: list[str], marked: bool, option: str = "--out") -> OutputError:
     shown = ", ".join(foreign[:SHOWN_FOREIGN])
     more = f" and {len(foreign) - SHOWN_FOREIGN} more" if len(foreign) > SHOWN_FOREIGN else ""
     if marked:
         what = (
             f"this capex output folder also holds files capex did not write ({shown}{more});"
             " capex will not replace a folder holding them: move them elsewhere, or choose "
-            "another --out"
+            f"another {option}"
         )
     else:
         what = (
@@ -156,11 +183,21 @@ def _refusal(folder: Path, foreign: list[str], marked: bool) -> OutputError:
             "capex writes only into an empty folder or one it wrote itself: choose a new "
             "folder name, or empty this one"
         )
-    return OutputError(Problem(what, display_path(folder), None, "--out"))
+    return OutputError(Problem(what, display_path(folder), None, option))
 
 
 # ============================================================================ checks
 def check_target(final: Path, option: str = "--out") -> None:
+    """Stop (exit 2) before any work when ``final`` cannot receive capex output
+    (:func:`_check_target`); a path the system cannot even look at (a name over 255 bytes, a
+    folder that cannot be read) is such a case too."""
+    try:
+        _check_target(final, option)
+    except OSError as exc:
+        raise environment_problem(exc, final, "use this path", option) from None
+
+
+def _check_target(final: Path, option: str) -> None:
     """Stop (exit 2) before any work when ``final`` cannot receive capex output.
 
     It may not exist yet (its parent is created), or be an empty folder, or a folder whose
@@ -203,11 +240,20 @@ def check_target(final: Path, option: str = "--out") -> None:
         marker = read_marker(final)
         foreign = foreign_entries(final, marker)
         if foreign:
-            raise _refusal(final, foreign, marker is not None)
+            raise _refusal(final, foreign, marker is not None, option)
     _check_parent(final, shown, option)
 
 
 def check_file_target(path: Path, option: str, suffix: str = ".png") -> None:
+    """Stop (exit 2) before any work when ``path`` cannot receive a single figure file
+    (:func:`_check_file_target`), or cannot even be looked at."""
+    try:
+        _check_file_target(path, option, suffix)
+    except OSError as exc:
+        raise environment_problem(exc, path, "use this path", option) from None
+
+
+def _check_file_target(path: Path, option: str, suffix: str) -> None:
     """Stop (exit 2) before any work when ``path`` cannot receive a single figure file.
 
     The file may not exist yet (its parent folders are created), or be a figure capex wrote
@@ -292,19 +338,11 @@ def write_owned_file(path: Path, data: bytes, option: str) -> Path:
     check_file_target(path, option, path.suffix.lower() or ".png")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=folder_mode())
-        _remove_dead_temps(path)
+        remove_dead_temps(path)
         atomic_write(path, data)
     except OSError as exc:
         raise environment_problem(exc, path) from None
     return path
-
-
-def _remove_dead_temps(path: Path) -> None:
-    """The temporary siblings of ``path`` (``.name.<pid>.<hex>.tmp``) left by dead runs."""
-    for entry in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = _temp_pid(entry.name)
-        if entry.is_file() and pid is not None and pid != os.getpid() and not pid_alive(pid):
-            entry.unlink(missing_ok=True)
 
 
 def check_inside(root: Path, path: Path) -> Path:
@@ -340,6 +378,24 @@ def _staging_owner_dead(path: Path) -> bool:
     return owner_dead(path, pid)
 
 
+def provably_capex(folder: Path) -> bool:
+    """Whether ``folder`` is capex's by its contents, not only its name: it holds the lock
+    capex wrote for it (a staging folder being written), or a marker that lists everything in
+    it, unchanged (a staged output complete, or a previous output set aside)."""
+    if lock_names_folder(folder):
+        return True
+    marker = read_marker(folder)
+    return marker is not None and not foreign_entries(folder, marker)
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    try:
+        os.rmdir(folder)  # only succeeds on an empty folder: nothing of anyone's is lost
+    except OSError:
+        return False
+    return True
+
+
 def remove_dead_staging(parent: Path) -> list[Path]:
     """Remove the staging folders under ``parent`` left by runs that died; finish or undo a
     two-step swap a dead run left half done. Returns what was removed."""
@@ -350,15 +406,20 @@ def remove_dead_staging(parent: Path) -> list[Path]:
     for entry in sorted(parent.iterdir()):
         name = entry.name
         if name.startswith(STAGING_PREFIX) and entry.is_dir() and not entry.is_symlink():
-            if _staging_owner_dead(entry):
+            if _staging_owner_dead(entry) and (_remove_if_empty(entry) or provably_capex(entry)):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry)
-        elif entry.is_file() and _is_temp(name):
-            pid = _temp_pid(name)
+        elif entry.is_file() and not entry.is_symlink() and temp_pid(name) is not None:
+            pid = temp_pid(name)
             if pid != os.getpid() and not pid_alive(pid):
                 entry.unlink(missing_ok=True)
                 removed.append(entry)
-        elif name.startswith(BACKUP_PREFIX) and entry.is_dir() and not entry.is_symlink():
+        elif (
+            name.startswith(BACKUP_PREFIX)
+            and entry.is_dir()
+            and not entry.is_symlink()
+            and provably_capex(entry)
+        ):
             final = parent / name[len(BACKUP_PREFIX) :]
             if final.exists():
                 shutil.rmtree(entry, ignore_errors=True)  # the swap completed
@@ -532,6 +593,7 @@ class OwnedOutput:
             "command": self.command,
             "version": __version__,
             "files": {f: sha256_file(self.path / f) for f in files},
+            "sizes": {f: (self.path / f).stat().st_size for f in files},
             "folders": folders,
         }
 
@@ -563,7 +625,7 @@ class OwnedOutput:
     def _release_lock(self) -> None:
         if self._lock_fd is not None:
             try:
-                os.close(self._lock_fd)
+                release_lock(self._lock_fd)
             finally:
                 self._lock_fd = None
 
@@ -574,8 +636,42 @@ class OwnedOutput:
             self.path = None
 
 
+def check_owned_root(root: Path) -> bool:
+    """Check, without writing anything, that ``root`` can be a report root: absent, empty, or
+    marked as capex's. Returns whether it is marked already.
+
+    Raises
+    ------
+    OutputError
+        The working directory (or a folder holding it), a file, a symbolic link, or a folder
+        with entries and no marker.
+    """
+    root = Path(root)
+    shown = display_path(root)
+    resolved = root.resolve()
+    cwd = Path.cwd().resolve()
+    problem = None
+    if resolved == cwd or resolved in cwd.parents:
+        problem = (
+            "names the current folder (or a folder that holds it); give "
+            "a new sub-folder for the reports, e.g. --out reports"
+        )
+    elif root.is_symlink():
+        problem = "is a symbolic link; give a real folder path"
+    elif root.exists() and not root.is_dir():
+        problem = "is a file, not a folder; give a folder name"
+    if problem:
+        raise OutputError(Problem(problem, shown, None, "--out"))
+    marker = read_marker(root) if root.is_dir() else None
+    if root.is_dir() and marker is None and any(p.name != MARKER for p in root.iterdir()):
+        entries = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+        raise _refusal(root, entries, marked=False)
+    return marker is not None
+
+
 def ensure_owned_root(root: Path, command: str = "", kind: str = "report-root") -> None:
-    """Create ``root`` (marked) when missing; check it is capex's when it exists.
+    """Create ``root`` (marked) when missing; check it is capex's when it exists
+    (:func:`check_owned_root`).
 
     A report root holds one owned folder per report plus files capex writes itself (the
     ``README.md`` index); other entries in it are left alone, but a root that is not marked is
@@ -586,28 +682,7 @@ def ensure_owned_root(root: Path, command: str = "", kind: str = "report-root") 
     OutputError
     """
     root = Path(root)
-    shown = display_path(root)
-    resolved = root.resolve()
-    cwd = Path.cwd().resolve()
-    if resolved == cwd or resolved in cwd.parents:
-        raise OutputError(
-            Problem(
-                "names the current folder (or a folder that holds it); give "
-                "a new sub-folder for the reports, e.g. --out reports",
-                shown,
-                None,
-                "--out",
-            )
-        )
-    if root.exists() and not root.is_dir():
-        raise OutputError(
-            Problem("is a file, not a folder; give a folder name", shown, None, "--out")
-        )
-    marker = read_marker(root) if root.is_dir() else None
-    if root.is_dir() and marker is None and any(p.name != MARKER for p in root.iterdir()):
-        entries = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
-        raise _refusal(root, entries, marked=False)
-    if marker is None:
+    if not check_owned_root(root):
         try:
             root.mkdir(parents=True, exist_ok=True, mode=folder_mode())
             write_root_marker(root, command, kind, files={})
@@ -632,10 +707,13 @@ def write_root_marker(root: Path, command: str, kind: str, files: dict) -> None:
 
 def root_file_writable(root: Path, name: str) -> bool:
     """Whether capex may (re)write file ``name`` in a report root: absent, or listed in the
-    root's marker."""
+    root's marker with the bytes capex wrote (an index the user edited is theirs)."""
     marker = read_marker(root)
     p = Path(root) / name
-    return not p.exists() or bool(marker and name in marker["files"])
+    if not p.exists() and not p.is_symlink():
+        return True
+    listed = bool(marker) and name in marker["files"] and not p.is_symlink()
+    return listed and name not in changed_files(root, {"files": {name: marker["files"][name]}})
 
 
 def child_owned_or_absent(root: Path, name: str) -> bool:

@@ -24,6 +24,7 @@ from .outputs import (
     OutputError,
     OwnedOutput,
     atomic_write,
+    check_owned_root,
     check_target,
     ensure_owned_root,
     read_marker,
@@ -560,9 +561,12 @@ def report_targets(names: list[str], out) -> tuple[Path | None, list[Path]]:
 
 
 def check_report_targets(
-    root: Path | None, finals: list[Path], several: bool, command: str = ""
+    root: Path | None, finals: list[Path], several: bool, command: str = "", create: bool = True
 ) -> None:
-    """Stop before any work when a report folder (or the root holding them) cannot be used.
+    """Stop before any work when a report folder (or the root holding them) cannot be used;
+    then (``create``) make a new root, marked. ``capex report`` checks with ``create=False``
+    before its runs, so a command that stops later (two files with one report name) leaves
+    no root behind.
 
     Raises
     ------
@@ -570,11 +574,13 @@ def check_report_targets(
     """
 
     if root is not None:
-        ensure_owned_root(root, command)
-        if not root_file_writable(root, "README.md"):
+        check_owned_root(root)
+        if root.is_dir() and not root_file_writable(root, "README.md"):
             raise _readme_not_ours(root)
     for final in finals + ([root / COMPARISON_DIR] if several and root is not None else []):
         check_target(final)
+    if root is not None and create:  # every check passed: only now is a new root made
+        ensure_owned_root(root, command)
 
 
 def _folder_names(results_list) -> list[str]:

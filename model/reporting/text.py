@@ -493,6 +493,14 @@ def prior_set_lines(d: dict) -> list[str]:
     ]
 
 
+def _diag_number(value, spec: str, missing: str) -> str:
+    """A convergence diagnostic formatted with ``spec``, or ``missing`` when there is none (R-hat
+    needs two chains)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return missing
+    return format(value, spec)
+
+
 def calibration_text(label: str, cal, d: dict) -> str:
     """One calibration fit as ``capex calibrate`` prints it."""
     diag = d["diagnostics"]
@@ -502,8 +510,9 @@ def calibration_text(label: str, cal, d: dict) -> str:
         f"\n== {label}: {d['model']} fit to {d['observations']['path'].rsplit('/', 1)[-1]} "
         f"({status})",
         f"   {d.get('description', '')}",
-        f"   R-hat max {diag.get('max_rhat'):.3f}, ESS bulk min "
-        f"{diag.get('min_ess_bulk'):.0f}, ESS tail min {diag.get('min_ess_tail'):.0f}, "
+        f"   R-hat max {_diag_number(diag.get('max_rhat'), '.3f', 'n/a (one chain)')}, "
+        f"ESS bulk min {_diag_number(diag.get('min_ess_bulk'), '.0f', 'n/a')}, "
+        f"ESS tail min {_diag_number(diag.get('min_ess_tail'), '.0f', 'n/a')}, "
         f"divergences {diag.get('divergences')}",
     ]
     lines += [f"   ! {m}" for m in diag.get("messages", [])]

@@ -141,7 +141,7 @@ def cmd_report(args) -> int:
     scenarios, skipped = load_targets(args.paths, args.scenario, args.overlays)
     names = [report_folder_name(sc) for sc in scenarios]
     root, finals = report_targets(names, Path(args.out) if args.out else None)
-    check_report_targets(root, finals, len(names) > 1)  # before the work
+    check_report_targets(root, finals, len(names) > 1, create=False)  # before the work
     for p in skipped:
         print(f"skipped {display_path(p)}: partial base (partial: true)", file=sys.stderr)
     targets = probability_targets(args)[0]

@@ -10,14 +10,16 @@ from ...loading.paths import default_paths
 from ...loading.scenario import load_scenario
 from ...reporting.outputs import check_target
 from ...reporting.text import sensitivity_text
+from ..common import output_path_problems
 from ..jsonout import print_json
 
 
 def cmd_sensitivity(args) -> int:
+    problems = output_path_problems(args)
     if args.top < 1:
-        raise AssumptionError(
-            Problem(f"--top {args.top} is too few; give at least 1", parameter="--top")
-        )
+        problems.append(Problem(f"--top {args.top} is too few; give at least 1", parameter="--top"))
+    if problems:
+        raise AssumptionError(problems)
     path = default_paths([args.path] if args.path else None)[0]
     sc = load_scenario(path, scenario=args.scenario)
     if args.plots:  # before the work: a folder that cannot take the figures stops here

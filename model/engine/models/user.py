@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ...core.errors import AssumptionError, Problem, display_path
-from ...core.usermodel import UserModel, user_traceback
+from ...core.usermodel import UserModel, exception_text, user_traceback
 from ..interface import InputDecl, ModelInterface
 
 
@@ -58,8 +58,8 @@ def call_user_function(user: UserModel, arrays: dict, years: np.ndarray) -> dict
     become a :class:`UserModelError` naming the function and the user's file."""
     try:
         out = user.function(arrays, years)
-    except Exception as e:  # the user's code: any exception is theirs, shown with its frames
-        raise UserModelError(_problem(user, e)) from None
+    except (Exception, SystemExit) as e:  # the user's code: any exception (even sys.exit)
+        raise UserModelError(_problem(user, e)) from None  # is theirs, shown with its frames
     if not isinstance(out, Mapping):
         raise UserModelError(
             Problem(
@@ -88,11 +88,11 @@ def _file(user: UserModel) -> str | None:
     return display_path(user.path) if user.path is not None else None
 
 
-def _problem(user: UserModel, e: Exception) -> Problem:
+def _problem(user: UserModel, e: BaseException) -> Problem:
     """The exception as a problem at the deepest frame of the user's file."""
     shown, line = user_traceback(e, user.path)
     return Problem(
-        f"{type(e).__name__}: {e}; the error is in your model function "
+        f"{exception_text(e)}; the error is in your model function "
         f"{user.function_name} ({_file(user) or user.reference}), not in capex; "
         f"traceback of your code:\n{shown}",
         _file(user),
