@@ -25,6 +25,17 @@ from model.loading.observations import COLUMNS, decimal_year, load_observations
 from model.loading.priors import load_priors
 from model.reporting import calibration_section
 
+
+@pytest.fixture(autouse=True)
+def _mirror_is_a_known_model(monkeypatch):
+    """The simulated priors file has a block for the deliberately non-identified test model
+    ``_mirror`` (registered in ``curves.MODELS`` by its test); the priors loader refuses model
+    names it does not know, so the test model is known to it in this module."""
+    from model.core import vocabulary
+
+    monkeypatch.setitem(vocabulary.CALIBRATION_MODELS, "_mirror", "USD/year")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 OBS_DIR = ROOT / "assumptions" / "observations"
 SHIPPED = ["anthropic_revenue.csv", "openai_revenue.csv", "h100_rental_price.csv"]
@@ -226,10 +237,10 @@ def test_priors_need_exactly_one_provenance(tmp_path):
 def test_priors_are_checked_against_the_model(tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text(PRIOR_OK.replace("unit: 1/year", "unit: share"))
-    priors = load_priors(f)
-    spec = curves.MODELS["exp_decline"]
     with pytest.raises(ObservationError, match="does not fit decline"):
-        C._resolve_priors(spec, priors, str(f), spec.dimension)
+        load_priors(f)  # checked as the file is read (capex validate), not only when fitting
+    f.write_text(PRIOR_OK)
+    priors = load_priors(f)
     with pytest.raises(ObservationError, match="no priors for model 'logistic'"):
         C._resolve_priors(curves.MODELS["logistic"], priors, str(f), "USD/year")
 

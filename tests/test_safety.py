@@ -722,6 +722,21 @@ def test_a_run_larger_than_memory_is_refused_before_sampling():
     assert time.perf_counter() - t0 < 60
 
 
+def test_a_run_over_budget_without_zarr_is_exit_2_before_sampling(monkeypatch, capsys):
+    """Over the memory budget a run streams to a Zarr store; without the scale extra that is
+    exit 2 naming the install, before sampling (it was an internal error on a fresh install)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "zarr" else real(name, *a)
+    )
+    args = ["run", str(VALID), "--draws", "300000", "--memory-budget", "32MB", "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'capex[scale]'" in err and "internal error" not in err
+
+
 def test_the_memory_estimate_grows_with_draws():
     from model.engine.simulate import memory_estimate
 

@@ -11,6 +11,7 @@ neither the chunk size nor the number of workers changes a number.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 import os
 import sys
@@ -697,6 +698,13 @@ def check_store(scenario: Scenario, draws: int, store, memory_budget) -> None:
         problems.append(
             f"the exact summary of one metric of {int(draws):,} draws needs about "
             f"{one / 1e9:.1f} GB of memory, more than this machine has; use fewer draws"
+        )
+    if importlib.util.find_spec("zarr") is None:  # the scale extra is not installed
+        problems.append(
+            f"{int(draws):,} draws are over the memory budget"
+            + (f" ({budget / 1e9:.1f} GB)" if budget else "")
+            + ", so they stream to a Zarr store, but zarr is not installed; install it with "
+            "pip install 'capex[scale]', or use fewer draws, or raise --memory-budget"
         )
     if problems:
         raise AssumptionError([Problem(m, str(scenario.path), None, "--draws") for m in problems])
