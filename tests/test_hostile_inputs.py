@@ -179,7 +179,7 @@ PROGRAMME_CASES = {
     # 2: keys of the other process kind, or of a series
     "gbm-with-phi": (
         _mutate_param("price_per_gpu_hour", PROCESS_GBM + "    phi: 0.5\n"),
-        "is a parameter of a ar1 process",
+        "is a parameter of the ar1 process",
     ),
     "gbm-with-mean-sigma": (
         _mutate_param("price_per_gpu_hour", PROCESS_GBM + "    mean: 2\n    sigma: 0.1\n"),
@@ -187,15 +187,15 @@ PROGRAMME_CASES = {
     ),
     "ar1-with-drift": (
         _mutate_param("price_per_gpu_hour", PROCESS_AR1 + "    drift: 0.1\n"),
-        "is a parameter of a gbm process",
+        "is a parameter of the gbm process",
     ),
     "ar1-with-years-move": (
         _mutate_param("price_per_gpu_hour", PROCESS_AR1 + "    years_move: together\n"),
-        "is not used by a ar1 process",
+        "is not used by the ar1 process",
     ),
     "gbm-with-interpolation": (
         _mutate_param("price_per_gpu_hour", PROCESS_GBM + "    interpolation: step\n"),
-        "is not used by a gbm process",
+        "is not used by the gbm process",
     ),
     # 2: explosive or overflowing processes
     "ar1-explosive-phi": (

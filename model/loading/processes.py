@@ -97,9 +97,9 @@ def _check_process_keys(ctx, kind: str, raw: dict, where) -> None:
         other = [o for o, keys in PROCESS_PARAMETERS.items() if o != kind and k in keys]
         close = did_you_mean(str(k), own)
         if other:
-            why = f"is a parameter of a {other[0]} process, not of {kind}"
+            why = f"is a parameter of the {other[0]} process, not of {kind}"
         else:
-            why = f"is not used by a {kind} process"
+            why = f"is not used by the {kind} process"
         hint = f"did you mean {close!r}?" if close else f"remove it ({kind} takes {', '.join(own)})"
         ctx.bad(f"'{k}:' {why}; {hint}", where.file, where.of(str(k)), where.name)
 
